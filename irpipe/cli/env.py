@@ -1,0 +1,69 @@
+"""``irpipe env``: every version a bug report needs; non-zero when LLVM 22 is not usable."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+from irpipe import __version__
+from irpipe.errors import ToolError
+from irpipe.llvm.tools import TOOLS, Toolchain, rustc_llvm_version
+
+PY_PACKAGES = ("llvmlite", "numba", "pyarrow", "ray", "torch", "torch_geometric", "duckdb", "datasets")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("env", help="print tool and library versions (for bug reports)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=run)
+
+
+def collect() -> tuple[dict[str, str], list[str]]:
+    """(name -> version or path, problems) for every tool and library irpipe uses."""
+    info: dict[str, str] = {"irpipe": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
+    problems: list[str] = []
+    chain = Toolchain(bindir=Path(os.environ["IRPIPE_LLVM_BINDIR"]) if "IRPIPE_LLVM_BINDIR" in os.environ
+                      else Toolchain.bindir)
+    for name in TOOLS:
+        try:
+            tool = chain.find(name)
+            info[f"{name}-22"] = f"{tool.version} ({tool.path})"
+        except ToolError as exc:
+            info[f"{name}-22"] = "MISSING/MISMATCHED"
+            problems.append(str(exc).splitlines()[0])
+    try:
+        from irpipe.llvm import ir
+
+        info["llvmlite LLVM"] = ir.llvm_version()
+        if not info["llvmlite LLVM"].startswith("22."):
+            problems.append(f"llvmlite is built on LLVM {info['llvmlite LLVM']}; supported: 22.x (llvmlite 0.50)")
+    except ImportError as exc:
+        problems.append(f"llvmlite not importable: {exc}")
+    try:
+        info["rustc LLVM"] = rustc_llvm_version()
+    except ToolError as exc:
+        info["rustc LLVM"] = f"unavailable ({str(exc).splitlines()[0]})"
+    for pkg in PY_PACKAGES:
+        try:
+            info[pkg] = importlib.metadata.version(pkg.replace("_", "-"))
+        except importlib.metadata.PackageNotFoundError:
+            info[pkg] = "not installed"
+    return info, problems
+
+
+def run(args: argparse.Namespace) -> int:
+    info, problems = collect()
+    if args.json:
+        print(json.dumps({"versions": info, "problems": problems}, indent=1))
+    else:
+        width = max(map(len, info))
+        for key, value in info.items():
+            print(f"{key:<{width}}  {value}")
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+    return 1 if problems else 0

@@ -1,0 +1,65 @@
+"""One exception tree for irpipe.
+
+Every error irpipe raises on purpose derives from :class:`IrpipeError`; each
+subclass also inherits the builtin that fits, so callers that only know Python's
+builtins (``except ValueError``) still catch them.  Messages are one line that
+names the problem and, where it helps, what *is* supported.
+"""
+
+from __future__ import annotations
+
+
+class IrpipeError(Exception):
+    """Base class of every error raised by irpipe."""
+
+
+class ToolError(IrpipeError, OSError):
+    """An LLVM (or other external) tool is missing, has the wrong version or failed."""
+
+
+class ToolNotFound(ToolError, FileNotFoundError):
+    """A required tool is not on PATH."""
+
+
+class ToolVersionMismatch(ToolError):
+    """A tool was found but reports an unsupported version."""
+
+
+class ToolFailed(ToolError):
+    """A tool ran and exited non-zero; the message ends with its stderr tail."""
+
+
+class ToolTimeout(ToolError, TimeoutError):
+    """A tool ran past its time limit and was killed."""
+
+
+class IRError(IrpipeError, ValueError):
+    """LLVM IR or bitcode that cannot be read (corrupt, truncated, wrong LLVM version)."""
+
+
+class RecipeError(IrpipeError, ValueError):
+    """A recipe TOML is malformed (unknown key, missing field, bad value)."""
+
+
+class FetchError(IrpipeError, OSError):
+    """A package's sources could not be fetched (unknown package or version, no network)."""
+
+
+class BuildError(IrpipeError, RuntimeError):
+    """A package build failed; carries the log tail."""
+
+    def __init__(self, message: str, log_tail: str = "") -> None:
+        super().__init__(message)
+        self.log_tail = log_tail
+
+
+class BuildTimeout(BuildError, TimeoutError):
+    """A package build ran past its time limit."""
+
+
+class LicenseError(IrpipeError, ValueError):
+    """A package's license is not in the allow-list (or cannot be determined)."""
+
+
+class SchemaError(IrpipeError, ValueError):
+    """A table does not conform to its declared schema or has another schema version."""

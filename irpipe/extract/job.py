@@ -1,0 +1,176 @@
+"""The extraction job: one Ray task per package, shards written in parallel.
+
+This is the only extraction module that imports ray.  It runs on an embedded
+local Ray by default, or on an existing cluster given ``address`` (or
+RAY_ADDRESS, as set by ``ray job submit``).  The output directory must be
+visible to every node (local disk for one machine, a shared filesystem for a
+cluster).
+
+Fault tolerance: a task lost with its node is retried elsewhere
+(``max_retries``); a package is finished only when its done.json exists, so a
+re-run after a killed driver skips finished packages and redoes the rest; the
+final shards are a pure function of the finished parts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Sequence
+
+import ray
+from tqdm import tqdm
+
+from irpipe.errors import RecipeError
+from irpipe.extract import shards
+from irpipe.extract.recipes import Recipe, find_recipes, parse_recipe, recipe_root
+from irpipe.extract.stages import ExtractOptions, PackageExtractor, recipe_failure
+from irpipe.llvm.tools import Toolchain
+
+log = logging.getLogger(__name__)
+
+
+def _extract_package(recipe: Recipe, options: ExtractOptions, out: str) -> dict[str, Any]:
+    """Ray task body: extract one package and stage its part (idempotent)."""
+    extractor = PackageExtractor(options)
+    extractor.setup()
+    res = extractor.process(recipe)
+    package_errors = [f for f in res.failures if f["object_path"] is None]
+    status = "ok"
+    if package_errors:
+        status = "excluded" if package_errors[0]["stage"] == "license" else "failed"
+    stats = {**res.stats, "status": status, "name": recipe.name, "version": recipe.version,
+             "source_kind": recipe.source_kind, "build_kind": recipe.build_kind,
+             "error": package_errors[0]["error"] if package_errors else None,
+             "stage": package_errors[0]["stage"] if package_errors else None,
+             "module_failures": len(res.failures) - len(package_errors)}
+    shards.write_part(Path(out), recipe.id, res.rows, res.failures, stats)
+    return {"recipe_id": recipe.id, **stats}
+
+
+def _write_shard(out: str, plan: shards.ShardPlan) -> dict[str, Any]:
+    return shards.write_shard(Path(out), plan)
+
+
+def load_recipes(paths: Sequence[str]) -> tuple[list[Recipe], list[dict[str, Any]]]:
+    """Parse every recipe; a bad one becomes a failure row instead of stopping the job."""
+    recipes, bad, ids = [], [], set()
+    for path in find_recipes(paths):
+        try:
+            recipe = parse_recipe(path, root=recipe_root(path))
+        except RecipeError as exc:
+            bad.append(recipe_failure(str(path), str(exc)))
+            continue
+        if recipe.id in ids:
+            bad.append(recipe_failure(recipe.id, f"{path}: duplicate recipe id {recipe.id}"))
+            continue
+        ids.add(recipe.id)
+        recipes.append(recipe)
+    return recipes, bad
+
+
+def init_ray(address: str | None, num_cpus: int | None, object_store_mb: int) -> None:
+    """Connect to ``address``/RAY_ADDRESS, or start an embedded local Ray."""
+    if ray.is_initialized():
+        return
+    if address or os.environ.get("RAY_ADDRESS"):
+        ray.init(address=address, log_to_driver=False)
+    else:
+        ray.init(num_cpus=num_cpus, object_store_memory=object_store_mb * 1024 * 1024,
+                 include_dashboard=False, log_to_driver=False)
+
+
+def run_extract(
+    recipe_paths: Sequence[str],
+    out: str | Path,
+    *,
+    options: ExtractOptions | None = None,
+    address: str | None = None,
+    num_cpus: int | None = None,
+    retries: int = 3,
+    retry_failed: bool = False,
+    max_shard_bytes: int = shards.DEFAULT_SHARD_BYTES,
+    object_store_mb: int = 512,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Extract every recipe under ``recipe_paths`` into the dataset at ``out``; return the manifest."""
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    options = options or ExtractOptions(work_root=str(out / ".work"))
+    Toolchain().check(("clang", "clang++", "llvm-ar", "llvm-ranlib", "llvm-nm"))
+    recipes, bad = load_recipes(recipe_paths)
+    shards.clean_temporaries(out)
+    pending = [r for r in recipes if not shards.is_done(out, r.id)
+               or (retry_failed and _status(out, r.id) == "failed")]
+    skipped = len(recipes) - len(pending)
+    init_ray(address, num_cpus, object_store_mb)
+    task = ray.remote(max_retries=retries, retry_exceptions=False)(_extract_package)
+    futures = {task.options(num_cpus=r.cpus, name=f"extract:{r.id}").remote(r, options, str(out)): r
+               for r in pending}
+    worker_failures: list[dict[str, Any]] = []
+    bar = tqdm(total=len(recipes), initial=skipped, desc="packages", unit="pkg", disable=not progress,
+               file=sys.stderr)
+    remaining = list(futures)
+    while remaining:
+        done, remaining = ray.wait(remaining, num_returns=1)
+        recipe = futures[done[0]]
+        try:
+            info = ray.get(done[0])
+            bar.set_postfix_str(f"{recipe.id}: {info['status']} {info.get('modules', 0)} modules")
+        except (ray.exceptions.RayError, OSError) as exc:
+            worker_failures.append({**recipe_failure(recipe.id, f"worker lost or crashed: {exc}"),
+                                    "stage": "worker", "package_name": recipe.name,
+                                    "package_version": recipe.version})
+        bar.update(1)
+    bar.close()
+    return finalize(out, recipes, bad + worker_failures, max_shard_bytes=max_shard_bytes,
+                    skipped=skipped, options=options)
+
+
+def _status(out: Path, recipe_id: str) -> str:
+    import json
+
+    return json.loads((shards.part_dir(out, recipe_id) / "done.json").read_text()).get("status", "ok")
+
+
+def finalize(out: Path, recipes: list[Recipe], extra_failures: list[dict[str, Any]], *,
+             max_shard_bytes: int, skipped: int, options: ExtractOptions) -> dict[str, Any]:
+    """Plan, write (in parallel Ray tasks) and index the final shards of the finished parts."""
+    import json
+
+    done = [r for r in recipes if shards.is_done(out, r.id)]
+    plans, dedup = shards.plan_shards(out, [r.id for r in done], max_shard_bytes)
+    writer = ray.remote(max_retries=3)(_write_shard)
+    entries = ray.get([writer.remote(str(out), p) for p in plans])
+    shards.remove_stale_shards(out, {e["path"] for e in entries})
+    n_failures = shards.write_failures(out, [r.id for r in done], extra_failures)
+    packages = []
+    for r in done:
+        info = json.loads((shards.part_dir(out, r.id) / "done.json").read_text())
+        info["modules_kept"] = dedup["kept_per_package"].get(r.id, 0)
+        packages.append(info)
+    manifest = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "options": {k: (sorted(v) if isinstance(v, frozenset) else v) for k, v in asdict(options).items()
+                    if k not in ("work_root",)},
+        "packages": packages,
+        "not_finished": sorted(r.id for r in recipes if not shards.is_done(out, r.id)),
+        "shards": entries,
+        "totals": {
+            "packages": len(recipes), "packages_ok": sum(p["status"] == "ok" for p in packages),
+            "packages_failed": sum(p["status"] == "failed" for p in packages),
+            "packages_excluded": sum(p["status"] == "excluded" for p in packages),
+            "packages_skipped_as_done": skipped, "modules": sum(e["rows"] for e in entries),
+            "content_bytes": sum(e["content_bytes"] for e in entries),
+            "dedup_dropped_in_package": sum(p.get("dropped_in_package", 0) for p in packages),
+            "dedup_dropped_across_packages": dedup["dropped_across_packages"], "failures": n_failures,
+        },
+        "excluded": [{"recipe_id": p["recipe_id"], "reason": p["error"]} for p in packages
+                     if p["status"] == "excluded"],
+    }
+    shards.write_manifest(out, manifest)
+    return manifest

@@ -1,0 +1,160 @@
+"""Recipes: one TOML per package under extractors/, parsed strictly.
+
+A recipe says WHAT to build; nothing in it is code.  Unknown keys are errors
+(a typo'd key must not silently change a build), and so are unknown kinds.
+
+    [package]                  # required
+    name = "zlib"              # package (or crate / PyPI project) name
+    version = "1:1.2.13.dfsg-1"
+
+    [source]                   # required
+    kind = "debian"            # debian | pypi | debian-crate | local | numba
+    path = "../local/tiny"     # local only: directory or tarball, relative to the recipe
+
+    [build]
+    kind = "debian-rules"      # autoconf | make | cmake | meson | debian-rules | setuptools | cargo | numba
+    args = []                  # extra configure/cmake/meson/cargo arguments
+    make_args = []
+    env = {}                   # extra environment for the build
+    subdir = ""                # build inside this subdirectory of the source tree
+    timeout = 1800             # seconds for fetch+build
+    memory_mb = 6144           # address-space limit for every build process
+    build_requires = []        # setuptools only: PyPI build deps, fetched before the offline build
+    install_build_deps = true  # debian only: apt-get build-dep before building (root)
+
+    [license]                  # optional override when metadata is missing
+    expression = "MIT"
+    files = ["LICENSE"]
+
+    [numba]                    # numba only: "module:function" = ["signature", ...]
+    functions = { "pkg.mod:f" = ["float64(float64[:])"] }
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from irpipe.errors import RecipeError
+
+SOURCE_KINDS = ("debian", "pypi", "debian-crate", "local", "numba")
+BUILD_KINDS = ("autoconf", "make", "cmake", "meson", "debian-rules", "setuptools", "cargo", "numba")
+_DEFAULT_BUILD = {"debian": "debian-rules", "pypi": "setuptools", "debian-crate": "cargo",
+                  "local": "make", "numba": "numba"}
+_KEYS = {
+    "package": {"name", "version", "description"},
+    "source": {"kind", "path"},
+    "build": {"kind", "args", "make_args", "env", "subdir", "timeout", "memory_mb",
+              "build_requires", "install_build_deps", "cpus"},
+    "license": {"expression", "files"},
+    "numba": {"functions"},
+}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One package to extract.  ``id`` is the recipe's path under the recipe root, sans .toml."""
+
+    id: str
+    name: str
+    version: str
+    source_kind: str
+    build_kind: str
+    path: str = ""
+    local_path: str | None = None
+    args: tuple[str, ...] = ()
+    make_args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    subdir: str = ""
+    timeout: float = 1800.0
+    memory_mb: int = 6144
+    cpus: int = 1
+    build_requires: tuple[str, ...] = ()
+    install_build_deps: bool = True
+    license_expression: str | None = None
+    license_files: tuple[str, ...] = ()
+    numba_functions: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
+
+    @property
+    def package_source(self) -> str:
+        """ComPile's package_source: where the sources come from, as a spec string."""
+        if self.source_kind == "local":
+            return f"local:{self.local_path}"
+        return f"{self.source_kind}:{self.name}={self.version}"
+
+
+def _want(cond: bool, path: Path, msg: str) -> None:
+    if not cond:
+        raise RecipeError(f"{path}: {msg}")
+
+
+def parse_recipe(path: Path, *, root: Path | None = None) -> Recipe:
+    """Parse one recipe TOML; raise :class:`RecipeError` with the file and the bad key."""
+    path = Path(path)
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise RecipeError(f"{path}: cannot read recipe: {exc}") from exc
+    for table, value in data.items():
+        _want(table in _KEYS, path, f"unknown table [{table}]; known: {sorted(_KEYS)}")
+        _want(isinstance(value, dict), path, f"[{table}] must be a table")
+        for key in value:
+            _want(key in _KEYS[table], path,
+                  f"unknown key '{key}' in [{table}]; known: {sorted(_KEYS[table])}")
+    pkg, src = data.get("package", {}), data.get("source", {})
+    build, lic, nb = data.get("build", {}), data.get("license", {}), data.get("numba", {})
+    _want("name" in pkg and "version" in pkg, path, "[package] needs name and version")
+    kind = src.get("kind")
+    _want(kind in SOURCE_KINDS, path, f"[source] kind {kind!r}; known: {list(SOURCE_KINDS)}")
+    build_kind = build.get("kind", _DEFAULT_BUILD[kind])
+    _want(build_kind in BUILD_KINDS, path, f"[build] kind {build_kind!r}; known: {list(BUILD_KINDS)}")
+    local = None
+    if kind == "local":
+        _want("path" in src, path, "[source] kind 'local' needs path")
+        local = str((path.parent / src["path"]).resolve())
+    if kind == "numba":
+        _want(bool(nb.get("functions")), path, "[numba] functions is required for kind 'numba'")
+    root = root or path.parent
+    try:
+        rid = str(path.resolve().relative_to(root.resolve()).with_suffix(""))
+    except ValueError:
+        rid = path.stem
+    try:
+        return Recipe(
+            id=rid, name=str(pkg["name"]), version=str(pkg["version"]), source_kind=kind,
+            build_kind=build_kind, path=str(path), local_path=local,
+            args=tuple(map(str, build.get("args", ()))),
+            make_args=tuple(map(str, build.get("make_args", ()))),
+            env=tuple(sorted((str(k), str(v)) for k, v in build.get("env", {}).items())),
+            subdir=str(build.get("subdir", "")), timeout=float(build.get("timeout", 1800)),
+            memory_mb=int(build.get("memory_mb", 6144)), cpus=int(build.get("cpus", 1)),
+            build_requires=tuple(build.get("build_requires", ())),
+            install_build_deps=bool(build.get("install_build_deps", True)),
+            license_expression=lic.get("expression"), license_files=tuple(lic.get("files", ())),
+            numba_functions=tuple(sorted((k, tuple(v)) for k, v in nb.get("functions", {}).items())),
+        )
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise RecipeError(f"{path}: bad value: {exc}") from exc
+
+
+def find_recipes(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand files and directories (recursively, ``*.toml``) into a sorted recipe list."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found.extend(sorted(p.rglob("*.toml")))
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise RecipeError(f"{p}: no such recipe file or directory")
+    return sorted(set(found))
+
+
+def recipe_root(path: Path) -> Path:
+    """The extractors/ directory above ``path`` (for stable recipe ids), else its parent."""
+    for parent in Path(path).resolve().parents:
+        if parent.name == "extractors":
+            return parent
+    return Path(path).resolve().parent

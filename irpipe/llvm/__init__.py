@@ -1,0 +1,1 @@
+"""LLVM 22 access: tools (subprocess) and IR (llvmlite, in-process)."""

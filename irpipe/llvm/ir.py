@@ -1,0 +1,166 @@
+"""In-process LLVM IR: the only module that imports llvmlite.
+
+llvmlite 0.50 carries LLVM 22.1.  Do not call ``llvm.initialize()``: it raises
+in 0.50 (initialization happens on import).
+
+The structural hash here plays the role of ``opt -passes='print<structural-hash><detailed>'``
+in ComPile's dedup: two modules hash alike when they differ only in local
+value names, metadata and debug info, ``dso_local`` markers and PIC/PIE module
+flags (the usual twins of a libtool build), never when an instruction, type,
+constant, global name or attribute differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import llvmlite.binding as llvm
+
+from irpipe.errors import IRError
+
+SUPPORTED = "LLVM 22.x (llvmlite 0.50)"
+BITCODE_MAGIC = b"BC\xc0\xde"
+WRAPPER_MAGIC = b"\xde\xc0\x17\x0b"
+_PRODUCER_RE = re.compile(rb"LLVM(\d+)\.(\d+)\.(\d+)")
+
+_DROP_LINE = re.compile(r"^(; ModuleID|source_filename|!|\s*#dbg_|;)")
+_ATTACHMENT = re.compile(r",?\s*!(?:[A-Za-z_][\w.]*)\s+!(?:\d+|\{[^}]*\})")
+_TRAILING_COMMENT = re.compile(r"\s+; (?:preds|uselistorder|Function Attrs).*$")
+_LOCAL = re.compile(r'%(?:"[^"]*"|[-\w$.]+)')
+_LABEL_DEF = re.compile(r'^("[^"]*"|[-\w$.]+):')
+_TYPE_DEF = re.compile(r'^(%(?:"[^"]*"|[-\w$.]+)) = type ')
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """Facts about one module, as irpipe stores them in a MODULES row."""
+
+    structural_hash: str
+    target_triple: str
+    source_filename: str
+    function_count: int
+    instruction_count: int
+
+
+def is_bitcode(data: bytes) -> bool:
+    """True when ``data`` starts like LLVM bitcode (raw or wrapped)."""
+    return data[:4] in (BITCODE_MAGIC, WRAPPER_MAGIC)
+
+
+def producer_version(data: bytes) -> str | None:
+    """The LLVM version recorded in a bitcode IDENTIFICATION block, if readable."""
+    match = _PRODUCER_RE.search(data[:4096])
+    return ".".join(m.decode() for m in match.groups()) if match else None
+
+
+def parse(data: bytes | str, *, name: str = "<module>") -> llvm.ModuleRef:
+    """Parse bitcode or textual IR and verify it; raise :class:`IRError` naming the problem."""
+    if isinstance(data, str):
+        data = data.encode()
+    if not data.strip():
+        raise IRError(f"{name}: empty input; expected LLVM IR or bitcode ({SUPPORTED})")
+    try:
+        if is_bitcode(data):
+            mod = llvm.parse_bitcode(data)
+        else:
+            mod = llvm.parse_assembly(data.decode("utf-8", errors="strict"))
+        mod.verify()
+    except UnicodeDecodeError as exc:
+        raise IRError(f"{name}: neither bitcode nor UTF-8 IR text ({exc.reason}); "
+                      f"supported: {SUPPORTED}") from exc
+    except RuntimeError as exc:
+        detail = " ".join(str(exc).split())[:300]
+        version = producer_version(data) if is_bitcode(data) else None
+        if version and not version.startswith("22."):
+            raise IRError(f"{name}: bitcode produced by LLVM {version}; supported: {SUPPORTED} "
+                          f"({detail})") from exc
+        kind = "bitcode" if is_bitcode(data) else "IR text"
+        raise IRError(f"{name}: invalid {kind}: {detail}; supported: {SUPPORTED}") from exc
+    return mod
+
+
+def canonical_text(ir_text: str) -> str:
+    """IR text with names, metadata, debug records and PIC markers normalized away."""
+    out: list[str] = []
+    types = set()
+    for line in ir_text.splitlines():
+        m = _TYPE_DEF.match(line)
+        if m:
+            types.add(m.group(1))
+    names: dict[str, str] = {}
+
+    def rename(match: re.Match[str]) -> str:
+        tok = match.group(0)
+        if tok in types:
+            return tok
+        return names.setdefault(tok, f"%v{len(names)}")
+
+    in_body = False
+    for line in ir_text.splitlines():
+        if not line or _DROP_LINE.match(line):
+            continue
+        line = _TRAILING_COMMENT.sub("", line)
+        line = _ATTACHMENT.sub("", line).replace(" dso_local", "")
+        if line.startswith("define "):
+            in_body, names = True, {}
+        elif in_body and line == "}":
+            in_body = False
+        if in_body:
+            label = _LABEL_DEF.match(line)
+            if label and not line.startswith(" "):
+                line = "%" + label.group(1) + ":" + line[label.end():]
+            line = _LOCAL.sub(rename, line)
+        out.append(line.rstrip())
+    return "\n".join(out) + "\n"
+
+
+def count_instructions(ir_text: str) -> tuple[int, int]:
+    """(defined functions, instructions in them) counted from printed IR text."""
+    functions = instructions = 0
+    in_body = False
+    for line in ir_text.splitlines():
+        if line.startswith("define "):
+            functions += 1
+            in_body = True
+        elif in_body:
+            if line == "}":
+                in_body = False
+            elif line.startswith("  ") and not line.lstrip().startswith(("#dbg_", ";")):
+                instructions += 1
+    return functions, instructions
+
+
+def module_text(mod: llvm.ModuleRef) -> str:
+    """The module printed as LLVM 22 IR text."""
+    return str(mod)
+
+
+def structural_hash_of_text(ir_text: str) -> str:
+    """Hex digest (32 chars) of :func:`canonical_text`."""
+    return hashlib.sha256(canonical_text(ir_text).encode()).hexdigest()[:32]
+
+
+def inspect(data: bytes | str, *, name: str = "<module>") -> ModuleInfo:
+    """Parse, verify and describe one module (bitcode or text)."""
+    mod = parse(data, name=name)
+    text = module_text(mod)
+    functions, instructions = count_instructions(text)
+    return ModuleInfo(
+        structural_hash=structural_hash_of_text(text),
+        target_triple=mod.triple,
+        source_filename=mod.source_file,
+        function_count=functions,
+        instruction_count=instructions,
+    )
+
+
+def structural_hash(data: bytes | str) -> str:
+    """Structural hash of bitcode or IR text (see module docstring)."""
+    return inspect(data).structural_hash
+
+
+def llvm_version() -> str:
+    """The LLVM version llvmlite was built against, e.g. ``"22.1.0"``."""
+    return ".".join(str(v) for v in llvm.llvm_version_info)

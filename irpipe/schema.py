@@ -1,0 +1,149 @@
+"""Every Arrow table irpipe writes, declared once, with its invariants.
+
+Tables are built with ``pa.Table.from_pylist(rows, schema=...)`` and never
+inferred from pandas.  Each Parquet file carries ``irpipe.schema`` (the table
+name) and ``irpipe.schema_version`` in its key/value metadata; readers refuse a
+file whose version they do not know (:func:`check_metadata`).
+
+ComPile compatibility: the first six columns of :data:`MODULES` are exactly the
+public ComPile release's columns, in its order and with its types, so a reader
+of ComPile shards reads ours, and :func:`irpipe.extract.shards.read_modules`
+reads ComPile shards (the other columns come back null).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import pyarrow as pa
+
+from irpipe.errors import SchemaError
+
+#: Bumped on any change of a column's name, type or meaning.
+SCHEMA_VERSION = "1"
+
+#: The columns of the public ComPile release, in its order.
+COMPILE_COLUMNS = (
+    "content",
+    "license_expression",
+    "license_source",
+    "license_files",
+    "package_source",
+    "language",
+)
+
+# A conformant MODULES row must:
+# - hold in `content` the bytes of ONE LLVM bitcode module (starting with the
+#   magic BC C0 DE or the bitcode wrapper DE C0 17 0B) as embedded by
+#   clang-22 -Xclang -fembed-bitcode=all (pre-optimization IR), rustc
+#   --emit=llvm-bc -C no-prepopulate-passes, or numba's inspect_llvm();
+# - have `structural_hash` = irpipe.llvm.ir.structural_hash(content): equal for
+#   modules that differ only in value names, metadata, debug info or PIC-ness;
+#   no two rows of one dataset share it (dedup keeps the first by package id);
+# - have `language` in {"c", "c++", "objective-c", "rust", "python-numba", "fortran", "other"};
+# - have `license_expression` an SPDX expression that the job's allow-list accepted,
+#   `license_source` telling where it came from ("debian-copyright", "pypi-metadata",
+#   "cargo-toml", "recipe") and `license_files` the license text(s) found;
+# - have `function_count` = defined functions, `instruction_count` = instructions
+#   in defined functions, both as parsed by llvmlite (LLVM 22.1).
+MODULES = pa.schema(
+    [
+        pa.field("content", pa.binary(), nullable=False),
+        pa.field("license_expression", pa.string()),
+        pa.field("license_source", pa.string()),
+        pa.field("license_files", pa.string()),
+        pa.field("package_source", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("package_name", pa.string()),
+        pa.field("package_version", pa.string()),
+        pa.field("recipe_id", pa.string()),
+        pa.field("source_kind", pa.string()),
+        pa.field("build_kind", pa.string()),
+        pa.field("source_path", pa.string()),
+        pa.field("object_path", pa.string()),
+        pa.field("compile_command", pa.string()),
+        pa.field("target_triple", pa.string()),
+        pa.field("llvm_version", pa.string()),
+        pa.field("structural_hash", pa.string()),
+        pa.field("bitcode_size", pa.int64()),
+        pa.field("function_count", pa.int32()),
+        pa.field("instruction_count", pa.int64()),
+    ]
+)
+
+# A conformant FAILURES row must name the package and recipe, the `stage` in
+# {"recipe", "fetch", "license", "build", "timeout", "extract", "worker"}, a
+# one-line `error`, and the last lines of the relevant log in `log_tail`.
+# Module-level problems (a corrupt .llvmbc) are rows too, with `object_path` set;
+# the package's other modules are still kept.
+FAILURES = pa.schema(
+    [
+        pa.field("recipe_id", pa.string(), nullable=False),
+        pa.field("package_name", pa.string()),
+        pa.field("package_version", pa.string()),
+        pa.field("stage", pa.string(), nullable=False),
+        pa.field("error", pa.string(), nullable=False),
+        pa.field("log_tail", pa.string()),
+        pa.field("object_path", pa.string()),
+    ]
+)
+
+TABLES: dict[str, pa.Schema] = {"modules": MODULES, "failures": FAILURES}
+
+FAILURE_STAGES = ("recipe", "fetch", "license", "build", "timeout", "extract", "worker")
+
+
+def stamped(schema: pa.Schema, table_name: str) -> pa.Schema:
+    """Return ``schema`` with irpipe's table name and version in its metadata."""
+    meta = dict(schema.metadata or {})
+    meta[b"irpipe.schema"] = table_name.encode()
+    meta[b"irpipe.schema_version"] = SCHEMA_VERSION.encode()
+    return schema.with_metadata(meta)
+
+
+def to_table(rows: Iterable[dict[str, Any]], table_name: str) -> pa.Table:
+    """Build a table of ``table_name`` from dict rows, stamped, validated."""
+    schema = stamped(TABLES[table_name], table_name)
+    rows = list(rows)
+    unknown = {k for r in rows for k in r} - set(schema.names)
+    if unknown:
+        raise SchemaError(f"{table_name}: unknown column(s) {sorted(unknown)}; "
+                          f"the schema has {schema.names}")
+    try:
+        return pa.Table.from_pylist(rows, schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise SchemaError(f"{table_name}: rows do not fit schema v{SCHEMA_VERSION}: {exc}") from exc
+
+
+def check_metadata(schema: pa.Schema, table_name: str, *, allow_compile: bool = False) -> None:
+    """Raise :class:`SchemaError` unless ``schema`` is irpipe's ``table_name`` at our version.
+
+    With ``allow_compile``, a schema with no irpipe metadata that holds ComPile's
+    six columns is accepted (the public ComPile release format).
+    """
+    meta = schema.metadata or {}
+    name = meta.get(b"irpipe.schema")
+    version = meta.get(b"irpipe.schema_version")
+    if name is None:
+        if allow_compile and all(c in schema.names for c in COMPILE_COLUMNS):
+            return
+        raise SchemaError(f"not an irpipe {table_name} table (no irpipe.schema metadata)")
+    if name.decode() != table_name:
+        raise SchemaError(f"expected an irpipe {table_name} table, got {name.decode()!r}")
+    if version.decode() != SCHEMA_VERSION:
+        raise SchemaError(f"{table_name} table has schema version {version.decode()}, "
+                          f"this irpipe reads version {SCHEMA_VERSION}")
+
+
+def validate(table: pa.Table, table_name: str) -> None:
+    """Check a table's metadata, column names and types against the declaration."""
+    check_metadata(table.schema, table_name)
+    want = TABLES[table_name]
+    for field in want:
+        if field.name not in table.schema.names:
+            raise SchemaError(f"{table_name}: missing column {field.name!r}")
+        got = table.schema.field(field.name).type
+        if got != field.type:
+            raise SchemaError(f"{table_name}.{field.name}: type {got}, expected {field.type}")
+        if not field.nullable and table.column(field.name).null_count:
+            raise SchemaError(f"{table_name}.{field.name}: nulls in a non-nullable column")
