@@ -67,9 +67,6 @@ def build_env(work: Path, tools: Toolchain, recipe: Recipe, *, embed: bool = Tru
     home = work / "home"
     home.mkdir(exist_ok=True)
     path = f"{bindir}:{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
-    cargo = Path.home() / ".cargo" / "bin"
-    if cargo.is_dir():
-        path += f":{cargo}"
     env = {
         "PATH": path, "HOME": str(home), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "TERM": "dumb",
         "CC": "cc", "CXX": "c++", "AR": "ar", "RANLIB": "ranlib", "NM": "nm",

@@ -21,7 +21,8 @@ PERMISSIVE = frozenset({
     "MIT", "MIT-0", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "BSD-1-Clause", "0BSD", "ISC",
     "Zlib", "BSL-1.0", "Unlicense", "CC0-1.0", "bzip2-1.0.6", "curl", "X11", "PSF-2.0", "Python-2.0",
     "NCSA", "libpng-2.0", "Libpng", "IJG", "MIT-CMU", "LLVM-exception", "LicenseRef-public-domain",
-    "Unicode-DFS-2016", "Unicode-3.0", "FSFAP", "FSFUL", "FSFULLR", "blessing",
+    "Unicode-DFS-2016", "Unicode-3.0", "FSFAP", "FSFUL", "FSFULLR", "blessing", "TCL", "CNRI-Python",
+    "AFL-2.1", "OLDAP-2.8", "HPND", "LicenseRef-BSD-variant", "LicenseRef-permissive",
 })
 
 _DEBIAN_TO_SPDX = {
@@ -32,7 +33,8 @@ _DEBIAN_TO_SPDX = {
     "cc0": "CC0-1.0", "psf-2": "PSF-2.0", "psf-2.0": "PSF-2.0", "curl": "curl", "x11": "X11",
     "bzip2-1.0.6": "bzip2-1.0.6", "bzip2": "bzip2-1.0.6", "libpng": "Libpng", "libpng-2.0": "libpng-2.0",
     "ijg": "IJG", "mpl-2.0": "MPL-2.0", "openssl": "OpenSSL", "sqlite-blessing": "blessing",
-    "permissive": "LicenseRef-permissive", "fsfap": "FSFAP", "fsful": "FSFUL", "fsfullr": "FSFULLR",
+    "permissive": "LicenseRef-permissive", "bsd-variant": "LicenseRef-BSD-variant", "tcl": "TCL",
+    "openldap-2.8": "OLDAP-2.8", "hpnd": "HPND", "unicode-dfs-2016": "Unicode-DFS-2016", "fsfap": "FSFAP", "fsful": "FSFUL", "fsfullr": "FSFULLR",
 }
 _GNU = re.compile(r"^(a?gpl|lgpl|gfdl)-?(\d(?:\.\d)?)(\+)?$", re.I)
 _TEXT_HINTS = (

@@ -35,14 +35,17 @@ def main(argv: list[str] | None = None) -> int:
         modname, _, fname = target.partition(":")
         try:
             obj = getattr(importlib.import_module(modname), fname)
-            disp = obj if isinstance(obj, numba.core.registry.CPUDispatcher) else numba.njit(obj)
+            if isinstance(obj, numba.core.registry.CPUDispatcher):
+                # a package's own dispatcher may have compilation disabled after eager
+                # compiles: jit its Python function afresh for the requested signature
+                disp = obj if obj._can_compile else numba.njit(obj.py_func)
+            else:
+                disp = numba.njit(obj)
             disp.compile(sig)
-            for signature, ir in disp.inspect_llvm().items():
-                if str(signature).replace(" ", "") not in sig.replace(" ", "") and len(disp.signatures) > 1:
-                    continue
-                name = f"{len(index):04d}.ll"
-                (out / name).write_text(ir)
-                index.append({"file": name, "function": target, "signature": str(signature)})
+            args, _ = numba.core.sigutils.normalize_signature(sig)
+            name = f"{len(index):04d}.ll"
+            (out / name).write_text(disp.inspect_llvm(tuple(args)))
+            index.append({"file": name, "function": target, "signature": sig})
         except Exception as exc:  # noqa: BLE001 - reported per function to the parent, which records it
             errors.append({"function": target, "signature": sig, "error": f"{type(exc).__name__}: {exc}"[:500]})
     (out / "index.json").write_text(json.dumps({"modules": index, "errors": errors}, indent=1))

@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -20,6 +22,8 @@ import subprocess
 import sys
 import tarfile
 import time
+import urllib.error
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -88,17 +92,49 @@ class PrivateApt:
         return trees[0]
 
 
+PYPI_SIMPLE = "https://pypi.org/simple/{name}/"
+_SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def fetch_pypi_sdist(name: str, version: str, dest: Path) -> Path:
-    """Download the sdist of ``name==version`` (never a wheel) and unpack it."""
+    """Download the sdist of ``name==version`` (never a wheel), check its sha256, unpack it.
+
+    Reads PyPI's simple index (PEP 691 JSON), so no code of the package runs at
+    fetch time (``pip download`` would run its build backend for metadata).
+    """
+    req = urllib.request.Request(PYPI_SIMPLE.format(name=_normalize(name)),
+                                 headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            files = json.load(resp)["files"]
+    except urllib.error.HTTPError as exc:
+        raise FetchError(f"PyPI has no project {name!r} (HTTP {exc.code})") from exc
+    except (urllib.error.URLError, OSError, KeyError, ValueError) as exc:
+        raise FetchError(f"PyPI index unreachable for {name}: {exc}") from exc
+    stem = f"{_normalize(name)}-{version}."
+    sdists = [f for f in files if f["filename"].endswith(_SDIST_SUFFIXES)
+              and f["filename"].lower().replace("_", "-").startswith(stem)]
+    if not sdists:
+        versions = sorted({f["filename"] for f in files if f["filename"].endswith(_SDIST_SUFFIXES)})[-3:]
+        raise FetchError(f"PyPI has no sdist of {name}=={version} (latest sdists: {', '.join(versions) or 'none'})")
+    sdist = {"filename": sdists[0]["filename"], "url": sdists[0]["url"],
+             "digests": sdists[0].get("hashes", {})}
     dl = dest / "download"
     dl.mkdir(parents=True, exist_ok=True)
-    _run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-          "--no-build-isolation", "-d", str(dl), f"{name}=={version}"],
-         dest, f"pip download --no-binary :all: {name}=={version}")
-    archives = [p for p in dl.iterdir() if p.name.endswith((".tar.gz", ".zip", ".tar.bz2", ".tgz"))]
-    if not archives:
-        raise FetchError(f"{name}=={version}: PyPI has no sdist for this version")
-    return unpack(archives[0], dest / "src")
+    archive = dl / sdist["filename"]
+    try:
+        with urllib.request.urlopen(sdist["url"], timeout=300) as resp, open(archive, "wb") as fh:
+            shutil.copyfileobj(resp, fh)
+    except (urllib.error.URLError, OSError) as exc:
+        raise FetchError(f"{name}=={version}: sdist download failed: {exc}") from exc
+    want = sdist.get("digests", {}).get("sha256")
+    if want and hashlib.sha256(archive.read_bytes()).hexdigest() != want:
+        raise FetchError(f"{name}=={version}: sdist sha256 mismatch")
+    return unpack(archive, dest / "src")
 
 
 def fetch_pypi_any(name: str, version: str, dest: Path) -> Path:
@@ -127,14 +163,16 @@ def fetch_debian_crate(name: str, version: str, dest: Path) -> Path:
     debs = dest / "debs"
     (debs / "partial").mkdir(parents=True, exist_ok=True)
     pkg = f"librust-{name.replace('_', '-')}-dev"
+    (dest / "empty-status").touch()  # resolve as on an empty system: every librust-* dependency
     _run(["apt-get", "-o", f"Dir::Cache::archives={debs}", "-o", "Debug::NoLocking=1",
           "-o", f"Dir::State::status={dest / 'empty-status'}", "install", "--download-only", "-y",
           "--no-install-recommends", f"{pkg}={version}"],
-         dest, f"apt-get download {pkg}={version}") if _touch(dest / "empty-status") else None
+         dest, f"apt-get download {pkg}={version}")
     registry = dest / "registry"
     registry.mkdir(exist_ok=True)
     for deb in sorted(debs.glob("librust-*.deb")):
         unpacked = dest / "unpacked" / deb.stem
+        unpacked.mkdir(parents=True, exist_ok=True)
         _run(["dpkg-deb", "-x", str(deb), str(unpacked)], dest, f"dpkg-deb -x {deb.name}")
         for crate in (unpacked / "usr/share/cargo/registry").glob("*"):
             if not (registry / crate.name).exists():
@@ -142,12 +180,6 @@ def fetch_debian_crate(name: str, version: str, dest: Path) -> Path:
     if not any(registry.glob(f"{name}-*")):
         raise FetchError(f"{pkg}={version}: crate {name} not found in the downloaded packages")
     return registry
-
-
-def _touch(path: Path) -> bool:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch()
-    return True
 
 
 _SAFE = re.compile(r"^[\w.+-]+$")

@@ -134,8 +134,8 @@ class Toolchain:
         return proc
 
 
-def rustc_llvm_version(rustc: str = "rustc") -> str:
-    """LLVM version of a rustc, checked to be LLVM 22 (``rustc -vV``)."""
+def rustc_llvm_version(rustc: str = "/usr/bin/rustc") -> str:
+    """LLVM version of the pinned rustc (Debian's rustc-web), checked to be LLVM 22 (``rustc -vV``)."""
     path = shutil.which(rustc)
     if path is None:
         raise ToolNotFound(f"{rustc} not found on PATH; Rust extraction needs a rustc whose "
@@ -145,5 +145,5 @@ def rustc_llvm_version(rustc: str = "rustc") -> str:
     if match is None or int(match.group(1)) != LLVM_MAJOR:
         got = ".".join(match.groups()) if match else "unknown"
         raise ToolVersionMismatch(f"{rustc} at {path} uses LLVM {got}; supported: LLVM "
-                                  f"{LLVM_MAJOR}.x (rustc 1.9x pinned by the Makefile)")
+                                  f"{LLVM_MAJOR}.x (Debian rustc-web 1.96, installed by the Makefile)")
     return ".".join(match.groups())

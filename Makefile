@@ -1,0 +1,55 @@
+# irpipe: two commands on a fresh Debian 12 machine (as root):
+#   make demo   install everything, then run a small extraction end to end
+#   make test   install everything, then run the default test suite
+# Re-running either is fast: each install step checks what is already there.
+
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+PIP   := $(VENV)/bin/pip
+DEMO_OUT ?= out/demo
+APT_PKGS := clang-22 llvm-22 llvm-22-dev llvm-22-tools lld-22 mlir-22-tools \
+            rustc-web cargo-web dpkg-dev fakeroot debhelper autoconf automake libtool \
+            pkg-config cmake meson ninja-build util-linux valgrind
+STAMP := $(VENV)/.irpipe-installed
+
+.PHONY: all setup apt venv demo test test-slow corpus clean
+
+all: setup
+
+setup: apt venv
+
+apt:
+	@if dpkg-query -W -f='$${Status}\n' $(APT_PKGS) 2>/dev/null | grep -vq "install ok installed" \
+	    || [ "$$(dpkg-query -W -f='$${Status}\n' $(APT_PKGS) 2>/dev/null | wc -l)" -ne "$(words $(APT_PKGS))" ]; then \
+	  echo "apt: installing LLVM 22 and build tools"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PKGS); \
+	else echo "apt: LLVM 22 and build tools present"; fi
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock constraints.txt pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade "pip<26"
+	# torch first, from its CPU wheel; the constraints file keeps it pinned afterwards
+	$(PIP) install -q -c constraints.txt torch==2.13.0
+	$(PIP) install -q -c constraints.txt -r requirements.lock
+	$(PIP) install -q --no-deps --no-build-isolation -e .
+	$(VENV)/bin/irpipe env
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/irpipe extract --recipes extractors/demo --out $(DEMO_OUT) --num-cpus 2
+	$(PY) -c "import pyarrow.dataset as ds; t = ds.dataset('$(DEMO_OUT)', format='parquet', exclude_invalid_files=True).to_table(columns=['package_name','language','function_count','instruction_count']); print(t.group_by(['package_name','language']).aggregate([('function_count','sum'),('instruction_count','sum'),('package_name','count')]).to_pandas().to_string())"
+
+test: setup
+	$(VENV)/bin/pytest -q tests
+
+test-slow: setup
+	$(VENV)/bin/pytest -q -m slow tests
+
+corpus: setup
+	$(VENV)/bin/irpipe extract --recipes extractors/debian extractors/pypi extractors/crates extractors/numba --out out/corpus --num-cpus 2
+
+clean:
+	rm -rf out $(VENV)
