@@ -8,7 +8,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 PIP   := $(VENV)/bin/pip
 DEMO_OUT ?= out/demo
-APT_PKGS := clang-22 llvm-22 llvm-22-dev llvm-22-tools lld-22 mlir-22-tools \
+APT_PKGS := clang-22 llvm-22 llvm-22-dev llvm-22-tools lld-22 mlir-22-tools libclang-rt-22-dev \
             rustc-web cargo-web dpkg-dev fakeroot debhelper autoconf automake libtool \
             pkg-config cmake meson ninja-build util-linux valgrind
 STAMP := $(VENV)/.irpipe-installed

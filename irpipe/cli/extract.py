@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num-cpus", type=int, default=None, help="CPUs of the embedded local Ray")
     p.add_argument("--jobs", type=int, default=1, help="make -j inside each build")
     p.add_argument("--retries", type=int, default=3, help="task retries after a lost worker/node")
-    p.add_argument("--retry-failed", action="store_true", help="rebuild packages that failed before")
+    p.add_argument("--retry-failed", action="store_true", help="redo packages that failed or were excluded before")
     p.add_argument("--license-allow", default=",".join(sorted(PERMISSIVE)),
                    help="comma-separated SPDX ids allowed (default: permissive licenses)")
     p.add_argument("--no-build-deps", action="store_true", help="do not apt-get build-dep Debian packages")

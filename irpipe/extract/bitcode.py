@@ -19,8 +19,10 @@ from irpipe.llvm.ir import BITCODE_MAGIC, WRAPPER_MAGIC
 ELF_MAGIC = b"\x7fELF"
 AR_MAGIC = b"!<arch>\n"
 ET_REL = 1
-#: Directories of a work tree that are never scanned (tools, caches, build scripts).
-SKIP_DIRS = {"wrap-bin", "home", "buildreq", "incremental", ".git", "download", "debs", "unpacked"}
+#: Directories of a work tree that are never scanned: tools, caches, and the probe
+#: programs build systems compile to detect the compiler (not the package's code).
+SKIP_DIRS = {"wrap-bin", "home", "buildreq", "incremental", ".git", "download", "debs", "unpacked",
+             "CompilerIdC", "CompilerIdCXX", "CMakeTmp", "CMakeScratch", "meson-private", "conftest.dir"}
 
 
 @dataclass(frozen=True)

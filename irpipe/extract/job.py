@@ -105,7 +105,7 @@ def run_extract(
     recipes, bad = load_recipes(recipe_paths)
     shards.clean_temporaries(out)
     pending = [r for r in recipes if not shards.is_done(out, r.id)
-               or (retry_failed and _status(out, r.id) == "failed")]
+               or (retry_failed and _status(out, r.id) in ("failed", "excluded"))]
     skipped = len(recipes) - len(pending)
     init_ray(address, num_cpus, object_store_mb)
     task = ray.remote(max_retries=retries, retry_exceptions=False)(_extract_package)

@@ -34,7 +34,9 @@ _DEBIAN_TO_SPDX = {
     "bzip2-1.0.6": "bzip2-1.0.6", "bzip2": "bzip2-1.0.6", "libpng": "Libpng", "libpng-2.0": "libpng-2.0",
     "ijg": "IJG", "mpl-2.0": "MPL-2.0", "openssl": "OpenSSL", "sqlite-blessing": "blessing",
     "permissive": "LicenseRef-permissive", "bsd-variant": "LicenseRef-BSD-variant", "tcl": "TCL",
-    "openldap-2.8": "OLDAP-2.8", "hpnd": "HPND", "unicode-dfs-2016": "Unicode-DFS-2016", "fsfap": "FSFAP", "fsful": "FSFUL", "fsfullr": "FSFULLR",
+    "openldap-2.8": "OLDAP-2.8", "pd": "LicenseRef-public-domain", "boost-1": "BSL-1.0",
+    "zlib-libpng": "Zlib", "mit-1": "MIT", "bsd-3-google": "BSD-3-Clause", "bsd-3-clause-google": "BSD-3-Clause",
+    "expat-with-embedded-exception": "MIT", "expat-nginx": "BSD-2-Clause", "bsd-2": "BSD-2-Clause", "bsd-3": "BSD-3-Clause", "hpnd": "HPND", "unicode-dfs-2016": "Unicode-DFS-2016", "fsfap": "FSFAP", "fsful": "FSFUL", "fsfullr": "FSFULLR",
 }
 _GNU = re.compile(r"^(a?gpl|lgpl|gfdl)-?(\d(?:\.\d)?)(\+)?$", re.I)
 _TEXT_HINTS = (

@@ -61,11 +61,15 @@ def parse(data: bytes | str, *, name: str = "<module>") -> llvm.ModuleRef:
         data = data.encode()
     if not data.strip():
         raise IRError(f"{name}: empty input; expected LLVM IR or bitcode ({SUPPORTED})")
+    # A fresh context per module: in llvmlite's global context, a second module with
+    # the same named struct types would see them renamed (%struct.S.0), which
+    # would change its printed IR and its hash.
+    context = llvm.create_context()
     try:
         if is_bitcode(data):
-            mod = llvm.parse_bitcode(data)
+            mod = llvm.parse_bitcode(data, context)
         else:
-            mod = llvm.parse_assembly(data.decode("utf-8", errors="strict"))
+            mod = llvm.parse_assembly(data.decode("utf-8", errors="strict"), context)
         mod.verify()
     except UnicodeDecodeError as exc:
         raise IRError(f"{name}: neither bitcode nor UTF-8 IR text ({exc.reason}); "

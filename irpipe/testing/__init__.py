@@ -1,0 +1,1 @@
+"""Test helpers shipped with the package: capability gates and fixture factories."""

@@ -1,0 +1,93 @@
+"""Factories for test inputs generated at test time: IR strings, C trees, recipes, shards."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from irpipe.llvm import ir
+from irpipe.schema import to_table
+
+SIMPLE_IR = textwrap.dedent("""\
+    define i32 @add(i32 %a, i32 %b) {
+    entry:
+      %s = add i32 %a, %b
+      ret i32 %s
+    }
+
+    define i32 @loop(i32 %n) {
+    entry:
+      br label %head
+    head:
+      %i = phi i32 [ 0, %entry ], [ %next, %head ]
+      %next = add i32 %i, 1
+      %done = icmp sge i32 %next, %n
+      br i1 %done, label %exit, label %head
+    exit:
+      ret i32 %i
+    }
+    """)
+
+MAKEFILE = textwrap.dedent("""\
+    CC ?= cc
+    AR ?= ar
+    OBJS = {objs}
+    all: libt.a
+    %.o: %.c
+    \t{pre}$(CC) -O2 -c $< -o $@
+    %.o: %.s
+    \t$(CC) -c $< -o $@
+    libt.a: $(OBJS)
+    \t$(AR) rcs $@ $^
+    """)
+
+
+def c_tree(root: Path, sources: dict[str, str], *, pre: str = "", extra_objs: tuple[str, ...] = ()) -> Path:
+    """A make-built C tree: each ``name.c`` in ``sources`` compiles into libt.a.
+
+    ``pre`` is a shell command run before each compile (e.g. ``sleep 2;``).
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in sources.items():
+        (root / name).write_text(textwrap.dedent(text))
+    objs = [n.rsplit(".", 1)[0] + ".o" for n in sources if n.endswith((".c", ".s"))] + list(extra_objs)
+    (root / "Makefile").write_text(MAKEFILE.format(objs=" ".join(objs), pre=pre))
+    return root
+
+
+def recipe(path: Path, name: str, *, kind: str = "local", src: str | None = None, build: str = "make",
+           license: str | None = "MIT", extra: str = "", version: str = "1.0", timeout: float = 120) -> Path:
+    """Write a recipe TOML; returns its path."""
+    lines = [f'[package]\nname = "{name}"\nversion = "{version}"\n', f'[source]\nkind = "{kind}"']
+    if src is not None:
+        lines.append(f'path = "{src}"')
+    lines.append(f'\n[build]\nkind = "{build}"\ntimeout = {timeout}\n{extra}')
+    if license:
+        lines.append(f'\n[license]\nexpression = "{license}"\n')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def module_rows(ir_texts: dict[str, str], *, package: str = "pkg", language: str = "c") -> list[dict[str, Any]]:
+    """MODULES rows for IR strings (compiled to bitcode in-process), as a shard factory."""
+    rows = []
+    for name, text in ir_texts.items():
+        mod = ir.parse(text, name=name)
+        bc = mod.as_bitcode()
+        info = ir.inspect(bc)
+        rows.append({
+            "content": bc, "license_expression": "MIT", "license_source": "recipe", "license_files": "",
+            "package_source": f"local:{package}", "language": language, "package_name": package,
+            "package_version": "1", "recipe_id": f"test/{package}", "source_kind": "local", "build_kind": "make",
+            "source_path": name, "object_path": name + ".o", "compile_command": "", "target_triple": info.target_triple,
+            "llvm_version": ir.llvm_version(), "structural_hash": info.structural_hash, "bitcode_size": len(bc),
+            "function_count": info.function_count, "instruction_count": info.instruction_count,
+        })
+    return rows
+
+
+def modules_table(ir_texts: dict[str, str], **kw: Any):
+    """A stamped MODULES table built from IR strings."""
+    return to_table(module_rows(ir_texts, **kw), "modules")
