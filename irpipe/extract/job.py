@@ -17,8 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -28,6 +26,7 @@ from tqdm import tqdm
 from irpipe.errors import RecipeError
 from irpipe.extract import shards
 from irpipe.extract.recipes import Recipe, find_recipes, parse_recipe, recipe_root
+from irpipe.extract.dataset import finalize, status_of
 from irpipe.extract.stages import ExtractOptions, PackageExtractor, recipe_failure
 from irpipe.llvm.tools import Toolchain
 
@@ -105,7 +104,7 @@ def run_extract(
     recipes, bad = load_recipes(recipe_paths)
     shards.clean_temporaries(out)
     pending = [r for r in recipes if not shards.is_done(out, r.id)
-               or (retry_failed and _status(out, r.id) in ("failed", "excluded"))]
+               or (retry_failed and status_of(out, r.id) in ("failed", "excluded"))]
     skipped = len(recipes) - len(pending)
     init_ray(address, num_cpus, object_store_mb)
     task = ray.remote(max_retries=retries, retry_exceptions=False)(_extract_package)
@@ -127,50 +126,12 @@ def run_extract(
                                     "package_version": recipe.version})
         bar.update(1)
     bar.close()
-    return finalize(out, recipes, bad + worker_failures, max_shard_bytes=max_shard_bytes,
-                    skipped=skipped, options=options)
-
-
-def _status(out: Path, recipe_id: str) -> str:
-    import json
-
-    return json.loads((shards.part_dir(out, recipe_id) / "done.json").read_text()).get("status", "ok")
-
-
-def finalize(out: Path, recipes: list[Recipe], extra_failures: list[dict[str, Any]], *,
-             max_shard_bytes: int, skipped: int, options: ExtractOptions) -> dict[str, Any]:
-    """Plan, write (in parallel Ray tasks) and index the final shards of the finished parts."""
-    import json
-
-    done = [r for r in recipes if shards.is_done(out, r.id)]
-    plans, dedup = shards.plan_shards(out, [r.id for r in done], max_shard_bytes)
     writer = ray.remote(max_retries=3)(_write_shard)
-    entries = ray.get([writer.remote(str(out), p) for p in plans])
-    shards.remove_stale_shards(out, {e["path"] for e in entries})
-    n_failures = shards.write_failures(out, [r.id for r in done], extra_failures)
-    packages = []
-    for r in done:
-        info = json.loads((shards.part_dir(out, r.id) / "done.json").read_text())
-        info["modules_kept"] = dedup["kept_per_package"].get(r.id, 0)
-        packages.append(info)
-    manifest = {
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "options": {k: (sorted(v) if isinstance(v, frozenset) else v) for k, v in asdict(options).items()
-                    if k not in ("work_root",)},
-        "packages": packages,
-        "not_finished": sorted(r.id for r in recipes if not shards.is_done(out, r.id)),
-        "shards": entries,
-        "totals": {
-            "packages": len(recipes), "packages_ok": sum(p["status"] == "ok" for p in packages),
-            "packages_failed": sum(p["status"] == "failed" for p in packages),
-            "packages_excluded": sum(p["status"] == "excluded" for p in packages),
-            "packages_skipped_as_done": skipped, "modules": sum(e["rows"] for e in entries),
-            "content_bytes": sum(e["content_bytes"] for e in entries),
-            "dedup_dropped_in_package": sum(p.get("dropped_in_package", 0) for p in packages),
-            "dedup_dropped_across_packages": dedup["dropped_across_packages"], "failures": n_failures,
-        },
-        "excluded": [{"recipe_id": p["recipe_id"], "reason": p["error"]} for p in packages
-                     if p["status"] == "excluded"],
-    }
-    shards.write_manifest(out, manifest)
-    return manifest
+
+    def ray_map(fn, plans):  # the shard writers run as parallel Ray tasks
+        return ray.get([writer.remote(str(out), p) for p in plans])
+
+    return finalize(out, recipes, bad + worker_failures, max_shard_bytes=max_shard_bytes,
+                    skipped=skipped, options=options, map_shards=ray_map)
+
+

@@ -169,10 +169,11 @@ def write_failures(out: Path, recipe_ids: Iterable[str], extra: list[dict[str, A
     return table.num_rows
 
 
-def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
-    """Atomically write OUT/manifest.json (the last file a finished job writes)."""
+def write_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Atomically write OUT/manifest.json (the last file a finished job writes); return it."""
     manifest = {"schema_version": SCHEMA_VERSION, "irpipe_version": __version__, **manifest}
     atomic_write_bytes(Path(out) / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
+    return manifest
 
 
 def shard_files(path: str | Path) -> list[Path]:

@@ -1,0 +1,38 @@
+"""Helpers for job tests: run the extract CLI as its own driver process, compare datasets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from irpipe.extract.shards import read_modules
+from irpipe.testing.factories import c_tree, recipe
+
+
+def extract(recipes: Path, out: Path, *extra: str, wait: bool = True) -> subprocess.Popen | subprocess.CompletedProcess:
+    """Run ``irpipe extract`` as a separate driver process (waited for, or as a Popen)."""
+    argv = [sys.executable, "-m", "irpipe.cli.main", "extract", "--recipes", str(recipes), "--out", str(out),
+            "--num-cpus", "2", "--no-progress", *extra]
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    if not wait:
+        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+
+
+def sorted_hashes(out: Path) -> list[str]:
+    """The dataset's structural hashes, sorted: equal for equal datasets."""
+    return sorted(read_modules(out, columns=["structural_hash"]).column("structural_hash").to_pylist())
+
+
+def slow_recipes(tmp_path: Path, n: int = 6) -> Path:
+    """n local packages whose every compile sleeps 2 s (to be interrupted mid-job)."""
+    r = tmp_path / "recipes"
+    for i in range(n):
+        src = {f"f{i}_{j}.c": f"int f{i}_{j}(int x) {{ return x * {i * 10 + j + 2}; }}\n" for j in range(2)}
+        c_tree(tmp_path / f"src{i}", src, pre="sleep 2; ")
+        recipe(r / f"p{i}.toml", f"p{i}", src=f"../src{i}")
+    return r
+
+
