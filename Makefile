@@ -13,7 +13,7 @@ APT_PKGS := clang-22 llvm-22 llvm-22-dev llvm-22-tools lld-22 mlir-22-tools libc
             pkg-config cmake meson ninja-build util-linux valgrind
 STAMP := $(VENV)/.irpipe-installed
 
-.PHONY: all setup apt venv demo test test-slow corpus clean
+.PHONY: all setup apt venv demo test test-slow corpus bench clean
 
 all: setup
 
@@ -38,18 +38,25 @@ $(STAMP): requirements.lock constraints.txt pyproject.toml
 	$(VENV)/bin/irpipe env
 	touch $(STAMP)
 
+DEMO_RECIPES := extractors/local/tinyc.toml extractors/debian/zlib.toml extractors/pypi/markupsafe.toml \
+                extractors/crates/memchr.toml extractors/numba/resampy.toml
+
 demo: setup
-	$(VENV)/bin/irpipe extract --recipes extractors/demo --out $(DEMO_OUT) --num-cpus 2
-	$(PY) -c "import pyarrow.dataset as ds; t = ds.dataset('$(DEMO_OUT)', format='parquet', exclude_invalid_files=True).to_table(columns=['package_name','language','function_count','instruction_count']); print(t.group_by(['package_name','language']).aggregate([('function_count','sum'),('instruction_count','sum'),('package_name','count')]).to_pandas().to_string())"
+	$(VENV)/bin/irpipe extract --recipes $(DEMO_RECIPES) --out $(DEMO_OUT) --num-cpus 2
+	$(VENV)/bin/irpipe info $(DEMO_OUT)
 
 test: setup
-	$(VENV)/bin/pytest -q tests
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/lit -q tests/lit
+	RAY_AUTH_MODE=disabled $(VENV)/bin/pytest -q tests
 
 test-slow: setup
-	$(VENV)/bin/pytest -q -m slow tests
+	RAY_AUTH_MODE=disabled $(VENV)/bin/pytest -q -m slow tests
 
 corpus: setup
 	$(VENV)/bin/irpipe extract --recipes extractors/debian extractors/pypi extractors/crates extractors/numba --out out/corpus --num-cpus 2
+
+bench: setup
+	$(PY) benchmarks/extract_bench.py
 
 clean:
 	rm -rf out $(VENV)

@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         width = max(map(len, info))
         for key, value in info.items():
             print(f"{key:<{width}}  {value}")
+        sys.stdout.flush()  # the errors come after the table, also when both go to one pipe
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
     return 1 if problems else 0

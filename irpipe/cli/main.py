@@ -10,7 +10,7 @@ import sys
 from irpipe import __version__
 from irpipe.errors import IrpipeError
 
-SUBCOMMANDS = ("env", "extract")
+SUBCOMMANDS = ("env", "extract", "info")
 
 
 def build_parser() -> argparse.ArgumentParser:

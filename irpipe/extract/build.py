@@ -122,7 +122,7 @@ def build(recipe: Recipe, src: Path, work: Path, tools: Toolchain, *, limits: Li
         step(["meson", "setup", "_irpipe_build", "--buildtype=release", *recipe.args], "meson setup")
         step(["ninja", "-C", "_irpipe_build", f"-j{jobs}"], "ninja")
     elif kind == "debian-rules":
-        step(["dpkg-buildpackage", "-us", "-uc", "-ui", "-d", "-b", "-T", "build"], "dpkg-buildpackage -T build")
+        step(["dpkg-buildpackage", "-us", "-uc", "-ui", "-d", "-b", "-T", "build-arch"], "dpkg-buildpackage -T build-arch")
     elif kind == "setuptools":
         if buildreq is not None:
             env["PYTHONPATH"] = str(buildreq)

@@ -63,7 +63,7 @@ def debian_to_spdx(short: str) -> str:
     parts = re.split(r"\s+(or|and)\s+", short.strip(), flags=re.I)
     out = []
     for part in parts:
-        low = part.lower().strip().strip(",")
+        low = re.sub(r"[\s/]+", "-", part.lower().strip().strip(","))
         if low in ("or", "and"):
             out.append(low.upper())
             continue

@@ -9,6 +9,7 @@ to a log file whose tail goes into errors.
 from __future__ import annotations
 
 import os
+import re
 import resource
 import shutil
 import signal
@@ -75,7 +76,21 @@ def run_step(
             _kill_group(proc)
             raise
     if code != 0:
-        raise BuildError(f"{what}: exited {code}", tail(_read(log)))
+        text = _read(log)
+        cause = first_error_line(text)
+        raise BuildError(f"{what}: exited {code}" + (f": {cause}" if cause else ""), tail(text))
+
+
+_NOISE = re.compile(r"(make(\[\d+\])?: \*\*\*|dpkg-buildpackage: error: debian/rules|returned exit code|Error \d+$)")
+
+
+def first_error_line(log: str) -> str:
+    """The first line of a build log that looks like the real error (not make's echo of it)."""
+    for line in log.splitlines():
+        low = line.lower()
+        if ("error:" in low or "error " in low[:7] or "fatal" in low) and not _NOISE.search(line):
+            return " ".join(line.split())[:240]
+    return ""
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

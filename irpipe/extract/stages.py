@@ -8,6 +8,7 @@ package and never raises for a package-level problem: it returns a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sys
@@ -169,7 +170,13 @@ class PackageExtractor:
         dropped = 0
         default_lang = {"cargo": "rust", "numba": "python-numba"}.get(recipe.build_kind, "c")
         llvm_version = self.tools.find("clang").version if self.tools else ir.llvm_version()
+        seen_bytes: set[bytes] = set()
         for mod in modules:
+            digest = hashlib.sha256(mod.bitcode).digest()
+            if digest in seen_bytes:  # byte-identical twin (archive member of an object): skip the parse
+                dropped += 1
+                continue
+            seen_bytes.add(digest)
             try:
                 info = ir.inspect(mod.bitcode, name=f"{recipe.id}:{mod.object_path}")
             except IRError as exc:

@@ -59,10 +59,11 @@ def test_ray_job_submit_against_ray_start_head(tmp_path: Path) -> None:
     recipes = slow_recipes(tmp_path, n=2)
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
     ray_bin = str(Path(sys.executable).parent / "ray")
-    port, dash = _free_port(), _free_port()
+    port, dash, agent = _free_port(), _free_port(), _free_port()
     temp = tempfile.mkdtemp(prefix="rj", dir="/tmp")  # Unix socket paths must stay short
     head = subprocess.Popen([ray_bin, "start", "--head", "--block", f"--port={port}",
                              "--dashboard-host=127.0.0.1", f"--dashboard-port={dash}", "--num-cpus=2",
+                             f"--dashboard-agent-listen-port={agent}",
                              f"--temp-dir={temp}"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -70,7 +71,7 @@ def test_ray_job_submit_against_ray_start_head(tmp_path: Path) -> None:
         irpipe = shutil.which("irpipe", path=str(Path(sys.executable).parent))
         submit = [ray_bin, "job", "submit", f"--address=http://127.0.0.1:{dash}", "--",
                   irpipe, "extract", "--recipes", str(recipes), "--out", str(out), "--no-progress"]
-        for _ in range(60):  # the dashboard's job server comes up a few seconds after the head
+        for _ in range(45):  # the dashboard's job server comes up a few seconds after the head
             proc = subprocess.run(submit, env=env, capture_output=True, text=True, timeout=300)
             said = proc.stdout + proc.stderr
             if not any(m in said for m in ("Connection refused", "Failed to connect", "No available agent")):

@@ -1,0 +1,100 @@
+"""Dataset cards and samples: what a dataset directory holds, in numbers and one small shard."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from irpipe.extract import shards
+from irpipe.extract.sandbox import first_error_line
+from irpipe.schema import MODULES, stamped
+
+_STAT_COLUMNS = ["language", "package_name", "source_kind", "license_expression", "bitcode_size",
+                 "function_count", "instruction_count"]
+
+
+def summarize(out: Path) -> dict[str, Any]:
+    """Per-language totals, license mix, dedup and failures of the dataset at ``out``."""
+    out = Path(out)
+    t = shards.read_modules(out, columns=_STAT_COLUMNS)
+    manifest = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").exists() else {}
+    per_lang: dict[str, dict[str, int]] = defaultdict(lambda: Counter())
+    for row in t.to_pylist():
+        d = per_lang[row["language"] or "unknown"]
+        d["modules"] += 1
+        d["bitcode_bytes"] += row["bitcode_size"] or 0
+        d["functions"] += row["function_count"] or 0
+        d["instructions"] += row["instruction_count"] or 0
+    totals = manifest.get("totals", {})
+    causes: dict[str, str] = {}
+    if (out / "failures.parquet").exists():
+        for f in pq.read_table(out / "failures.parquet").to_pylist():
+            if f["object_path"] is None and f["stage"] == "build":
+                causes[f["recipe_id"]] = first_error_line(f["log_tail"] or "")
+    dropped = totals.get("dedup_dropped_in_package", 0) + totals.get("dedup_dropped_across_packages", 0)
+    kept = t.num_rows
+    return {
+        "languages": {k: dict(v) for k, v in sorted(per_lang.items())},
+        "modules": kept,
+        "packages_by_source": dict(Counter(p["source_kind"] for p in manifest.get("packages", [])
+                                           if p["status"] == "ok")),
+        "licenses": dict(Counter(t.column("license_expression").to_pylist()).most_common()),
+        "dedup": {"found": kept + dropped, "kept": kept, "dropped": dropped,
+                  "ratio": round(kept / (kept + dropped), 4) if kept + dropped else 1.0},
+        "failed": [(p["recipe_id"], p["stage"], _with_cause(p["error"], causes.get(p["recipe_id"], "")))
+                   for p in manifest.get("packages", [])
+                   if p["status"] == "failed"] + [(r, "not finished", "") for r in manifest.get("not_finished", [])],
+        "excluded": [(e["recipe_id"], e["reason"]) for e in manifest.get("excluded", [])],
+        "totals": totals,
+    }
+
+
+def _with_cause(error: str, cause: str) -> str:
+    return f"{error}: {cause}" if cause and cause not in error else error
+
+
+def render_card(name: str, s: dict[str, Any], command: str) -> str:
+    """A Markdown dataset card from :func:`summarize`'s numbers."""
+    lines = [f"# Dataset `{name}`", "", f"Built with: `{command}`", "",
+             f"{s['modules']} unique LLVM 22 modules from {sum(s['packages_by_source'].values())} packages "
+             f"({', '.join(f'{v} {k}' for k, v in sorted(s['packages_by_source'].items()))}).", "",
+             "| language | modules | bitcode MB | functions | instructions |", "|---|---:|---:|---:|---:|"]
+    for lang, d in s["languages"].items():
+        lines.append(f"| {lang} | {d['modules']} | {d['bitcode_bytes'] / 1e6:.1f} | {d['functions']} | {d['instructions']} |")
+    dd = s["dedup"]
+    lines += ["", f"Dedup (structural hash): {dd['found']} modules found, {dd['kept']} kept, {dd['dropped']} dropped "
+              f"(kept ratio {dd['ratio']:.3f}).", "", "| license (SPDX) | modules |", "|---|---:|"]
+    lines += [f"| {k} | {v} |" for k, v in s["licenses"].items()]
+    lines += ["", "## Packages that failed", "", "| recipe | stage | error |", "|---|---|---|"]
+    lines += [f"| {r} | {st} | {e[:160].replace('|', '/')} |" for r, st, e in s["failed"]]
+    lines += ["", "## Packages excluded by license", "", "| recipe | reason |", "|---|---|"]
+    lines += [f"| {r} | {why.replace('|', '/')} |" for r, why in s["excluded"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_sample(out: Path, dest: Path, max_bytes: int = 15 * 1024 * 1024, per_package: int = 12) -> int:
+    """Write a small stratified sample (at most ``per_package`` modules of each package) as shards."""
+    t = shards.read_modules(out)
+    keep: list[int] = []
+    seen: Counter[str] = Counter()
+    size = 0
+    order = pc.sort_indices(t, sort_keys=[("recipe_id", "ascending"), ("bitcode_size", "ascending")])
+    for i in order.to_pylist():
+        rid = t.column("recipe_id")[i].as_py()
+        b = t.column("bitcode_size")[i].as_py()
+        if seen[rid] >= per_package or size + b > max_bytes:
+            continue
+        seen[rid] += 1
+        size += b
+        keep.append(i)
+    sample = t.take(pa.array(sorted(keep))).replace_schema_metadata(stamped(MODULES, "modules").metadata)
+    for lang in sorted(set(sample.column("language").to_pylist())):
+        part = sample.filter(pc.equal(sample.column("language"), lang))
+        shards.write_parquet(part, Path(dest) / lang / "train-00000.parquet")
+    return sample.num_rows
