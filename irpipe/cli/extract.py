@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="dataset directory (created; re-runs resume)")
     p.add_argument("--address", default=None, help="Ray cluster address (default: RAY_ADDRESS or embedded local Ray)")
     p.add_argument("--num-cpus", type=int, default=None, help="CPUs of the embedded local Ray")
-    p.add_argument("--jobs", type=int, default=1, help="make -j inside each build")
+    p.add_argument("--cpus-per-build", "--jobs", dest="jobs", type=int, default=1,
+                   help="CPUs reserved for each package's Ray task, and make -j inside its build")
     p.add_argument("--retries", type=int, default=3, help="task retries after a lost worker/node")
     p.add_argument("--retry-failed", action="store_true", help="redo packages that failed or were excluded before")
     p.add_argument("--license-allow", default=",".join(sorted(PERMISSIVE)),

@@ -108,7 +108,7 @@ def run_extract(
     skipped = len(recipes) - len(pending)
     init_ray(address, num_cpus, object_store_mb)
     task = ray.remote(max_retries=retries, retry_exceptions=False)(_extract_package)
-    futures = {task.options(num_cpus=r.cpus, name=f"extract:{r.id}").remote(r, options, str(out)): r
+    futures = {task.options(num_cpus=max(r.cpus, options.jobs), name=f"extract:{r.id}").remote(r, options, str(out)): r
                for r in pending}
     worker_failures: list[dict[str, Any]] = []
     bar = tqdm(total=len(recipes), initial=skipped, desc="packages", unit="pkg", disable=not progress,
