@@ -31,6 +31,8 @@ BINUTILS = {"ar": "llvm-ar", "ranlib": "llvm-ranlib", "nm": "llvm-nm"}
 #: Appended after the build's own flags: keep going on clang-only warnings, and
 #: drop debug info (it is stripped from the dataset's hash anyway and is ~5x the IR).
 TRAILING_FLAGS = "-Qunused-arguments -Wno-error -g0"
+#: Where the wrappers keep objects of single-step compile-and-link commands (inside the scanned tree).
+SINGLE_STEP_DIR = ".irpipe-single-step"
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,47 @@ class BuildEnv:
     env: dict[str, str]
 
 
+_COMPILER_WRAPPER = """#!/bin/bash
+# irpipe compiler wrapper (generated): clang-22 embedding pre-optimization bitcode.
+CLANG={clang}
+FLAGS=({flags})
+TRAIL=({trail})
+# A single-step compile-and-link (cc a.c b.c -o prog) leaves no object file with
+# .llvmbc, so each source is also compiled with -c into $IRPIPE_SINGLE_STEP_DIR.
+case "$PWD" in */CMakeFiles/*|*/CMakeScratch*|*/CMakeTmp*|*/meson-private*|*/conftest*) unset IRPIPE_SINGLE_STEP_DIR ;; esac
+if [ -n "$IRPIPE_SINGLE_STEP_DIR" ]; then
+  only=0; skip=0; srcs=(); rest=()
+  for a in "$@"; do
+    if [ $skip = 1 ]; then skip=0; continue; fi
+    case "$a" in
+      -c|-S|-E|-M|-MM|-x|-fsyntax-only|-v|--version|-dumpversion|-dumpmachine|-print-*) only=1 ;;
+      -o) skip=1; continue ;;
+      -o*) continue ;;
+      conftest.*|*/conftest.*|sanitycheck*|*/sanitycheck*|*CompilerId*|*CompilerABI*|*/CMakeFiles/*) only=1 ;;
+      *.c|*.cc|*.cpp|*.cxx|*.c++|*.C) srcs+=("$a"); continue ;;
+    esac
+    rest+=("$a")
+  done
+  if [ $only = 0 ] && [ ${{#srcs[@]}} -gt 0 ]; then
+    mkdir -p "$IRPIPE_SINGLE_STEP_DIR"
+    for s in "${{srcs[@]}}"; do
+      b=${{s##*/}}
+      key=$(printf '%s\\n' "${{PWD#${{IRPIPE_SINGLE_STEP_DIR%/*}}}}" "$s" | cksum | cut -d' ' -f1)  # deterministic name
+      "$CLANG" "${{FLAGS[@]}}" "${{rest[@]}}" -c "$s" -o "$IRPIPE_SINGLE_STEP_DIR/$key-${{b%.*}}.o" \\
+        "${{TRAIL[@]}}" >/dev/null 2>&1 || true
+    done
+  fi
+fi
+exec "$CLANG" "${{FLAGS[@]}}" "$@" "${{TRAIL[@]}}"
+"""
+
+
 def write_wrappers(bindir: Path, tools: Toolchain, *, embed: bool = True) -> None:
     """Create the compiler and binutils wrappers in ``bindir``."""
     bindir.mkdir(parents=True, exist_ok=True)
-    flag = "-Xclang -fembed-bitcode=all " if embed else ""
+    flags = "-Xclang -fembed-bitcode=all" if embed else ""
     for names, tool in ((C_NAMES, "clang"), (CXX_NAMES, "clang++")):
-        body = f'#!/bin/sh\nexec {shlex.quote(tools.path(tool))} {flag}"$@" {TRAILING_FLAGS}\n'
+        body = _COMPILER_WRAPPER.format(clang=shlex.quote(tools.path(tool)), flags=flags, trail=TRAILING_FLAGS)
         for name in names:
             _write_exe(bindir / name, body)
     for short, tool in BINUTILS.items():
@@ -100,6 +137,8 @@ def build(recipe: Recipe, src: Path, work: Path, tools: Toolchain, *, limits: Li
     """Build ``src`` per ``recipe.build_kind``; return the tree to scan for objects."""
     benv = build_env(work, tools, recipe, embed=embed, jobs=jobs)
     env = benv.env
+    if embed:
+        env["IRPIPE_SINGLE_STEP_DIR"] = str(src / SINGLE_STEP_DIR)
     cwd = src / recipe.subdir if recipe.subdir else src
     make = ["make", f"-j{jobs}", *recipe.make_args]
 

@@ -133,3 +133,17 @@ def test_real_debian_unknown_version(tmp_path: Path) -> None:
     res = _run(tmp_path, recipe(tmp_path / "r.toml", "zlib", kind="debian", build="debian-rules", version="9.9-nope",
                                 license=None))
     assert res.failures[0]["stage"] == "fetch"
+
+
+def test_single_step_compile_and_link_is_captured(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.c").write_text("int a(int x) { return x * 9; }\n")
+    (src / "main.c").write_text("int a(int);\nint main(void) { return a(1) == 9 ? 0 : 1; }\n")
+    (src / "conftest.c").write_text("int main(void) { return 0; }\n")
+    (src / "Makefile").write_text("all:\n\t$(CC) -O2 conftest.c -o conftest && ./conftest\n"
+                                  "\t$(CC) -O2 a.c main.c -o prog && ./prog\n")
+    res = _run(tmp_path, recipe(tmp_path / "r.toml", "onestep", src="src"))
+    assert res.ok, res.failures
+    assert sorted(r["source_path"] for r in res.rows) == ["a.c", "main.c"]  # the configure probe is not kept
+    assert all(r["object_path"].startswith(".irpipe-single-step/") for r in res.rows)
