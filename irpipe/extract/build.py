@@ -49,7 +49,7 @@ CLANG={clang}
 FLAGS=({flags})
 TRAIL=({trail})
 # A single-step compile-and-link (cc a.c b.c -o prog) leaves no object file with
-# .llvmbc, so each source is also compiled with -c into $IRPIPE_SINGLE_STEP_DIR.
+# .llvmbc, so each source is compiled with -c into $IRPIPE_SINGLE_STEP_DIR first.
 case "$PWD" in */CMakeFiles/*|*/CMakeScratch*|*/CMakeTmp*|*/meson-private*|*/conftest*) unset IRPIPE_SINGLE_STEP_DIR ;; esac
 if [ -n "$IRPIPE_SINGLE_STEP_DIR" ]; then
   only=0; skip=0; srcs=(); rest=()
@@ -65,13 +65,22 @@ if [ -n "$IRPIPE_SINGLE_STEP_DIR" ]; then
     rest+=("$a")
   done
   if [ $only = 0 ] && [ ${{#srcs[@]}} -gt 0 ]; then
+    # compile each source once into a kept object, then link those objects (what the
+    # driver does internally with temporaries); on any failure, run the original command
     mkdir -p "$IRPIPE_SINGLE_STEP_DIR"
-    for s in "${{srcs[@]}}"; do
-      b=${{s##*/}}
-      key=$(printf '%s\\n' "${{PWD#${{IRPIPE_SINGLE_STEP_DIR%/*}}}}" "$s" | cksum | cut -d' ' -f1)  # deterministic name
-      "$CLANG" "${{FLAGS[@]}}" "${{rest[@]}}" -c "$s" -o "$IRPIPE_SINGLE_STEP_DIR/$key-${{b%.*}}.o" \\
-        "${{TRAIL[@]}}" >/dev/null 2>&1 || true
+    link=(); ok=1
+    for a in "$@"; do
+      case "$a" in
+        *.c|*.cc|*.cpp|*.cxx|*.c++|*.C)
+          b=${{a##*/}}
+          key=$(printf '%s\\n' "${{PWD#${{IRPIPE_SINGLE_STEP_DIR%/*}}}}" "$a" | cksum | cut -d' ' -f1)
+          obj="$IRPIPE_SINGLE_STEP_DIR/$key-${{b%.*}}.o"
+          "$CLANG" "${{FLAGS[@]}}" "${{rest[@]}}" -c "$a" -o "$obj" "${{TRAIL[@]}}" || {{ ok=0; break; }}
+          link+=("$obj") ;;
+        *) link+=("$a") ;;
+      esac
     done
+    if [ $ok = 1 ]; then exec "$CLANG" "${{FLAGS[@]}}" "${{link[@]}}" "${{TRAIL[@]}}"; fi
   fi
 fi
 exec "$CLANG" "${{FLAGS[@]}}" "$@" "${{TRAIL[@]}}"

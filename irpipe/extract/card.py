@@ -79,20 +79,23 @@ def render_card(name: str, s: dict[str, Any], command: str) -> str:
 
 
 def write_sample(out: Path, dest: Path, max_bytes: int = 15 * 1024 * 1024, per_package: int = 12) -> int:
-    """Write a small stratified sample (at most ``per_package`` modules of each package) as shards."""
+    """Write a small stratified sample as shards: each package's smallest modules first, round-robin
+    over packages, at most ``per_package`` each and ``max_bytes`` of bitcode in all."""
     t = shards.read_modules(out)
+    order = pc.sort_indices(t, sort_keys=[("recipe_id", "ascending"), ("bitcode_size", "ascending")]).to_pylist()
+    recipe_ids = t.column("recipe_id").to_pylist()
+    sizes = t.column("bitcode_size").to_pylist()
+    rank: Counter[str] = Counter()
+    ranked = []  # (rank within its package, recipe, row): round k takes every package's k-th smallest
+    for i in order:
+        ranked.append((rank[recipe_ids[i]], recipe_ids[i], i))
+        rank[recipe_ids[i]] += 1
     keep: list[int] = []
-    seen: Counter[str] = Counter()
     size = 0
-    order = pc.sort_indices(t, sort_keys=[("recipe_id", "ascending"), ("bitcode_size", "ascending")])
-    for i in order.to_pylist():
-        rid = t.column("recipe_id")[i].as_py()
-        b = t.column("bitcode_size")[i].as_py()
-        if seen[rid] >= per_package or size + b > max_bytes:
-            continue
-        seen[rid] += 1
-        size += b
-        keep.append(i)
+    for r, _, i in sorted(ranked):
+        if r < per_package and size + sizes[i] <= max_bytes:
+            keep.append(i)
+            size += sizes[i]
     sample = t.take(pa.array(sorted(keep))).replace_schema_metadata(stamped(MODULES, "modules").metadata)
     for lang in sorted(set(sample.column("language").to_pylist())):
         part = sample.filter(pc.equal(sample.column("language"), lang))
