@@ -9,7 +9,8 @@ PY    := $(VENV)/bin/python
 PIP   := $(VENV)/bin/pip
 DEMO_OUT ?= out/demo
 APT_PKGS := clang-22 llvm-22 llvm-22-dev llvm-22-tools lld-22 mlir-22-tools libclang-rt-22-dev \
-            rustc-web cargo-web dpkg-dev fakeroot debhelper autoconf automake libtool \
+            rustc-web cargo-web build-essential ca-certificates xz-utils dpkg-dev fakeroot debhelper \
+            autoconf automake libtool \
             pkg-config cmake meson ninja-build util-linux valgrind python3-venv python3-dev
 STAMP := $(VENV)/.irpipe-installed
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from irpipe import __version__
 from irpipe.errors import ToolError
-from irpipe.llvm.tools import TOOLS, Toolchain, rustc_llvm_version
+from irpipe.llvm.tools import DEFAULT_BINDIR, TOOLS, Toolchain, rustc_llvm_version
 
 PY_PACKAGES = ("llvmlite", "numba", "pyarrow", "ray", "torch", "torch_geometric", "duckdb", "datasets")
 
@@ -27,8 +27,7 @@ def collect() -> tuple[dict[str, str], list[str]]:
     """(name -> version or path, problems) for every tool and library irpipe uses."""
     info: dict[str, str] = {"irpipe": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
     problems: list[str] = []
-    chain = Toolchain(bindir=Path(os.environ["IRPIPE_LLVM_BINDIR"]) if "IRPIPE_LLVM_BINDIR" in os.environ
-                      else Toolchain.bindir)
+    chain = Toolchain(bindir=Path(os.environ.get("IRPIPE_LLVM_BINDIR", DEFAULT_BINDIR)))
     for name in TOOLS:
         try:
             tool = chain.find(name)

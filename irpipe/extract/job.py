@@ -14,11 +14,10 @@ final shards are a pure function of the finished parts.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import ray
 from tqdm import tqdm
@@ -27,10 +26,8 @@ from irpipe.errors import RecipeError
 from irpipe.extract import shards
 from irpipe.extract.recipes import Recipe, find_recipes, parse_recipe, recipe_root
 from irpipe.extract.dataset import finalize, status_of
-from irpipe.extract.stages import ExtractOptions, PackageExtractor, recipe_failure
+from irpipe.extract.stages import ExtractOptions, PackageExtractor, failure_row
 from irpipe.llvm.tools import Toolchain
-
-log = logging.getLogger(__name__)
 
 
 def _extract_package(recipe: Recipe, options: ExtractOptions, out: str) -> dict[str, Any]:
@@ -38,21 +35,9 @@ def _extract_package(recipe: Recipe, options: ExtractOptions, out: str) -> dict[
     extractor = PackageExtractor(options)
     extractor.setup()
     res = extractor.process(recipe)
-    package_errors = [f for f in res.failures if f["object_path"] is None]
-    status = "ok"
-    if package_errors:
-        status = "excluded" if package_errors[0]["stage"] == "license" else "failed"
-    stats = {**res.stats, "status": status, "name": recipe.name, "version": recipe.version,
-             "source_kind": recipe.source_kind, "build_kind": recipe.build_kind,
-             "error": package_errors[0]["error"] if package_errors else None,
-             "stage": package_errors[0]["stage"] if package_errors else None,
-             "module_failures": len(res.failures) - len(package_errors)}
-    shards.write_part(Path(out), recipe.id, res.rows, res.failures, stats)
-    return {"recipe_id": recipe.id, **stats}
-
-
-def _write_shard(out: str, plan: shards.ShardPlan) -> dict[str, Any]:
-    return shards.write_shard(Path(out), plan)
+    summary = res.summary(recipe)
+    shards.write_part(Path(out), recipe.id, res.rows, res.failures, summary)
+    return {"recipe_id": recipe.id, **summary}
 
 
 def load_recipes(paths: Sequence[str]) -> tuple[list[Recipe], list[dict[str, Any]]]:
@@ -62,10 +47,10 @@ def load_recipes(paths: Sequence[str]) -> tuple[list[Recipe], list[dict[str, Any
         try:
             recipe = parse_recipe(path, root=recipe_root(path))
         except RecipeError as exc:
-            bad.append(recipe_failure(str(path), str(exc)))
+            bad.append(failure_row(str(path), "recipe", str(exc)))
             continue
         if recipe.id in ids:
-            bad.append(recipe_failure(recipe.id, f"{path}: duplicate recipe id {recipe.id}"))
+            bad.append(failure_row(recipe.id, "recipe", f"{path}: duplicate recipe id {recipe.id}"))
             continue
         ids.add(recipe.id)
         recipes.append(recipe)
@@ -121,15 +106,14 @@ def run_extract(
             info = ray.get(done[0])
             bar.set_postfix_str(f"{recipe.id}: {info['status']} {info.get('modules', 0)} modules")
         except (ray.exceptions.RayError, OSError) as exc:
-            worker_failures.append({**recipe_failure(recipe.id, f"worker lost or crashed: {exc}"),
-                                    "stage": "worker", "package_name": recipe.name,
-                                    "package_version": recipe.version})
+            worker_failures.append(failure_row(recipe.id, "worker", f"worker lost or crashed: {exc}",
+                                               recipe=recipe))
         bar.update(1)
     bar.close()
-    writer = ray.remote(max_retries=3)(_write_shard)
 
-    def ray_map(fn, plans):  # the shard writers run as parallel Ray tasks
-        return ray.get([writer.remote(str(out), p) for p in plans])
+    def ray_map(fn: Callable[[Path, shards.ShardPlan], dict[str, Any]], plans: list[shards.ShardPlan]) -> list:
+        remote = ray.remote(max_retries=3)(fn)  # the shard writers run as parallel Ray tasks
+        return ray.get([remote.remote(out, p) for p in plans])
 
     return finalize(out, recipes, bad + worker_failures, max_shard_bytes=max_shard_bytes,
                     skipped=skipped, options=options, map_shards=ray_map)

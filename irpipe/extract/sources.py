@@ -121,8 +121,7 @@ def fetch_pypi_sdist(name: str, version: str, dest: Path) -> Path:
     if not sdists:
         versions = sorted({f["filename"] for f in files if f["filename"].endswith(_SDIST_SUFFIXES)})[-3:]
         raise FetchError(f"PyPI has no sdist of {name}=={version} (latest sdists: {', '.join(versions) or 'none'})")
-    sdist = {"filename": sdists[0]["filename"], "url": sdists[0]["url"],
-             "digests": sdists[0].get("hashes", {})}
+    sdist = sdists[0]
     dl = dest / "download"
     dl.mkdir(parents=True, exist_ok=True)
     archive = dl / sdist["filename"]
@@ -131,7 +130,7 @@ def fetch_pypi_sdist(name: str, version: str, dest: Path) -> Path:
             shutil.copyfileobj(resp, fh)
     except (urllib.error.URLError, OSError) as exc:
         raise FetchError(f"{name}=={version}: sdist download failed: {exc}") from exc
-    want = sdist.get("digests", {}).get("sha256")
+    want = sdist.get("hashes", {}).get("sha256")
     if want and hashlib.sha256(archive.read_bytes()).hexdigest() != want:
         raise FetchError(f"{name}=={version}: sdist sha256 mismatch")
     return unpack(archive, dest / "src")

@@ -57,6 +57,15 @@ class PackageResult:
         """True when no package-level stage failed (module-level failures may exist)."""
         return not any(f["object_path"] is None for f in self.failures)
 
+    def summary(self, recipe: Recipe) -> dict[str, Any]:
+        """The package's done.json record: status (ok|failed|excluded), first error, counters."""
+        errors = [f for f in self.failures if f["object_path"] is None]
+        status = "ok" if not errors else "excluded" if errors[0]["stage"] == "license" else "failed"
+        return {**self.stats, "status": status, "name": recipe.name, "version": recipe.version,
+                "source_kind": recipe.source_kind, "build_kind": recipe.build_kind,
+                "error": errors[0]["error"] if errors else None, "stage": errors[0]["stage"] if errors else None,
+                "module_failures": len(self.failures) - len(errors)}
+
 
 def language_of(source_filename: str, default: str = "c") -> str:
     """Language of a module from its source file's suffix."""
@@ -202,13 +211,13 @@ class PackageExtractor:
                             irpipe_version=__version__)
 
 
+def failure_row(recipe_id: str, stage: str, error: str, *, recipe: Recipe | None = None, log_tail: str = "",
+                object_path: str | None = None) -> dict[str, Any]:
+    """One FAILURES row; ``error`` is folded to one line."""
+    return {"recipe_id": recipe_id, "package_name": recipe.name if recipe else None,
+            "package_version": recipe.version if recipe else None, "stage": stage,
+            "error": " ".join(error.split())[:500], "log_tail": log_tail[-4000:], "object_path": object_path}
+
+
 def _failure(recipe: Recipe, stage: str, error: str, log_tail: str, object_path: str | None = None) -> dict[str, Any]:
-    return {"recipe_id": recipe.id, "package_name": recipe.name, "package_version": recipe.version,
-            "stage": stage, "error": " ".join(error.split())[:500], "log_tail": log_tail[-4000:],
-            "object_path": object_path}
-
-
-def recipe_failure(recipe_id: str, error: str) -> dict[str, Any]:
-    """A FAILURES row for a recipe that could not even be parsed."""
-    return {"recipe_id": recipe_id, "package_name": None, "package_version": None, "stage": "recipe",
-            "error": " ".join(error.split())[:500], "log_tail": "", "object_path": None}
+    return failure_row(recipe.id, stage, error, recipe=recipe, log_tail=log_tail, object_path=object_path)
