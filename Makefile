@@ -13,12 +13,14 @@ APT_PKGS := clang-22 llvm-22 llvm-22-dev llvm-22-tools lld-22 mlir-22-tools libc
             autoconf automake libtool \
             pkg-config cmake meson ninja-build util-linux valgrind python3-venv python3-dev
 STAMP := $(VENV)/.irpipe-installed
+NATIVE_LIB := passes/build/lib/libIRPipeAnalysis.so
+NATIVE_SRC := passes/CMakeLists.txt $(wildcard passes/lib/*.cpp passes/include/irpipe/*.h)
 
-.PHONY: all setup apt venv demo test test-slow corpus bench clean
+.PHONY: all setup apt venv native demo test test-slow corpus bench clean
 
 all: setup
 
-setup: apt venv
+setup: apt native venv
 
 apt:
 	@if dpkg-query -W -f='$${Status}\n' $(APT_PKGS) 2>/dev/null | grep -vq "install ok installed" \
@@ -26,6 +28,14 @@ apt:
 	  echo "apt: installing LLVM 22 and build tools"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PKGS); \
 	else echo "apt: LLVM 22 and build tools present"; fi
+
+# The native analysis library (LLVM 22 C++ API, loaded by irpipe.llvm.native).
+native: $(NATIVE_LIB)
+
+$(NATIVE_LIB): $(NATIVE_SRC) | apt
+	cmake -S passes -B passes/build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_CXX_COMPILER=clang++-22 -DLLVM_DIR=/usr/lib/llvm-22/lib/cmake/llvm > /dev/null
+	cmake --build passes/build
 
 venv: $(STAMP)
 
@@ -60,4 +70,4 @@ bench: setup
 	$(PY) benchmarks/extract_bench.py
 
 clean:
-	rm -rf out $(VENV)
+	rm -rf out $(VENV) passes/build

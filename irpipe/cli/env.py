@@ -14,7 +14,8 @@ from irpipe import __version__
 from irpipe.errors import ToolError
 from irpipe.llvm.tools import DEFAULT_BINDIR, TOOLS, Toolchain, rustc_llvm_version
 
-PY_PACKAGES = ("llvmlite", "numba", "pyarrow", "ray", "torch", "torch_geometric", "duckdb", "datasets")
+PY_PACKAGES = ("llvmlite", "numba", "pyarrow", "ray", "torch", "torch_geometric", "duckdb", "datasets",
+               "tokenizers")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +44,13 @@ def collect() -> tuple[dict[str, str], list[str]]:
             problems.append(f"llvmlite is built on LLVM {info['llvmlite LLVM']}; supported: 22.x (llvmlite 0.50)")
     except ImportError as exc:
         problems.append(f"llvmlite not importable: {exc}")
+    try:
+        from irpipe.llvm import native
+
+        info["libIRPipeAnalysis"] = f"{native.llvm_version()} ({native.library_path()})"
+    except ToolError as exc:
+        info["libIRPipeAnalysis"] = "MISSING/MISMATCHED"
+        problems.append(str(exc).splitlines()[0])
     try:
         info["rustc LLVM"] = rustc_llvm_version()
     except ToolError as exc:

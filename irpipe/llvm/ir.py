@@ -15,15 +15,22 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import llvmlite.binding as llvm
 
 from irpipe.errors import IRError
+from irpipe.llvm import bitstream
 
 SUPPORTED = "LLVM 22.x (llvmlite 0.50)"
+LLVM_MAJOR = 22
 BITCODE_MAGIC = b"BC\xc0\xde"
 WRAPPER_MAGIC = b"\xde\xc0\x17\x0b"
-_PRODUCER_RE = re.compile(rb"LLVM(\d+)\.(\d+)\.(\d+)")
+#: Default refusal threshold for one module, in bytes (IR text or bitcode);
+#: a 64 MiB module is already ~1M instructions and several GiB inside LLVM.
+MAX_MODULE_BYTES = 64 << 20
+_TYPED_POINTER = re.compile(r"(?:\bi\d+|%[-\w.$]+|[\]}>])\*+[\s,)]")
+_CLANG_IDENT = re.compile(r'!"[^"]*clang version (\d+)\.(\d+)')
 
 _DROP_LINE = re.compile(r"^(; ModuleID|source_filename|!|\s*#dbg_|;)")
 _ATTACHMENT = re.compile(r",?\s*!(?:[A-Za-z_][\w.]*)\s+!(?:\d+|\{[^}]*\})")
@@ -50,17 +57,80 @@ def is_bitcode(data: bytes) -> bool:
 
 
 def producer_version(data: bytes) -> str | None:
-    """The LLVM version recorded in a bitcode IDENTIFICATION block, if readable."""
-    match = _PRODUCER_RE.search(data[:4096])
-    return ".".join(m.decode() for m in match.groups()) if match else None
+    """The producer recorded in a bitcode IDENTIFICATION block (``"22.1.8"``), if readable."""
+    try:
+        text = bitstream.producer(data)
+    except ValueError:
+        return None
+    return text[4:] if text and text.startswith("LLVM") else text
 
 
-def parse(data: bytes | str, *, name: str = "<module>") -> llvm.ModuleRef:
-    """Parse bitcode or textual IR and verify it; raise :class:`IRError` naming the problem."""
+def _too_big(name: str, size: int, max_bytes: int) -> str:
+    return (f"{name}: module is {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB "
+            "limit; refusing it rather than risk exhausting memory (raise the limit, e.g. "
+            "--max-module-mb, if the machine has room)")
+
+
+def check_input(data: bytes | str, *, name: str = "<module>",
+                max_bytes: int | None = MAX_MODULE_BYTES) -> bytes:
+    """Refuse, before LLVM sees them, inputs irpipe cannot read; return the bytes.
+
+    Empty input, a module over ``max_bytes`` and bitcode written by another
+    LLVM major version each raise one :class:`IRError` naming the problem and
+    the supported version.  Checks are pure Python: they cannot crash.
+    """
     if isinstance(data, str):
         data = data.encode()
     if not data.strip():
         raise IRError(f"{name}: empty input; expected LLVM IR or bitcode ({SUPPORTED})")
+    if max_bytes is not None and len(data) > max_bytes:
+        raise IRError(_too_big(name, len(data), max_bytes))
+    if is_bitcode(data):
+        version = producer_version(data)
+        major = bitstream.producer_major(data)
+        if major is not None and major != LLVM_MAJOR:
+            raise IRError(f"{name}: bitcode produced by LLVM {version}; supported: {SUPPORTED}")
+    return data
+
+
+def read_module(path: str | Path, *, max_bytes: int | None = MAX_MODULE_BYTES) -> bytes:
+    """Read a .ll/.bc file, refusing (before reading it) one over ``max_bytes``."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise IRError(f"{path}: cannot read ({exc.strerror})") from exc
+    if max_bytes is not None and size > max_bytes:
+        raise IRError(_too_big(str(path), size, max_bytes))
+    return check_input(path.read_bytes(), name=str(path), max_bytes=max_bytes)
+
+
+def describe_failure(data: bytes, detail: str, *, name: str = "<module>") -> str:
+    """One-line message for IR LLVM rejected: what is wrong and what is supported."""
+    detail = " ".join(detail.split())[:300]
+    if is_bitcode(data):
+        version = producer_version(data)
+        if version and not version.startswith(f"{LLVM_MAJOR}."):
+            return f"{name}: bitcode produced by LLVM {version}; supported: {SUPPORTED} ({detail})"
+        return f"{name}: invalid or truncated bitcode: {detail}; supported: {SUPPORTED}"
+    text = data.decode("utf-8", errors="replace")
+    hint = ""
+    ident = _CLANG_IDENT.search(text)
+    if ident and int(ident.group(1)) != LLVM_MAJOR:
+        hint = f" (written by clang {ident.group(1)}.{ident.group(2)})"
+    elif _TYPED_POINTER.search(text):
+        hint = " (typed pointers: IR from LLVM 16 or older)"
+    return f"{name}: invalid IR text{hint}: {detail}; supported: {SUPPORTED}"
+
+
+def parse(data: bytes | str, *, name: str = "<module>",
+          max_bytes: int | None = MAX_MODULE_BYTES) -> llvm.ModuleRef:
+    """Parse bitcode or textual IR and verify it; raise :class:`IRError` naming the problem.
+
+    Inputs from outside irpipe can crash LLVM (its bitcode reader is not
+    hardened): read those through :mod:`irpipe.llvm.isolate`.
+    """
+    data = check_input(data, name=name, max_bytes=max_bytes)
     # A fresh context per module: in llvmlite's global context, a second module with
     # the same named struct types would see them renamed (%struct.S.0), which
     # would change its printed IR and its hash.
@@ -75,14 +145,25 @@ def parse(data: bytes | str, *, name: str = "<module>") -> llvm.ModuleRef:
         raise IRError(f"{name}: neither bitcode nor UTF-8 IR text ({exc.reason}); "
                       f"supported: {SUPPORTED}") from exc
     except RuntimeError as exc:
-        detail = " ".join(str(exc).split())[:300]
-        version = producer_version(data) if is_bitcode(data) else None
-        if version and not version.startswith("22."):
-            raise IRError(f"{name}: bitcode produced by LLVM {version}; supported: {SUPPORTED} "
-                          f"({detail})") from exc
-        kind = "bitcode" if is_bitcode(data) else "IR text"
-        raise IRError(f"{name}: invalid {kind}: {detail}; supported: {SUPPORTED}") from exc
+        raise IRError(describe_failure(data, str(exc), name=name)) from exc
     return mod
+
+
+def split_functions(data: bytes | str, *, name: str = "<module>") -> dict[str, bytes]:
+    """One bitcode module per defined function (the others become declarations).
+
+    Like ``llvm-extract --func``: each module verifies on its own; internal
+    functions and globals it refers to are kept as hidden external declarations.
+    """
+    from irpipe.llvm import native  # the native library clones modules
+
+    data = check_input(data, name=name)
+    try:
+        mod = native.NativeModule.parse(data, name=name)
+    except IRError as exc:
+        raise IRError(describe_failure(data, str(exc), name=name)) from exc
+    with mod:
+        return {fn: mod.split_function(i) for i, fn in enumerate(mod.functions)}
 
 
 def canonical_text(ir_text: str) -> str:

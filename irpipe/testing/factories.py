@@ -91,3 +91,56 @@ def module_rows(ir_texts: dict[str, str], *, package: str = "pkg", language: str
 def modules_table(ir_texts: dict[str, str], **kw: Any):
     """A stamped MODULES table built from IR strings."""
     return to_table(module_rows(ir_texts, **kw), "modules")
+
+
+#: Hand-written IR for graph tests; node and edge counts derived by hand in tests/llvm/test_graph.py.
+GRAPH_IR = textwrap.dedent("""\
+    @g = global i32 5
+
+    declare i32 @ext(i32)
+
+    define i32 @sq(i32 %x) {
+    entry:
+      %m = mul i32 %x, %x
+      ret i32 %m
+    }
+
+    define i32 @main(i32 %n) {
+    entry:
+      %c = icmp sgt i32 %n, 0
+      br i1 %c, label %pos, label %neg
+    pos:
+      %s = call i32 @sq(i32 %n)
+      br label %done
+    neg:
+      %e = call i32 @ext(i32 %n)
+      br label %done
+    done:
+      %r = phi i32 [ %s, %pos ], [ %e, %neg ]
+      %v = load i32, ptr @g
+      %t = add i32 %r, %v
+      ret i32 %t
+    }
+    """)
+
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "datasets" / "default" / "sample"
+
+
+def sample_modules(n: int, *, max_instructions: int = 5000, languages: tuple[str, ...] = (
+        "c", "c++", "rust", "python-numba")) -> list[tuple[str, bytes]]:
+    """Up to ``n`` real modules from the committed default-dataset sample, spread over
+    languages and sizes: (``package:object_path``, bitcode)."""
+    import pyarrow.parquet as pq
+
+    picked: list[tuple[str, bytes]] = []
+    per_lang = max(1, n // len(languages))
+    for lang in languages:
+        rows = []
+        for shard in sorted((SAMPLE_DIR / lang).glob("*.parquet")):
+            t = pq.read_table(shard, columns=["content", "package_name", "object_path",
+                                              "instruction_count"])
+            rows += [r for r in t.to_pylist() if 0 < r["instruction_count"] <= max_instructions]
+        rows.sort(key=lambda r: (r["instruction_count"], r["object_path"]))
+        step = max(1, len(rows) // per_lang)
+        picked += [(f"{r['package_name']}:{r['object_path']}", r["content"]) for r in rows[::step][:per_lang]]
+    return picked[:n]

@@ -47,7 +47,7 @@ def test_hash_sees_real_changes() -> None:
     [
         (b"", "empty input"),
         (b"define i32 @f( {", "invalid IR text"),
-        (b"BC\xc0\xde" + b"\x00" * 40, "invalid bitcode"),
+        (b"BC\xc0\xde" + b"\x00" * 40, "invalid or truncated bitcode"),
         (b"\xff\xfe\x00garbage", "neither bitcode nor UTF-8"),
     ],
 )
@@ -59,7 +59,7 @@ def test_bad_inputs_raise_one_clear_error(data: bytes, pattern: str) -> None:
 
 def test_truncated_bitcode() -> None:
     bc = ir.parse(SIMPLE_IR).as_bitcode()
-    with pytest.raises(IRError, match="invalid bitcode"):
+    with pytest.raises(IRError, match="invalid or truncated bitcode"):
         ir.parse(bc[: len(bc) // 2])
 
 
@@ -91,3 +91,47 @@ def test_hash_is_stable_across_parses_with_named_types() -> None:
     keep = [ir.parse(bc) for _ in range(3)]
     assert len({ir.structural_hash(bc) for _ in range(3)}) == 1
     assert "%struct.S = type" in ir.module_text(keep[-1])
+
+
+def _retarget_producer(bc: bytes, old: str, new: str) -> bytes:
+    """Rewrite the char6-encoded producer string inside bitcode (same length)."""
+    char6 = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._"
+    bits = "".join(f"{b:08b}"[::-1] for b in bc)          # LSB-first bit string
+    enc = lambda s: "".join(f"{char6.index(c):06b}"[::-1] for c in s)  # noqa: E731
+    at = bits.index(enc(old))
+    bits = bits[:at] + enc(new) + bits[at + len(enc(new)):]
+    return bytes(int(bits[i:i + 8][::-1], 2) for i in range(0, len(bits), 8))
+
+
+def test_bitcode_from_another_llvm_major_is_refused() -> None:
+    from irpipe.llvm import bitstream
+
+    bc = ir.parse(SIMPLE_IR).as_bitcode()
+    assert bitstream.producer(bc).startswith("LLVM22.")
+    old = _retarget_producer(bc, bitstream.producer(bc), "LLVM15.0.7")
+    assert bitstream.producer(old) == "LLVM15.0.7"
+    with pytest.raises(IRError, match=r"bitcode produced by LLVM 15\.0\.7; supported: LLVM 22"):
+        ir.parse(old, name="old.bc")
+
+
+def test_old_text_syntax_names_the_version() -> None:
+    old = "define i32 @f(i32* %p) {\n  %v = load i32* %p\n  ret i32 %v\n}\n"
+    with pytest.raises(IRError, match=r"typed pointers: IR from LLVM 16 or older.*supported: LLVM 22"):
+        ir.parse(old)
+    ident = SIMPLE_IR.replace("add i32 %a", "add i33 %a") + '!llvm.ident = !{!0}\n!0 = !{!"clang version 17.0.6"}\n'
+    with pytest.raises(IRError, match=r"written by clang 17\.0"):
+        ir.parse(ident)
+
+
+def test_split_functions_gives_one_verified_module_each() -> None:
+    parts = ir.split_functions(SIMPLE_IR)
+    assert sorted(parts) == ["add", "loop"]
+    for name, bc in parts.items():
+        mod = ir.parse(bc, name=name)
+        defined = [f.name for f in mod.functions if not f.is_declaration]
+        assert defined == [name]
+    # an internal callee becomes a declaration the split module can still link against
+    text = ("define internal i32 @h(i32 %x) {\n  ret i32 %x\n}\n"
+            "define i32 @g(i32 %x) {\n  %r = call i32 @h(i32 %x)\n  ret i32 %r\n}\n")
+    g = ir.parse(ir.split_functions(text)["g"])
+    assert [f.name for f in g.functions if f.is_declaration] == ["h"]

@@ -1,0 +1,210 @@
+"""ProGraML-style program graphs on LLVM 22, as PyG HeteroData, networkx or DOT.
+
+The graph is built in C++ (``passes/lib/ProgramGraph.cpp``, whose header
+states what a conformant graph holds) and copied out as flat arrays: one
+node table (type, text id, function, block) and one edge table (source,
+target, flow, position).  Node types are ``instruction``, ``variable``,
+``constant`` and ``type``; edge flows ``control``, ``data``, ``call`` and
+``type``.
+
+Differences from ProGraML (LLVM <= 10), on purpose:
+  * one variable node per SSA value (ProGraML made one per use);
+  * inter-block control edges carry the successor index (ProGraML v0.3 too);
+  * invokes are call sites like calls; indirect calls go to and from the root;
+  * variable and constant text is the printed type (``i32``, ``ptr``) and
+    type nodes are optional, so a model without them still sees types.
+
+    USAGE: g = build_graph(data); g.to_heterodata(vocab)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from irpipe.errors import IRError
+from irpipe.llvm import ir, isolate, native
+
+NODE_TYPES = ("instruction", "variable", "constant", "type")
+FLOWS = ("control", "data", "call", "type")
+ROOT_TEXT = "[external]"
+
+
+@dataclass
+class ProgramGraph:
+    """A program graph as arrays.  Node ``i`` has ``node_type[i]`` (index into
+    NODE_TYPES), text ``texts[node_text[i]]``, function ``functions[f]`` with
+    ``f = node_function[i]`` (-1: none) and ``node_block[i]`` (-1: none).  Edge
+    ``j`` goes ``edge_source[j] -> edge_target[j]`` with flow
+    ``FLOWS[edge_flow[j]]`` and ``edge_position[j]``.
+    """
+
+    node_type: np.ndarray
+    node_text: np.ndarray
+    node_function: np.ndarray
+    node_block: np.ndarray
+    edge_source: np.ndarray
+    edge_target: np.ndarray
+    edge_flow: np.ndarray
+    edge_position: np.ndarray
+    texts: list[str]
+    functions: list[str]
+    full_text: list[str] = field(default_factory=list)
+
+    @property
+    def num_nodes(self) -> int:
+        return int(len(self.node_type))
+
+    @property
+    def num_edges(self) -> int:
+        return int(len(self.edge_source))
+
+    def node_texts(self) -> list[str]:
+        """The text of every node, in node order."""
+        return [self.texts[i] for i in self.node_text]
+
+    def count(self, node_type: str | None = None, flow: str | None = None) -> int:
+        """Number of nodes of ``node_type`` or of edges of ``flow``."""
+        if node_type is not None:
+            return int(np.count_nonzero(self.node_type == NODE_TYPES.index(node_type)))
+        return int(np.count_nonzero(self.edge_flow == FLOWS.index(flow or "")))
+
+    def to_heterodata(self, vocab: Mapping[str, int] | None = None) -> Any:
+        """A ``torch_geometric.data.HeteroData``.
+
+        Per node type: ``text`` (list of str), ``function`` and ``block``
+        (LongTensor [N]), and ``x`` (LongTensor [N], vocab ids, 0 for unknown
+        text) when ``vocab`` is given.  Per edge type ``(src, flow, dst)``:
+        ``edge_index`` (LongTensor [2, E], indices local to each node type) and
+        ``position`` (LongTensor [E]).
+        """
+        import torch
+        from torch_geometric.data import HeteroData
+
+        data = HeteroData()
+        local = np.zeros(self.num_nodes, dtype=np.int64)
+        texts = np.asarray(self.texts, dtype=object)
+        for t, name in enumerate(NODE_TYPES):
+            mask = self.node_type == t
+            local[mask] = np.arange(int(mask.sum()))
+            store = data[name]
+            store.num_nodes = int(mask.sum())
+            store.text = list(texts[self.node_text[mask]]) if mask.any() else []
+            store.function = torch.from_numpy(self.node_function[mask].astype(np.int64))
+            store.block = torch.from_numpy(self.node_block[mask].astype(np.int64))
+            if vocab is not None:
+                store.x = torch.tensor([vocab.get(s, 0) for s in store.text], dtype=torch.long)
+        src_t = self.node_type[self.edge_source]
+        dst_t = self.node_type[self.edge_target]
+        for f, flow in enumerate(FLOWS):
+            for s, src in enumerate(NODE_TYPES):
+                for d, dst in enumerate(NODE_TYPES):
+                    mask = (self.edge_flow == f) & (src_t == s) & (dst_t == d)
+                    if not mask.any():
+                        continue
+                    index = np.stack([local[self.edge_source[mask]], local[self.edge_target[mask]]])
+                    data[src, flow, dst].edge_index = torch.from_numpy(index)
+                    data[src, flow, dst].position = torch.from_numpy(
+                        self.edge_position[mask].astype(np.int64))
+        return data
+
+    def to_networkx(self) -> Any:
+        """A ``networkx.MultiDiGraph`` with ProGraML's attribute names (type, text, flow, position)."""
+        import networkx as nx
+
+        g = nx.MultiDiGraph()
+        for i in range(self.num_nodes):
+            attrs = {"type": NODE_TYPES[self.node_type[i]], "text": self.texts[self.node_text[i]],
+                     "function": int(self.node_function[i]), "block": int(self.node_block[i])}
+            if self.full_text:
+                attrs["full_text"] = self.full_text[i]
+            g.add_node(i, **attrs)
+        for j in range(self.num_edges):
+            g.add_edge(int(self.edge_source[j]), int(self.edge_target[j]),
+                       flow=FLOWS[self.edge_flow[j]], position=int(self.edge_position[j]))
+        return g
+
+    def to_dot(self) -> str:
+        """Graphviz DOT text: instructions as boxes, variables as ellipses, constants as
+        diamonds, types as octagons; control edges black, data blue, call green, type grey."""
+        shapes = ("box", "ellipse", "diamond", "octagon")
+        colors = ("black", "blue", "green", "grey")
+
+        def quote(s: str) -> str:
+            return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+        lines = ["digraph programl {", "  node [fontname=monospace];"]
+        for i in range(self.num_nodes):
+            label = self.full_text[i] if self.full_text else self.texts[self.node_text[i]]
+            lines.append(f"  n{i} [shape={shapes[self.node_type[i]]}, label={quote(label)}];")
+        for j in range(self.num_edges):
+            lines.append(f"  n{self.edge_source[j]} -> n{self.edge_target[j]} "
+                         f"[color={colors[self.edge_flow[j]]}, label={self.edge_position[j]}];")
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+
+def graph_arrays(data: bytes, name: str = "<module>", function: str | None = None,
+                 types: bool = True, full_text: bool = False) -> dict[str, Any]:
+    """Parse ``data`` natively and build the graph arrays (the body of :func:`build_graph`)."""
+    try:
+        mod = native.NativeModule.parse(data, name=name)
+    except IRError as exc:
+        raise IRError(ir.describe_failure(data, str(exc), name=name)) from None
+    with mod:
+        index = -1 if function is None else mod.function_index(function)
+        return mod.graph_arrays(index, types=types, full_text=full_text)
+
+
+def build_graph(data: bytes | str, *, name: str = "<module>", function: str | None = None,
+                types: bool = True, full_text: bool = False, isolate_llvm: bool = True,
+                max_bytes: int | None = ir.MAX_MODULE_BYTES) -> ProgramGraph:
+    """The program graph of a module (or of one defined ``function``).
+
+    Args:
+        data: bitcode or IR text.
+        function: build the graph of this defined function only.
+        types: add type nodes and type edges.
+        full_text: keep every node's printed IR (for inspection; slower).
+        isolate_llvm: parse in a child process (see :mod:`irpipe.llvm.isolate`).
+        max_bytes: refuse larger inputs with a clear error (None: no limit).
+    """
+    data = ir.check_input(data, name=name, max_bytes=max_bytes)
+    if isolate_llvm:
+        arrays = isolate.shared().call(graph_arrays, data, name, function, types, full_text,
+                                       name=name)
+    else:
+        arrays = graph_arrays(data, name, function, types, full_text)
+    return ProgramGraph(**arrays)
+
+
+_ARRAYS = ("node_type", "node_text", "node_function", "node_block",
+           "edge_source", "edge_target", "edge_flow", "edge_position")
+PT_FORMAT = "irpipe-program-graph/1"
+
+
+def save_pt(g: ProgramGraph, path: str) -> None:
+    """Write ``g`` as tensors and string lists only, so that
+    ``torch.load(path, weights_only=True)`` reads it without unpickling classes."""
+    import torch
+
+    obj: dict[str, Any] = {"format": PT_FORMAT, "texts": list(g.texts),
+                           "functions": list(g.functions), "full_text": list(g.full_text)}
+    obj.update({k: torch.from_numpy(np.ascontiguousarray(getattr(g, k)).astype(np.int64))
+                for k in _ARRAYS})
+    torch.save(obj, path)
+
+
+def load_pt(path: str) -> ProgramGraph:
+    """Read a graph written by :func:`save_pt` (safe: ``weights_only=True``)."""
+    import torch
+
+    obj = torch.load(path, weights_only=True)
+    if obj.get("format") != PT_FORMAT:
+        raise IRError(f"{path}: not an irpipe program graph ({PT_FORMAT})")
+    dtypes = {"node_type": np.uint8, "edge_flow": np.uint8}
+    arrays = {k: obj[k].numpy().astype(dtypes.get(k, np.int32)) for k in _ARRAYS}
+    return ProgramGraph(**arrays, texts=obj["texts"], functions=obj["functions"],
+                        full_text=obj["full_text"])

@@ -1,0 +1,224 @@
+"""ctypes binding of libIRPipeAnalysis: LLVM 22's C++ API for the analyses.
+
+The library (``passes/lib``, built by ``make native`` into
+``passes/build/lib/libIRPipeAnalysis.so``) links Debian's libLLVM-22 and
+exposes a small C ABI (``passes/include/irpipe/CAPI.h``): parse + verify,
+InstCount, Autophase, ProGraML-style graphs and per-function split.  It is a
+separate LLVM from llvmlite's (both 22.1); modules never cross between them,
+only bytes do.
+
+    USAGE: with NativeModule.parse(data) as mod: counts = mod.instcount()
+"""
+
+from __future__ import annotations
+
+import ctypes as C
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+
+from irpipe.errors import IRError, ToolNotFound, ToolVersionMismatch
+
+ABI_VERSION = 1
+LIBRARY_NAME = "libIRPipeAnalysis.so"
+GRAPH_TYPES = 1
+GRAPH_FULL_TEXT = 2
+_REPO = Path(__file__).resolve().parents[2]
+
+
+def library_path() -> Path:
+    """Where the native library is: ``$IRPIPE_NATIVE_LIB`` or the repo's build dir."""
+    override = os.environ.get("IRPIPE_NATIVE_LIB")
+    return Path(override) if override else _REPO / "passes" / "build" / "lib" / LIBRARY_NAME
+
+
+def _declare(lib: C.CDLL) -> None:
+    p, i64, sz = C.c_void_p, C.c_int64, C.c_size_t
+    err = C.POINTER(C.c_void_p)
+    sigs = {
+        "irpipe_abi_version": (C.c_int, []),
+        "irpipe_llvm_version": (C.c_char_p, []),
+        "irpipe_free": (None, [p]),
+        "irpipe_instcount_names": (C.c_char_p, []),
+        "irpipe_autophase_names": (C.c_char_p, []),
+        "irpipe_module_parse": (C.c_int, [C.c_char_p, sz, C.c_char_p, C.POINTER(p), err]),
+        "irpipe_module_free": (None, [p]),
+        "irpipe_module_function_count": (i64, [p]),
+        "irpipe_module_function_name": (C.c_char_p, [p, i64]),
+        "irpipe_module_instruction_count": (i64, [p]),
+        "irpipe_instcount": (C.c_int, [p, i64, p, err]),
+        "irpipe_autophase": (C.c_int, [p, i64, p, err]),
+        "irpipe_split_function": (C.c_int, [p, i64, C.POINTER(p), C.POINTER(sz), err]),
+        "irpipe_graph_build": (C.c_int, [p, i64, C.c_int, C.POINTER(p), err]),
+        "irpipe_graph_free": (None, [p]),
+        "irpipe_graph_sizes": (None, [p, p]),
+        "irpipe_graph_export": (None, [p] * 12),
+    }
+    for name, (restype, argtypes) in sigs.items():
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = restype, argtypes
+
+
+@functools.lru_cache(maxsize=1)
+def load() -> C.CDLL:
+    """Load and check the library once per process; a clear error if it is missing or stale."""
+    path = library_path()
+    if not path.is_file():
+        raise ToolNotFound(f"{LIBRARY_NAME} not found at {path}: build it with `make native` "
+                           "(CMake + Debian's llvm-22-dev), or set IRPIPE_NATIVE_LIB")
+    lib = C.CDLL(str(path), mode=os.RTLD_LOCAL | os.RTLD_NOW)
+    _declare(lib)
+    abi = lib.irpipe_abi_version()
+    version = lib.irpipe_llvm_version().decode()
+    if abi != ABI_VERSION:
+        raise ToolVersionMismatch(f"{path} has ABI {abi}, irpipe expects {ABI_VERSION}: "
+                                  "rebuild it with `make native`")
+    if not version.startswith("22."):
+        raise ToolVersionMismatch(f"{path} was built with LLVM {version}; supported: LLVM 22")
+    return lib
+
+
+def llvm_version() -> str:
+    """The LLVM version the native library was built with."""
+    return load().irpipe_llvm_version().decode()
+
+
+def _names(raw: bytes) -> tuple[str, ...]:
+    return tuple(raw.decode().split("\n"))
+
+
+@functools.lru_cache(maxsize=1)
+def instcount_names() -> tuple[str, ...]:
+    """The 70 InstCount names in CompilerGym's order."""
+    return _names(load().irpipe_instcount_names())
+
+
+@functools.lru_cache(maxsize=1)
+def autophase_names() -> tuple[str, ...]:
+    """The 56 Autophase names in CompilerGym's order."""
+    return _names(load().irpipe_autophase_names())
+
+
+def _take_error(error: C.c_void_p) -> str:
+    message = C.string_at(error.value).decode("utf-8", errors="replace") if error.value else ""
+    if error.value:
+        load().irpipe_free(error)
+    return message
+
+
+def _split_strings(blob: bytes, count: int) -> list[str]:
+    parts = blob.decode("utf-8", errors="replace").split("\0")
+    return parts[:count]
+
+
+class NativeModule:
+    """A parsed, verified LLVM 22 module owned by the native library."""
+
+    def __init__(self, handle: C.c_void_p, name: str):
+        self._handle = handle
+        self.name = name
+
+    @classmethod
+    def parse(cls, data: bytes, *, name: str = "<module>") -> "NativeModule":
+        """Parse bitcode or IR text and verify it; :class:`IRError` with LLVM's message otherwise."""
+        lib = load()
+        handle, error = C.c_void_p(), C.c_void_p()
+        if lib.irpipe_module_parse(data, len(data), name.encode(), C.byref(handle), C.byref(error)):
+            raise IRError(_take_error(error))
+        return cls(handle, name)
+
+    def close(self) -> None:
+        """Free the module (also done by ``with`` and on garbage collection)."""
+        if self._handle:
+            load().irpipe_module_free(self._handle)
+            self._handle = None
+
+    def __enter__(self) -> "NativeModule":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+    @property
+    def functions(self) -> list[str]:
+        """Names of the defined functions, in module order (index = function id)."""
+        lib = load()
+        count = lib.irpipe_module_function_count(self._handle)
+        return [lib.irpipe_module_function_name(self._handle, i).decode() for i in range(count)]
+
+    @property
+    def instruction_count(self) -> int:
+        """Instructions in all defined functions."""
+        return int(load().irpipe_module_instruction_count(self._handle))
+
+    def function_index(self, name: str) -> int:
+        """The id of defined function ``name``; :class:`IRError` listing a few if absent."""
+        names = self.functions
+        if name not in names:
+            shown = ", ".join(names[:8]) + (" …" if len(names) > 8 else "")
+            raise IRError(f"{self.name}: no defined function {name!r} (defined: {shown or 'none'})")
+        return names.index(name)
+
+    def _vector(self, fn_name: str, size: int, function: int) -> np.ndarray:
+        out = np.zeros(size, dtype=np.int64)
+        error = C.c_void_p()
+        fn = getattr(load(), fn_name)
+        if fn(self._handle, function, out.ctypes.data, C.byref(error)):
+            raise IRError(_take_error(error))
+        return out
+
+    def instcount(self, function: int = -1) -> np.ndarray:
+        """InstCount (70 int64) of the module, or of defined function ``function``."""
+        return self._vector("irpipe_instcount", 70, function)
+
+    def autophase(self, function: int = -1) -> np.ndarray:
+        """Autophase (56 int64) of the module, or of defined function ``function``."""
+        return self._vector("irpipe_autophase", 56, function)
+
+    def split_function(self, function: int) -> bytes:
+        """Bitcode of a module holding only defined function ``function``."""
+        lib = load()
+        buf, size, error = C.c_void_p(), C.c_size_t(), C.c_void_p()
+        if lib.irpipe_split_function(self._handle, function, C.byref(buf), C.byref(size),
+                                     C.byref(error)):
+            raise IRError(_take_error(error))
+        try:
+            return C.string_at(buf.value, size.value)
+        finally:
+            lib.irpipe_free(buf)
+
+    def graph_arrays(self, function: int = -1, *, types: bool = True,
+                     full_text: bool = False) -> dict[str, object]:
+        """The program graph as numpy arrays and string lists (see irpipe.llvm.graph)."""
+        lib = load()
+        handle, error = C.c_void_p(), C.c_void_p()
+        flags = (GRAPH_TYPES if types else 0) | (GRAPH_FULL_TEXT if full_text else 0)
+        if lib.irpipe_graph_build(self._handle, function, flags, C.byref(handle), C.byref(error)):
+            raise IRError(_take_error(error))
+        try:
+            sizes = np.zeros(7, dtype=np.int64)
+            lib.irpipe_graph_sizes(handle, sizes.ctypes.data)
+            nodes, edges, ntexts, text_bytes, nfuncs, full_bytes, func_bytes = (int(s) for s in sizes)
+            arrays = {
+                "node_type": np.empty(nodes, np.uint8), "node_text": np.empty(nodes, np.int32),
+                "node_function": np.empty(nodes, np.int32), "node_block": np.empty(nodes, np.int32),
+                "edge_source": np.empty(edges, np.int32), "edge_target": np.empty(edges, np.int32),
+                "edge_flow": np.empty(edges, np.uint8), "edge_position": np.empty(edges, np.int32),
+            }
+            texts = C.create_string_buffer(max(text_bytes, 1))
+            fulls = C.create_string_buffer(max(full_bytes, 1))
+            funcs = C.create_string_buffer(max(func_bytes, 1))
+            lib.irpipe_graph_export(handle, *(a.ctypes.data for a in arrays.values()),
+                                    texts, fulls if full_bytes else None, funcs)
+        finally:
+            lib.irpipe_graph_free(handle)
+        result: dict[str, object] = dict(arrays)
+        result["texts"] = _split_strings(texts.raw[:text_bytes], ntexts)
+        result["functions"] = _split_strings(funcs.raw[:func_bytes], nfuncs)
+        result["full_text"] = _split_strings(fulls.raw[:full_bytes], nodes) if full_bytes else []
+        return result
