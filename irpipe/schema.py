@@ -72,7 +72,7 @@ MODULES = pa.schema(
 )
 
 # A conformant FAILURES row must name the package and recipe, the `stage` in
-# {"recipe", "fetch", "license", "build", "timeout", "extract", "worker"}, a
+# {"recipe", "fetch", "license", "build", "timeout", "extract", "worker", "featurize"}, a
 # one-line `error`, and the last lines of the relevant log in `log_tail`.
 # Module-level problems (a corrupt .llvmbc) are rows too, with `object_path` set;
 # the package's other modules are still kept.
@@ -88,9 +88,60 @@ FAILURES = pa.schema(
     ]
 )
 
-TABLES: dict[str, pa.Schema] = {"modules": MODULES, "failures": FAILURES}
+# A conformant FEATURES row (written by `irpipe featurize`) must:
+# - be keyed by the `structural_hash` of the MODULES row it describes (one row per hash);
+# - carry `package_name`, `recipe_id` and `language` of that row (splits are by package);
+# - hold CompilerGym's InstCount in `instcount` (70 values, order of
+#   irpipe.llvm.features.instcount_names()) and Autophase in `autophase` (56 values),
+#   computed on the module as stored (pre-optimization IR);
+# - list the defined functions in `functions`, with the same two vectors per function
+#   in `function_instcount` / `function_autophase` (same order).
+FEATURES = pa.schema(
+    [
+        pa.field("structural_hash", pa.string(), nullable=False),
+        pa.field("package_name", pa.string()),
+        pa.field("recipe_id", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("instcount", pa.list_(pa.int64(), 70), nullable=False),
+        pa.field("autophase", pa.list_(pa.int64(), 56), nullable=False),
+        pa.field("functions", pa.list_(pa.string())),
+        pa.field("function_instcount", pa.list_(pa.list_(pa.int64(), 70))),
+        pa.field("function_autophase", pa.list_(pa.list_(pa.int64(), 56))),
+    ]
+)
 
-FAILURE_STAGES = ("recipe", "fetch", "license", "build", "timeout", "extract", "worker")
+# A conformant GRAPHS row must hold the ProGraML-style graph of the whole module
+# (irpipe.llvm.graph.ProgramGraph, type nodes included) as parallel arrays:
+# node i has type `node_type[i]` (0 instruction, 1 variable, 2 constant, 3 type),
+# text `texts[node_text[i]]`, function `node_function[i]` (index into `functions`,
+# -1 for none) and block `node_block[i]`; edge j goes `edge_source[j]` ->
+# `edge_target[j]` with flow `edge_flow[j]` (0 control, 1 data, 2 call, 3 type)
+# and `edge_position[j]`.  Node 0 is the "[external]" root.
+GRAPHS = pa.schema(
+    [
+        pa.field("structural_hash", pa.string(), nullable=False),
+        pa.field("package_name", pa.string()),
+        pa.field("recipe_id", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("num_nodes", pa.int64(), nullable=False),
+        pa.field("num_edges", pa.int64(), nullable=False),
+        pa.field("node_type", pa.list_(pa.int8())),
+        pa.field("node_text", pa.list_(pa.int32())),
+        pa.field("node_function", pa.list_(pa.int32())),
+        pa.field("node_block", pa.list_(pa.int32())),
+        pa.field("edge_source", pa.list_(pa.int32())),
+        pa.field("edge_target", pa.list_(pa.int32())),
+        pa.field("edge_flow", pa.list_(pa.int8())),
+        pa.field("edge_position", pa.list_(pa.int32())),
+        pa.field("texts", pa.list_(pa.string())),
+        pa.field("functions", pa.list_(pa.string())),
+    ]
+)
+
+TABLES: dict[str, pa.Schema] = {"modules": MODULES, "failures": FAILURES, "features": FEATURES,
+                                "graphs": GRAPHS}
+
+FAILURE_STAGES = ("recipe", "fetch", "license", "build", "timeout", "extract", "worker", "featurize")
 
 
 def stamped(schema: pa.Schema, table_name: str) -> pa.Schema:

@@ -144,3 +144,20 @@ def sample_modules(n: int, *, max_instructions: int = 5000, languages: tuple[str
         step = max(1, len(rows) // per_lang)
         picked += [(f"{r['package_name']}:{r['object_path']}", r["content"]) for r in rows[::step][:per_lang]]
     return picked[:n]
+
+
+def many_ir(n: int) -> dict[str, str]:
+    """``n`` distinct small modules (different constants and shapes) as IR text."""
+    return {f"m{i}.c": SIMPLE_IR.replace("add i32 %i, 1", f"add i32 %i, {i + 2}")
+            .replace("@add", f"@add{i}") for i in range(n)}
+
+
+def write_dataset(root: Path, ir_texts: dict[str, str], *, extra_rows: list[dict[str, Any]] = ()) -> Path:
+    """A one-shard dataset directory ``root/c/train-00000.parquet`` of MODULES rows."""
+    import pyarrow.parquet as pq
+
+    rows = module_rows(ir_texts) + list(extra_rows)
+    path = root / "c" / "train-00000.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(to_table(rows, "modules"), path)
+    return root

@@ -36,3 +36,15 @@ def slow_recipes(tmp_path: Path, n: int = 6) -> Path:
     return r
 
 
+
+
+def featurize(dataset: Path, out: Path, *extra: str, wait: bool = True
+              ) -> subprocess.Popen | subprocess.CompletedProcess:
+    """Run ``irpipe featurize`` as a separate driver process (waited for, or as a Popen)."""
+    argv = [sys.executable, "-m", "irpipe.cli.main", "featurize", "--dataset", str(dataset),
+            "--out", str(out), "--num-cpus", "2", "--no-progress", *extra]
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    if not wait:
+        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)

@@ -1,0 +1,1 @@
+"""Features and program graphs for every module of a dataset (``irpipe featurize``)."""
