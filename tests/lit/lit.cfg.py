@@ -5,7 +5,7 @@ import lit.formats
 
 config.name = "irpipe-cli"
 config.test_format = lit.formats.ShTest(execute_external=False)
-config.suffixes = [".test"]
+config.suffixes = [".test", ".ll"]
 config.test_source_root = os.path.dirname(__file__)
 config.environment["PATH"] = os.environ["PATH"]
 config.environment["RAY_AUTH_MODE"] = "disabled"

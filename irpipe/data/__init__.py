@@ -1,0 +1,1 @@
+"""Readers, splits and model inputs built from irpipe datasets (not HF ``datasets``)."""

@@ -1,0 +1,192 @@
+"""IR text for the transformer: normalization and a BPE tokenizer (HF tokenizers, no hub).
+
+:func:`normalize_ir` turns printed LLVM IR into the text a model sees:
+
+* dropped: module header (ModuleID, source_filename, datalayout, triple),
+  comments, metadata (definitions and ``!dbg``-style attachments), debug
+  records, attribute groups and ``#N`` references;
+* local names (values, arguments, labels) become ``%0, %1, …`` per function,
+  in order of first appearance; named struct types become ``%T0, %T1, …``;
+* global names: functions the module only declares keep their name (``@malloc``,
+  ``@llvm.memcpy.p0.p0.i64`` carry meaning); every other global becomes
+  ``@G0, @G1, …`` in order of first appearance;
+* constants: integers with |v| <= 16 or a power of two stay; others become
+  ``<intN>`` (N = number of decimal digits, sign kept); floating-point literals
+  become ``<fp>`` (zero stays ``0.0``); string literals become ``c"<str>"``;
+* whitespace is collapsed; one instruction per line.
+
+The tokenizer is a BPE over lines (merges may span words, as in
+SentencePiece) with the line end as a token of its own; it is saved as ``tokenizer.json`` (HF format) plus
+``tokenizer_irpipe.json`` (normalization version, vocabulary size, training
+data) in the directory of the model that uses it.
+
+    USAGE: tok = train_tokenizer(texts, vocab_size=4000); tok.save(model_dir)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from irpipe.errors import SchemaError
+
+NORMALIZATION_VERSION = 1
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+_DROP = re.compile(r"^\s*(?:;|!|#dbg_|attributes #|source_filename|target |$)")
+_ATTACH = re.compile(r",?\s*!(?:[A-Za-z_][\w.]*)\s+!(?:\d+|\{[^}]*\}|[A-Za-z]+\([^)]*\))")
+_TRAILING = re.compile(r"\s+;.*$")
+_ATTR_REF = re.compile(r"\s#\d+\b")
+_STRING = re.compile(r'c"(?:[^"\\]|\\.)*"')
+_TYPE_DEF = re.compile(r'^(%(?:"[^"]*"|[-\w$.]+)) = type ')
+_DECLARE = re.compile(r'^declare\b.*?@("[^"]*"|[-\w$.]+)\(')
+_GLOBAL = re.compile(r'@(?:"[^"]*"|[-\w$.]+)')
+_LOCAL = re.compile(r'%(?:"[^"]*"|[-\w$.]+)')
+_LABEL = re.compile(r'^("[^"]*"|[-\w$.]+):')
+_FLOAT = re.compile(r"(?<![\w.%@$])-?(?:0x[KLMHR]?[0-9A-Fa-f]+|\d+\.\d+(?:e[+-]?\d+)?)(?![\w.])")
+_INT = re.compile(r"(?<![\w.%@$<])-?\d+(?![\w.>])")
+
+
+def _bucket_int(match: re.Match[str]) -> str:
+    text = match.group(0)
+    value = int(text)
+    magnitude = abs(value)
+    if magnitude <= 16 or magnitude & (magnitude - 1) == 0:
+        return text
+    return ("-" if value < 0 else "") + f"<int{len(str(magnitude))}>"
+
+
+def _bucket_float(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if text.startswith(("0x", "-0x")):
+        return "0.0" if set(text.lstrip("-")[2:]) <= {"0"} else "<fp>"
+    return "0.0" if float(text) == 0.0 else "<fp>"
+
+
+def normalize_ir(text: str) -> str:
+    """The normalized form of printed LLVM IR (see the module docstring)."""
+    lines = text.splitlines()
+    types = {m.group(1): f"%T{i}" for i, m in enumerate(
+        filter(None, (_TYPE_DEF.match(ln) for ln in lines)))}
+    declared = {"@" + m.group(1) for m in filter(None, (_DECLARE.match(ln) for ln in lines))}
+    globals_: dict[str, str] = {}
+
+    def rename_global(m: re.Match[str]) -> str:
+        name = m.group(0)
+        if name in declared:
+            return name
+        return globals_.setdefault(name, f"@G{len(globals_)}")
+
+    out: list[str] = []
+    locals_: dict[str, str] = {}
+
+    def rename_local(m: re.Match[str]) -> str:
+        name = m.group(0)
+        if name in types:
+            return types[name]
+        return locals_.setdefault(name, f"%{len(locals_)}")
+
+    for line in lines:
+        if _DROP.match(line):
+            continue
+        if line.startswith("define "):
+            locals_ = {}
+        label = _LABEL.match(line)
+        if label:
+            line = "%" + label.group(1) + ":"
+        line = _STRING.sub('c"<str>"', line)
+        line = _TRAILING.sub("", _ATTACH.sub("", line))
+        line = _ATTR_REF.sub("", line)
+        line = _LOCAL.sub(rename_local, _GLOBAL.sub(rename_global, line))
+        line = _INT.sub(_bucket_int, _FLOAT.sub(_bucket_float, line))
+        line = " ".join(line.split())
+        if line:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+class IRTokenizer:
+    """A trained BPE tokenizer over normalized IR (wraps ``tokenizers.Tokenizer``)."""
+
+    def __init__(self, tokenizer: "object", meta: dict):
+        self.tokenizer = tokenizer
+        self.meta = meta
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.tokenizer.get_vocab_size())
+
+    def encode(self, ir_text: str, *, normalized: bool = False) -> list[int]:
+        """Token ids of ``ir_text`` (normalized first unless ``normalized``)."""
+        text = ir_text if normalized else normalize_ir(ir_text)
+        return self.tokenizer.encode(text).ids
+
+    def tokens(self, ir_text: str, *, normalized: bool = False) -> list[str]:
+        """The token strings of ``ir_text`` (for inspection)."""
+        text = ir_text if normalized else normalize_ir(ir_text)
+        return self.tokenizer.encode(text).tokens
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``tokenizer.json`` and ``tokenizer_irpipe.json`` into ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.tokenizer.save(str(directory / "tokenizer.json"))
+        (directory / "tokenizer_irpipe.json").write_text(json.dumps(self.meta, indent=1, sort_keys=True))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "IRTokenizer":
+        """Read a tokenizer saved by :meth:`save`; refuse another normalization version."""
+        from tokenizers import Tokenizer
+
+        directory = Path(directory)
+        meta = json.loads((directory / "tokenizer_irpipe.json").read_text())
+        if meta.get("normalization_version") != NORMALIZATION_VERSION:
+            raise SchemaError(f"{directory}: tokenizer for IR normalization v"
+                              f"{meta.get('normalization_version')}, this irpipe has v{NORMALIZATION_VERSION}")
+        return cls(Tokenizer.from_file(str(directory / "tokenizer.json")), meta)
+
+
+def train_tokenizer(texts: Iterable[str], *, vocab_size: int = 8000, min_frequency: int = 2,
+                    normalized: bool = False, source: str = "") -> IRTokenizer:
+    """Train BPE in-process on IR texts (normalized here unless ``normalized``)."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
+    # Each line (instruction) is one pre-token with spaces as "▁", so merges may
+    # span words ("▁ptr▁%", ",▁align▁8") but never lines, as in SentencePiece;
+    # the line end is a token of its own.
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex("\n"), behavior="isolated"),
+        pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="never", split=False),
+    ])
+    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="never", split=False)
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                  special_tokens=list(SPECIAL_TOKENS), show_progress=False)
+    count = {"texts": 0, "chars": 0}
+
+    def stream() -> Iterator[str]:
+        for text in texts:
+            t = text if normalized else normalize_ir(text)
+            count["texts"] += 1
+            count["chars"] += len(t)
+            yield t
+
+    tok.train_from_iterator(stream(), trainer=trainer)
+    meta = {"normalization_version": NORMALIZATION_VERSION, "vocab_size": tok.get_vocab_size(),
+            "min_frequency": min_frequency, "trained_on": source, **count}
+    return IRTokenizer(tok, meta)
+
+
+def dataset_texts(dataset: str | Path, *, limit: int | None = None) -> Iterator[str]:
+    """Printed IR of the modules of a dataset (in shard order, at most ``limit``)."""
+    from irpipe.extract.shards import read_modules
+    from irpipe.llvm import ir
+
+    table = read_modules(dataset, columns=["content"])
+    for i, content in enumerate(table.column("content").to_pylist()):
+        if limit is not None and i >= limit:
+            return
+        yield str(ir.parse(content))
