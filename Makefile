@@ -16,7 +16,7 @@ STAMP := $(VENV)/.irpipe-installed
 NATIVE_LIB := passes/build/lib/libIRPipeAnalysis.so
 NATIVE_SRC := passes/CMakeLists.txt $(wildcard passes/lib/*.cpp passes/include/irpipe/*.h)
 
-.PHONY: all setup apt venv native demo test test-slow corpus bench clean
+.PHONY: all setup apt venv native demo test test-slow corpus bench bench-analysis clean
 
 all: setup
 
@@ -55,6 +55,7 @@ DEMO_RECIPES := extractors/local/tinyc.toml extractors/debian/zlib.toml extracto
 demo: setup
 	$(VENV)/bin/irpipe extract --recipes $(DEMO_RECIPES) --out $(DEMO_OUT) --num-cpus 2
 	$(VENV)/bin/irpipe info $(DEMO_OUT)
+	$(VENV)/bin/irpipe featurize --dataset $(DEMO_OUT) --out $(DEMO_OUT)-features --num-cpus 2
 
 test: setup
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/lit -q tests/lit
@@ -68,6 +69,10 @@ corpus: setup
 
 bench: setup
 	$(PY) benchmarks/extract_bench.py
+
+DATASET ?= datasets/default/sample
+bench-analysis: setup
+	$(PY) benchmarks/analysis_bench.py --dataset $(DATASET)
 
 clean:
 	rm -rf out $(VENV) passes/build

@@ -13,6 +13,14 @@ def add_module_arguments(p: argparse.ArgumentParser) -> None:
                    help="refuse larger modules instead of risking memory (default 64)")
 
 
+def read_input(args: argparse.Namespace) -> tuple[bytes, int]:
+    """(the module's bytes, the byte limit) for a command that reads one module."""
+    from irpipe.llvm import ir
+
+    max_bytes = int(args.max_module_mb * 2**20)
+    return ir.read_module(args.file, max_bytes=max_bytes), max_bytes
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("features", help="InstCount (70) and Autophase (56) features of a module")
     add_module_arguments(p)
@@ -22,10 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from irpipe.llvm import features, ir
+    from irpipe.llvm import features
 
-    max_bytes = int(args.max_module_mb * 2**20)
-    data = ir.read_module(args.file, max_bytes=max_bytes)
+    data, max_bytes = read_input(args)
     result = features.compute(data, name=args.file, per_function=args.per_function,
                               max_bytes=max_bytes).as_dict()
     if args.json:

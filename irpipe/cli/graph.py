@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from irpipe.cli.features import add_module_arguments
+from irpipe.cli.features import add_module_arguments, read_input
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,10 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from irpipe.llvm import graph, ir
+    from irpipe.llvm import graph
 
-    max_bytes = int(args.max_module_mb * 2**20)
-    data = ir.read_module(args.file, max_bytes=max_bytes)
+    data, max_bytes = read_input(args)
     g = graph.build_graph(data, name=args.file, function=args.function, types=not args.no_types,
                           full_text=bool(args.dot), max_bytes=max_bytes)
     if args.dot:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from irpipe.errors import SchemaError
+from irpipe.llvm.ir import LABEL_DEF as _LABEL, LOCAL as _LOCAL, TYPE_DEF as _TYPE_DEF
 
 NORMALIZATION_VERSION = 1
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -40,11 +41,8 @@ _ATTACH = re.compile(r",?\s*!(?:[A-Za-z_][\w.]*)\s+!(?:\d+|\{[^}]*\}|[A-Za-z]+\(
 _TRAILING = re.compile(r"\s+;.*$")
 _ATTR_REF = re.compile(r"\s#\d+\b")
 _STRING = re.compile(r'c"(?:[^"\\]|\\.)*"')
-_TYPE_DEF = re.compile(r'^(%(?:"[^"]*"|[-\w$.]+)) = type ')
 _DECLARE = re.compile(r'^declare\b.*?@("[^"]*"|[-\w$.]+)\(')
 _GLOBAL = re.compile(r'@(?:"[^"]*"|[-\w$.]+)')
-_LOCAL = re.compile(r'%(?:"[^"]*"|[-\w$.]+)')
-_LABEL = re.compile(r'^("[^"]*"|[-\w$.]+):')
 _FLOAT = re.compile(r"(?<![\w.%@$])-?(?:0x[KLMHR]?[0-9A-Fa-f]+|\d+\.\d+(?:e[+-]?\d+)?)(?![\w.])")
 _INT = re.compile(r"(?<![\w.%@$<])-?\d+(?![\w.>])")
 

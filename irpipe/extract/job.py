@@ -14,7 +14,6 @@ final shards are a pure function of the finished parts.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -27,6 +26,7 @@ from irpipe.extract import shards
 from irpipe.extract.recipes import Recipe, find_recipes, parse_recipe, recipe_root
 from irpipe.extract.dataset import finalize, status_of
 from irpipe.extract.stages import ExtractOptions, PackageExtractor, failure_row
+from irpipe.jobs import as_completed, init_ray
 from irpipe.llvm.tools import Toolchain
 
 
@@ -34,7 +34,10 @@ def _extract_package(recipe: Recipe, options: ExtractOptions, out: str) -> dict[
     """Ray task body: extract one package and stage its part (idempotent)."""
     extractor = PackageExtractor(options)
     extractor.setup()
-    res = extractor.process(recipe)
+    try:
+        res = extractor.process(recipe)
+    finally:
+        extractor.close()
     summary = res.summary(recipe)
     shards.write_part(Path(out), recipe.id, res.rows, res.failures, summary)
     return {"recipe_id": recipe.id, **summary}
@@ -55,17 +58,6 @@ def load_recipes(paths: Sequence[str]) -> tuple[list[Recipe], list[dict[str, Any
         ids.add(recipe.id)
         recipes.append(recipe)
     return recipes, bad
-
-
-def init_ray(address: str | None, num_cpus: int | None, object_store_mb: int) -> None:
-    """Connect to ``address``/RAY_ADDRESS, or start an embedded local Ray."""
-    if ray.is_initialized():
-        return
-    if address or os.environ.get("RAY_ADDRESS"):
-        ray.init(address=address, log_to_driver=False)
-    else:
-        ray.init(num_cpus=num_cpus, object_store_memory=object_store_mb * 1024 * 1024,
-                 include_dashboard=False, log_to_driver=False)
 
 
 def run_extract(
@@ -98,14 +90,10 @@ def run_extract(
     worker_failures: list[dict[str, Any]] = []
     bar = tqdm(total=len(recipes), initial=skipped, desc="packages", unit="pkg", disable=not progress,
                file=sys.stderr)
-    remaining = list(futures)
-    while remaining:
-        done, remaining = ray.wait(remaining, num_returns=1)
-        recipe = futures[done[0]]
-        try:
-            info = ray.get(done[0])
+    for recipe, info, exc in as_completed(futures):
+        if exc is None:
             bar.set_postfix_str(f"{recipe.id}: {info['status']} {info.get('modules', 0)} modules")
-        except (ray.exceptions.RayError, OSError) as exc:
+        else:
             worker_failures.append(failure_row(recipe.id, "worker", f"worker lost or crashed: {exc}",
                                                recipe=recipe))
         bar.update(1)

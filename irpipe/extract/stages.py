@@ -22,7 +22,7 @@ from irpipe.errors import BuildError, BuildTimeout, FetchError, IRError, License
 from irpipe.extract import bitcode, build, licenses, sources
 from irpipe.extract.recipes import Recipe
 from irpipe.extract.sandbox import Limits, run_step
-from irpipe.llvm import ir
+from irpipe.llvm import ir, isolate
 from irpipe.llvm.tools import REQUIRED_FOR_EXTRACT, Toolchain, tail
 
 _LANG_BY_SUFFIX = {".c": "c", ".cc": "c++", ".cpp": "c++", ".cxx": "c++", ".c++": "c++", ".C": "c++",
@@ -79,15 +79,26 @@ class PackageExtractor:
     def __init__(self, options: ExtractOptions) -> None:
         self.options = options
         self.tools: Toolchain | None = None
+        self.llvm: isolate.Isolated | None = None
 
     def setup(self) -> None:
-        """Find and check the tools once per worker."""
+        """Find and check the tools once per worker; start the isolated LLVM reader.
+
+        Builds run untrusted code, so an embedded .llvmbc may be anything: it is
+        parsed in a child process, where a crash costs one module, not the worker.
+        """
         self.tools = Toolchain()
         self.tools.check(REQUIRED_FOR_EXTRACT)
+        self.llvm = isolate.Isolated(timeout_s=600)
+
+    def close(self) -> None:
+        """Stop the isolated LLVM reader (a new one starts on the next process())."""
+        if self.llvm is not None:
+            self.llvm.close()
 
     def process(self, recipe: Recipe) -> PackageResult:
         """Extract one package; package-level problems become failure rows, never exceptions."""
-        if self.tools is None:
+        if self.tools is None or self.llvm is None:
             self.setup()
         result = PackageResult(recipe.id)
         work = Path(self.options.work_root) / recipe.id.replace("/", "__")
@@ -187,7 +198,8 @@ class PackageExtractor:
                 continue
             seen_bytes.add(digest)
             try:
-                info = ir.inspect(mod.bitcode, name=f"{recipe.id}:{mod.object_path}")
+                name = f"{recipe.id}:{mod.object_path}"
+                info = self.llvm.call(ir.inspect, mod.bitcode, name=name, label=name)
             except IRError as exc:
                 result.failures.append(_failure(recipe, "extract", str(exc), "", mod.object_path))
                 continue

@@ -17,8 +17,8 @@ import ray
 from tqdm import tqdm
 
 from irpipe.extract import shards
-from irpipe.extract.job import init_ray
 from irpipe.featurize.stages import Featurizer, Unit, finalize, is_done, plan_units, write_unit
+from irpipe.jobs import as_completed, init_ray
 from irpipe.llvm import native
 
 
@@ -53,16 +53,10 @@ def run_featurize(dataset: str | Path, out: str | Path, *, address: str | None =
     total_rows = sum(u.stop - u.start for u in units)
     bar = tqdm(total=total_rows, initial=total_rows - sum(u.stop - u.start for u in pending),
                desc="modules", unit="mod", disable=not progress, file=sys.stderr)
-    lost = []
-    remaining = list(futures)
-    while remaining:
-        done, remaining = ray.wait(remaining, num_returns=1)
-        unit = futures[done[0]]
-        try:
-            info = ray.get(done[0])
+    for unit, info, exc in as_completed(futures):
+        if exc is None:
             bar.set_postfix_str(f"{unit.id}: {info['modules']} ok, {info['failed']} failed")
-        except (ray.exceptions.RayError, OSError) as exc:
-            lost.append(unit.id)
+        else:  # stays in the manifest's not_finished; a re-run redoes it
             print(f"featurize: unit {unit.id} lost after {retries} retries: {exc}", file=sys.stderr)
         bar.update(unit.stop - unit.start)
     bar.close()

@@ -124,7 +124,7 @@ class Featurizer:
             try:
                 data = ir.check_input(row["content"], name=name, max_bytes=self.max_module_bytes)
                 res = self.worker.call(analyze_module, data, name,
-                                       not (have_hash and row.get("structural_hash")), name=name)
+                                       not (have_hash and row.get("structural_hash")), label=name)
             except IRError as exc:
                 self.counters["failed"] += 1
                 failures.append(failure_row(row.get("recipe_id") or unit.relpath, "featurize", str(exc),

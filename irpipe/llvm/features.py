@@ -97,7 +97,7 @@ def compute(data: bytes | str, *, name: str = "<module>", per_function: bool = F
     """
     data = ir.check_input(data, name=name, max_bytes=max_bytes)
     if isolate_llvm:
-        arrays = isolate.shared().call(compute_arrays, data, name, per_function, name=name)
+        arrays = isolate.shared().call(compute_arrays, data, name, per_function, label=name)
     else:
         arrays = compute_arrays(data, name, per_function)
     return Features(**arrays)

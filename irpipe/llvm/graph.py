@@ -174,7 +174,7 @@ def build_graph(data: bytes | str, *, name: str = "<module>", function: str | No
     data = ir.check_input(data, name=name, max_bytes=max_bytes)
     if isolate_llvm:
         arrays = isolate.shared().call(graph_arrays, data, name, function, types, full_text,
-                                       name=name)
+                                       label=name)
     else:
         arrays = graph_arrays(data, name, function, types, full_text)
     return ProgramGraph(**arrays)

@@ -35,9 +35,9 @@ _CLANG_IDENT = re.compile(r'!"[^"]*clang version (\d+)\.(\d+)')
 _DROP_LINE = re.compile(r"^(; ModuleID|source_filename|!|\s*#dbg_|;)")
 _ATTACHMENT = re.compile(r",?\s*!(?:[A-Za-z_][\w.]*)\s+!(?:\d+|\{[^}]*\})")
 _TRAILING_COMMENT = re.compile(r"\s+; (?:preds|uselistorder|Function Attrs).*$")
-_LOCAL = re.compile(r'%(?:"[^"]*"|[-\w$.]+)')
-_LABEL_DEF = re.compile(r'^("[^"]*"|[-\w$.]+):')
-_TYPE_DEF = re.compile(r'^(%(?:"[^"]*"|[-\w$.]+)) = type ')
+LOCAL = re.compile(r'%(?:"[^"]*"|[-\w$.]+)')
+LABEL_DEF = re.compile(r'^("[^"]*"|[-\w$.]+):')
+TYPE_DEF = re.compile(r'^(%(?:"[^"]*"|[-\w$.]+)) = type ')
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ def canonical_text(ir_text: str) -> str:
     out: list[str] = []
     types = set()
     for line in ir_text.splitlines():
-        m = _TYPE_DEF.match(line)
+        m = TYPE_DEF.match(line)
         if m:
             types.add(m.group(1))
     names: dict[str, str] = {}
@@ -193,10 +193,10 @@ def canonical_text(ir_text: str) -> str:
         elif in_body and line == "}":
             in_body = False
         if in_body:
-            label = _LABEL_DEF.match(line)
+            label = LABEL_DEF.match(line)
             if label and not line.startswith(" "):
                 line = "%" + label.group(1) + ":" + line[label.end():]
-            line = _LOCAL.sub(rename, line)
+            line = LOCAL.sub(rename, line)
         out.append(line.rstrip())
     return "\n".join(out) + "\n"
 

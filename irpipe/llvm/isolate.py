@@ -8,7 +8,7 @@ allocation past ``memory_mb`` (RLIMIT_AS) kills only the child: the caller
 gets an :class:`IRError` naming what happened, and the next call starts a
 fresh child.
 
-    USAGE: with Isolated() as worker: arrays = worker.call(fn, data, name="a.bc")
+    USAGE: with Isolated() as worker: arrays = worker.call(fn, data, label="a.bc")
 """
 
 from __future__ import annotations
@@ -96,12 +96,13 @@ class Isolated:
             self._conn.close()
         self._proc = self._conn = None
 
-    def call(self, fn: Callable[..., Any], *args: Any, name: str = "<module>",
+    def call(self, fn: Callable[..., Any], *args: Any, label: str = "<module>",
              **kwargs: Any) -> Any:
         """Run module-level ``fn(*args, **kwargs)`` in the child and return its result.
 
         Errors irpipe raises in the child are re-raised here with their type;
-        a crash, time-out or memory exhaustion raises :class:`IRError`.
+        a crash, time-out or memory exhaustion raises :class:`IRError` that
+        starts with ``label`` (the input's name).
         """
         with self._lock:
             if self._proc is None or not self._proc.is_alive():
@@ -115,7 +116,7 @@ class Isolated:
             if not ready:
                 self._kill()
                 self.restarts += 1
-                raise IRError(f"{name}: LLVM did not finish within {self.timeout_s:.0f} s; "
+                raise IRError(f"{label}: LLVM did not finish within {self.timeout_s:.0f} s; "
                               "the input was given up (the worker is restarted)")
             try:
                 reply = self._conn.recv()
@@ -125,7 +126,7 @@ class Isolated:
                 self._kill()
                 self.restarts += 1
                 limit = f" or needed more than {self.memory_mb} MiB" if self.memory_mb else ""
-                raise IRError(f"{name}: LLVM crashed ({how}) on this input: it is malformed"
+                raise IRError(f"{label}: LLVM crashed ({how}) on this input: it is malformed"
                               f"{limit}; supported: LLVM 22.x IR text or bitcode") from None
         if reply[0] == "ok":
             return reply[1]

@@ -48,3 +48,30 @@ def featurize(dataset: Path, out: Path, *extra: str, wait: bool = True
         return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+
+
+def run_with_a_node_killed(start_driver, first_done_glob: str, out: Path) -> str:
+    """Start a driver against a two-worker-node loopback Ray cluster, SIGKILL one node as soon as
+    ``out.glob(first_done_glob)`` shows progress, and return the driver's log (it must exit 0).
+
+    ``start_driver(address)`` starts the driver process (a Popen) against the cluster.
+    """
+    import time
+
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
+    try:
+        doomed = cluster.add_node(num_cpus=1)
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        driver = start_driver(cluster.address)
+        deadline = time.monotonic() + 120
+        while not list(out.glob(first_done_glob)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        cluster.remove_node(doomed, allow_graceful=False)  # SIGKILL the node: its running task is lost
+        log, _ = driver.communicate(timeout=400)
+        assert driver.returncode == 0, log[-3000:]
+        return log
+    finally:
+        cluster.shutdown()

@@ -17,7 +17,7 @@ import pytest
 
 from irpipe.testing.gates import requires_llvm, requires_root
 
-from irpipe.testing.jobs import extract, slow_recipes, sorted_hashes
+from irpipe.testing.jobs import extract, run_with_a_node_killed, slow_recipes, sorted_hashes
 
 pytestmark = [requires_llvm, requires_root]
 
@@ -29,27 +29,13 @@ def _free_port() -> int:
 
 
 def test_worker_node_killed_mid_job(tmp_path: Path) -> None:
-    from ray.cluster_utils import Cluster
-
     recipes = slow_recipes(tmp_path, n=6)
     ref = extract(recipes, tmp_path / "ref")
     assert ref.returncode == 0, ref.stderr[-2000:]
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
-    try:
-        doomed = cluster.add_node(num_cpus=1)
-        cluster.add_node(num_cpus=1)
-        cluster.wait_for_nodes()
-        out = tmp_path / "out"
-        driver = extract(recipes, out, "--address", cluster.address, wait=False)
-        deadline = time.monotonic() + 120
-        while not list((out / "parts").glob("*/done.json")) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        cluster.remove_node(doomed, allow_graceful=False)  # SIGKILL the node: its running task is lost
-        log, _ = driver.communicate(timeout=400)
-        assert driver.returncode == 0, log[-3000:]
-    finally:
-        cluster.shutdown()
+    out = tmp_path / "out"
+    run_with_a_node_killed(lambda address: extract(recipes, out, "--address", address, wait=False),
+                           "parts/*/done.json", out)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["totals"]["packages_ok"] == 6 and not manifest["not_finished"]
     assert sorted_hashes(out) == sorted_hashes(tmp_path / "ref")

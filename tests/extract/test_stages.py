@@ -20,7 +20,10 @@ LIB = {"a.c": "int twice(int x) { return 2 * x; }\n", "b.c": "int thrice(int x) 
 def _run(tmp_path: Path, rpath: Path):
     ex = PackageExtractor(ExtractOptions(work_root=str(tmp_path / "work")))
     ex.setup()
-    return ex.process(parse_recipe(rpath, root=tmp_path))
+    try:
+        return ex.process(parse_recipe(rpath, root=tmp_path))
+    finally:
+        ex.close()
 
 
 def test_make_build_embeds_preopt_ir_and_cc1_command(tmp_path: Path) -> None:
@@ -111,7 +114,7 @@ def test_corrupt_llvmbc_is_a_module_failure(tmp_path: Path) -> None:
     res = _run(tmp_path, recipe(tmp_path / "r.toml", "junk", src="src"))
     assert res.ok and len(res.rows) == 2
     assert {f["stage"] for f in res.failures} == {"extract"}
-    assert all("invalid bitcode" in f["error"] and f["object_path"].startswith(("junk.o", "libt.a(junk.o)"))
+    assert all("invalid or truncated bitcode" in f["error"] and f["object_path"].startswith(("junk.o", "libt.a(junk.o)"))
                for f in res.failures)
 
 

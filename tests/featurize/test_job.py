@@ -10,7 +10,7 @@ from pathlib import Path
 
 from irpipe.featurize import stages
 from irpipe.testing.factories import many_ir, write_dataset
-from irpipe.testing.jobs import featurize
+from irpipe.testing.jobs import featurize, run_with_a_node_killed
 
 
 def hashes(out: Path, kind: str) -> list[str]:
@@ -48,8 +48,6 @@ def test_worker_node_killed_mid_job(tmp_path: Path) -> None:
     """A node SIGKILLed mid-job: its units are retried elsewhere; the output equals an undisturbed run."""
     import shutil
 
-    from ray.cluster_utils import Cluster
-
     from irpipe.testing.factories import SAMPLE_DIR
 
     ds = tmp_path / "ds" / "c"
@@ -57,21 +55,10 @@ def test_worker_node_killed_mid_job(tmp_path: Path) -> None:
     shutil.copy(SAMPLE_DIR / "c" / "train-00000.parquet", ds / "train-00000.parquet")
     ref = featurize(ds.parent, tmp_path / "ref", "--rows-per-unit", "40")
     assert ref.returncode == 0, ref.stderr[-3000:]
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
-    try:
-        doomed = cluster.add_node(num_cpus=1)
-        cluster.add_node(num_cpus=1)
-        cluster.wait_for_nodes()
-        out = tmp_path / "out"
-        driver = featurize(ds.parent, out, "--rows-per-unit", "40", "--address", cluster.address, wait=False)
-        deadline = time.monotonic() + 120
-        while not list((out / "done").glob("*.json")) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        cluster.remove_node(doomed, allow_graceful=False)
-        log, _ = driver.communicate(timeout=400)
-        assert driver.returncode == 0, log[-3000:]
-    finally:
-        cluster.shutdown()
+    out = tmp_path / "out"
+    run_with_a_node_killed(lambda address: featurize(ds.parent, out, "--rows-per-unit", "40",
+                                                     "--address", address, wait=False),
+                           "done/*.json", out)
     manifest = json.loads((out / "manifest.json").read_text())
     assert not manifest["not_finished"] and manifest["totals"]["modules"] == 537
     assert hashes(out, "features") == hashes(tmp_path / "ref", "features")

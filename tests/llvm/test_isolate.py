@@ -9,6 +9,7 @@ import pytest
 
 from irpipe.errors import IRError
 from irpipe.llvm import features, graph, ir, isolate
+from irpipe.testing import faults
 from irpipe.testing.factories import GRAPH_IR, SIMPLE_IR, sample_modules
 
 
@@ -54,23 +55,11 @@ def test_fuzzed_bitcode_and_text_never_crash_the_caller() -> None:
 def test_crash_and_hang_cost_one_call() -> None:
     with isolate.Isolated(timeout_s=2) as worker:
         with pytest.raises(IRError, match=r"crashed \(SIGSEGV\)"):
-            worker.call(_segfault, name="boom")
+            worker.call(faults.segfault, label="boom")
         assert worker.call(len, b"abc") == 3 and worker.restarts == 1
         with pytest.raises(IRError, match="did not finish within 2 s"):
-            worker.call(_sleep, 30, name="slow")
+            worker.call(faults.sleep, 30, label="slow")
         assert worker.call(len, b"ab") == 2 and worker.restarts == 2
-
-
-def _segfault() -> None:
-    import ctypes
-
-    ctypes.string_at(0)
-
-
-def _sleep(seconds: float) -> None:
-    import time
-
-    time.sleep(seconds)
 
 
 def big_module(path, megabytes: int) -> None:
