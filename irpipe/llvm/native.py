@@ -149,7 +149,8 @@ class NativeModule:
         """Names of the defined functions, in module order (index = function id)."""
         lib = load()
         count = lib.irpipe_module_function_count(self._handle)
-        return [lib.irpipe_module_function_name(self._handle, i).decode() for i in range(count)]
+        return [lib.irpipe_module_function_name(self._handle, i).decode("utf-8", errors="replace")
+                for i in range(count)]
 
     @property
     def instruction_count(self) -> int:
