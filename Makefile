@@ -53,9 +53,9 @@ DEMO_RECIPES := extractors/local/tinyc.toml extractors/debian/zlib.toml extracto
                 extractors/crates/memchr.toml extractors/numba/resampy.toml
 
 demo: setup
-	$(VENV)/bin/irpipe extract --recipes $(DEMO_RECIPES) --out $(DEMO_OUT) --num-cpus 2
+	RAY_AUTH_MODE=disabled $(VENV)/bin/irpipe extract --recipes $(DEMO_RECIPES) --out $(DEMO_OUT) --num-cpus 2
 	$(VENV)/bin/irpipe info $(DEMO_OUT)
-	$(VENV)/bin/irpipe featurize --dataset $(DEMO_OUT) --out $(DEMO_OUT)-features --num-cpus 2
+	RAY_AUTH_MODE=disabled $(VENV)/bin/irpipe featurize --dataset $(DEMO_OUT) --out $(DEMO_OUT)-features --num-cpus 2
 
 test: setup
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/lit -q tests/lit

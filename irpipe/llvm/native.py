@@ -21,10 +21,18 @@ import numpy as np
 
 from irpipe.errors import IRError, ToolNotFound, ToolVersionMismatch
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 LIBRARY_NAME = "libIRPipeAnalysis.so"
 GRAPH_TYPES = 1
 GRAPH_FULL_TEXT = 2
+EVAL_OBJECT, EVAL_ASSEMBLY, EVAL_BITCODE, EVAL_NO_VERIFY, EVAL_KEEP_OPTNONE = 1, 2, 4, 8, 16
+
+
+class EvalResult(C.Structure):
+    """irpipe_eval_result (CAPI.h)."""
+
+    _fields_ = [("instructions", C.c_int64), ("text_bytes", C.c_int64), ("object_bytes", C.c_int64),
+                ("opt_seconds", C.c_double), ("codegen_seconds", C.c_double)]
 _REPO = Path(__file__).resolve().parents[2]
 
 
@@ -55,6 +63,8 @@ def _declare(lib: C.CDLL) -> None:
         "irpipe_graph_free": (None, [p]),
         "irpipe_graph_sizes": (None, [p, p]),
         "irpipe_graph_export": (None, [p] * 12),
+        "irpipe_evaluate": (C.c_int, [p, C.c_char_p, C.c_int, C.POINTER(EvalResult), C.POINTER(p),
+                                      C.POINTER(sz), C.POINTER(p), C.POINTER(sz), err]),
     }
     for name, (restype, argtypes) in sigs.items():
         fn = getattr(lib, name)
@@ -223,3 +233,30 @@ class NativeModule:
         result["functions"] = _split_strings(funcs.raw[:func_bytes], nfuncs)
         result["full_text"] = _split_strings(fulls.raw[:full_bytes], nodes) if full_bytes else []
         return result
+
+    def evaluate(self, pipeline: str, *, object_file: bool = False, assembly: bool = False,
+                 bitcode: bool = False, verify: bool = True, strip_optnone: bool = True
+                 ) -> dict[str, object]:
+        """Run textual new-PM ``pipeline`` on a copy of this module and measure the result.
+
+        Returns ``instructions``, ``text_bytes`` and ``object_bytes`` (-1 without
+        ``object_file``), ``opt_seconds``, ``codegen_seconds`` (thread CPU time),
+        and ``bitcode`` / ``assembly`` (bytes) when asked for.  A pipeline LLVM
+        cannot parse, or IR that fails the verifier, raises :class:`IRError`.
+        LLVM may abort the process on some pipelines: call this in an isolated child.
+        """
+        lib = load()
+        res, error = EvalResult(), C.c_void_p()
+        bc, bc_size, asm, asm_size = C.c_void_p(), C.c_size_t(), C.c_void_p(), C.c_size_t()
+        flags = ((EVAL_OBJECT if object_file else 0) | (EVAL_ASSEMBLY if assembly else 0)
+                 | (EVAL_BITCODE if bitcode else 0) | (0 if verify else EVAL_NO_VERIFY)
+                 | (0 if strip_optnone else EVAL_KEEP_OPTNONE))
+        if lib.irpipe_evaluate(self._handle, pipeline.encode(), flags, C.byref(res), C.byref(bc),
+                               C.byref(bc_size), C.byref(asm), C.byref(asm_size), C.byref(error)):
+            raise IRError(_take_error(error))
+        out: dict[str, object] = {name: getattr(res, name) for name, _ in EvalResult._fields_}
+        for key, buf, size in (("bitcode", bc, bc_size), ("assembly", asm, asm_size)):
+            if buf.value:
+                out[key] = C.string_at(buf.value, size.value)
+                lib.irpipe_free(buf)
+        return out

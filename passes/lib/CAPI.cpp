@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "irpipe/CAPI.h"
 #include "irpipe/Features.h"
+#include "irpipe/Pipeline.h"
 #include "irpipe/ProgramGraph.h"
 
 #include "llvm/Bitcode/BitcodeWriter.h"
@@ -256,4 +257,37 @@ IRPIPE_API void irpipe_graph_export(const irpipe_graph *Graph,
   if (!G.FullText.empty())
     copyStrings(G.FullText, FullTexts);
   copyStrings(G.Functions, Functions);
+}
+
+IRPIPE_API int irpipe_evaluate(const irpipe_module *Mod, const char *Pipeline,
+                               int Flags, irpipe_eval_result *Out,
+                               char **Bitcode, size_t *BitcodeSize,
+                               char **Assembly, size_t *AssemblySize,
+                               char **Error) {
+  irpipe::EvalOptions Options;
+  Options.Object = Flags & IRPIPE_EVAL_OBJECT;
+  Options.Assembly = (Flags & IRPIPE_EVAL_ASSEMBLY) && Assembly;
+  Options.Bitcode = (Flags & IRPIPE_EVAL_BITCODE) && Bitcode;
+  Options.Verify = !(Flags & IRPIPE_EVAL_NO_VERIFY);
+  Options.StripOptNone = !(Flags & IRPIPE_EVAL_KEEP_OPTNONE);
+  irpipe::EvalResult R;
+  std::string Message;
+  if (!irpipe::evaluatePipeline(*Mod->M, Pipeline, Options, R, Message))
+    return fail(Error, Message);
+  Out->instructions = R.Instructions;
+  Out->text_bytes = R.TextBytes;
+  Out->object_bytes = R.ObjectBytes;
+  Out->opt_seconds = R.OptSeconds;
+  Out->codegen_seconds = R.CodegenSeconds;
+  auto Give = [](const std::string &S, char **Buf, size_t *Size) {
+    *Buf = static_cast<char *>(std::malloc(S.size() + 1));
+    std::memcpy(*Buf, S.data(), S.size());
+    (*Buf)[S.size()] = '\0';
+    *Size = S.size();
+  };
+  if (Options.Bitcode)
+    Give(R.Bitcode, Bitcode, BitcodeSize);
+  if (Options.Assembly)
+    Give(R.Assembly, Assembly, AssemblySize);
+  return 0;
 }

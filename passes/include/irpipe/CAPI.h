@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IRPIPE_ABI_VERSION 1
+#define IRPIPE_ABI_VERSION 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -67,6 +67,26 @@ void irpipe_graph_export(const irpipe_graph *graph, uint8_t *node_type,
                          int32_t *edge_target, uint8_t *edge_flow,
                          int32_t *edge_position, char *texts,
                          char *full_texts, char *functions);
+
+/* Run a textual new-PM pipeline on a copy of the module (the module is not
+ * changed) and measure it.  Flags select the outputs; buffers not asked for
+ * are left NULL. */
+#define IRPIPE_EVAL_OBJECT 1
+#define IRPIPE_EVAL_ASSEMBLY 2
+#define IRPIPE_EVAL_BITCODE 4
+#define IRPIPE_EVAL_NO_VERIFY 8
+#define IRPIPE_EVAL_KEEP_OPTNONE 16
+typedef struct {
+  int64_t instructions;
+  int64_t text_bytes;   /* -1 unless IRPIPE_EVAL_OBJECT */
+  int64_t object_bytes; /* -1 unless IRPIPE_EVAL_OBJECT */
+  double opt_seconds;
+  double codegen_seconds;
+} irpipe_eval_result;
+int irpipe_evaluate(const irpipe_module *module, const char *pipeline,
+                    int flags, irpipe_eval_result *result, char **bitcode,
+                    size_t *bitcode_size, char **assembly,
+                    size_t *assembly_size, char **error);
 
 #ifdef __cplusplus
 }

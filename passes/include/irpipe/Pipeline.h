@@ -1,0 +1,49 @@
+//===- Pipeline.h - Run a textual new-PM pipeline and measure the result --===//
+//
+// Evaluates one pass pipeline on a copy of a module, in-process: the
+// pipeline text is parsed by LLVM 22's PassBuilder (any pipeline `opt
+// -passes=` accepts), run, optionally verified, and measured: IR instruction
+// count, and for the host target (x86-64, CPU x86-64-v3, PIC, llc -O2) the
+// object file's .text bytes, plus the CPU seconds of each step.
+//
+//===----------------------------------------------------------------------===//
+#ifndef IRPIPE_PIPELINE_H
+#define IRPIPE_PIPELINE_H
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace llvm {
+class Module;
+} // namespace llvm
+
+namespace irpipe {
+
+struct EvalOptions {
+  bool Object = false;       ///< emit the object file and measure .text
+  bool Assembly = false;     ///< also return the assembly (for llvm-mca)
+  bool Bitcode = false;      ///< return the optimized module as bitcode
+  bool Verify = true;        ///< run the verifier after the pipeline
+  bool StripOptNone = true;  ///< drop optnone/noinline from -O0 builds first
+};
+
+struct EvalResult {
+  int64_t Instructions = 0;
+  int64_t TextBytes = -1;
+  int64_t ObjectBytes = -1;
+  double OptSeconds = 0;     ///< thread CPU seconds of the pipeline
+  double CodegenSeconds = 0; ///< thread CPU seconds of codegen
+  std::string Bitcode, Assembly;
+};
+
+/// Run Pipeline on a clone of M; false and Error set on a parse, verify or
+/// codegen error (LLVM may still abort the process on some pipelines: run
+/// this in an isolated process).
+bool evaluatePipeline(const llvm::Module &M, const std::string &Pipeline,
+                      const EvalOptions &Options, EvalResult &Result,
+                      std::string &Message);
+
+} // namespace irpipe
+
+#endif // IRPIPE_PIPELINE_H
