@@ -3,10 +3,13 @@
 LLVM's bitcode reader is not hardened: a mutated file can segfault a release
 build or trip an assertion in llvmlite's.  An :class:`Isolated` worker is a
 persistent child (``spawn``: no inherited threads or Ray state) that runs
-module-level functions on request.  A crash, a hang past ``timeout_s`` or an
-allocation past ``memory_mb`` (RLIMIT_AS) kills only the child: the caller
-gets an :class:`IRError` naming what happened, and the next call starts a
-fresh child.
+module-level functions on request.  It is started as ``python -m
+irpipe.llvm.isolate`` over a socket pair (not multiprocessing's spawn, which
+would re-run the caller's ``__main__`` in the child).  A crash, a hang past
+``timeout_s`` or an allocation past ``memory_mb`` (RLIMIT_AS) kills only the
+child: the caller gets an :class:`IRError` naming what happened (with LLVM's
+own last error line when it printed one), and the next call starts a fresh
+child.
 
     USAGE: with Isolated() as worker: arrays = worker.call(fn, data, label="a.bc")
 """
@@ -15,10 +18,14 @@ from __future__ import annotations
 
 import atexit
 import importlib
-import multiprocessing as mp
 import resource
 import signal
+import socket
+import subprocess
+import sys
+import tempfile
 import threading
+from multiprocessing.connection import Connection
 from typing import Any, Callable
 
 from irpipe.errors import IrpipeError, IRError
@@ -80,20 +87,35 @@ class Isolated:
         self.restarts = 0  # children lost to a crash or a time-out
 
     def _start(self) -> None:
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, self.memory_mb), daemon=True,
-                                 name="irpipe-llvm")
-        self._proc.start()
+        parent, child = socket.socketpair()
+        self._stderr = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "irpipe.llvm.isolate", str(child.fileno()), str(self.memory_mb or 0)],
+            pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=self._stderr)
         child.close()
-        self._conn = parent
+        self._conn = Connection(parent.detach())
+
+    def _alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def _llvm_error(self) -> str:
+        """LLVM's last "LLVM ERROR"/assertion line on the child's stderr, if any."""
+        try:
+            self._stderr.seek(0)
+            lines = self._stderr.read()[-20000:].decode(errors="replace").splitlines()
+        except (OSError, ValueError):
+            return ""
+        hits = [ln.strip() for ln in lines if "LLVM ERROR" in ln or "Assertion" in ln]
+        return f" [{hits[-1][:200]}]" if hits else ""
 
     def _kill(self) -> None:
         if self._proc is not None:
-            if self._proc.is_alive():
+            if self._proc.poll() is None:
                 self._proc.kill()
-            self._proc.join(5)
+            self._proc.wait()
             self._conn.close()
+            self._stderr.close()
         self._proc = self._conn = None
 
     def call(self, fn: Callable[..., Any], *args: Any, label: str = "<module>",
@@ -105,7 +127,7 @@ class Isolated:
         starts with ``label`` (the input's name).
         """
         with self._lock:
-            if self._proc is None or not self._proc.is_alive():
+            if not self._alive():
                 self._kill()
                 self._start()
             try:
@@ -121,8 +143,9 @@ class Isolated:
             try:
                 reply = self._conn.recv()
             except (EOFError, OSError):
-                self._proc.join(5)
-                how = _signal_name(self._proc.exitcode)
+                self._proc.wait()
+                how = _signal_name(self._proc.returncode)
+                how += self._llvm_error()
                 self._kill()
                 self.restarts += 1
                 limit = f" or needed more than {self.memory_mb} MiB" if self.memory_mb else ""
@@ -161,3 +184,7 @@ def shared() -> Isolated:
         _shared = Isolated()
         atexit.register(_shared.close)
     return _shared
+
+
+if __name__ == "__main__":  # the child: python -m irpipe.llvm.isolate FD MEMORY_MB
+    _serve(Connection(int(sys.argv[1])), int(sys.argv[2]) or None)

@@ -1,0 +1,189 @@
+"""Evaluate pass pipelines on a module: instruction count, .text size, compile time, mca.
+
+An :class:`Evaluator` owns (or shares) an isolated LLVM child
+(:mod:`irpipe.llvm.isolate`) that keeps the parsed module in a small cache, so
+each evaluation sends only the pipeline text.  LLVM runs the pipeline in-process
+in that child (``libIRPipeAnalysis``: PassBuilder on a clone of the module);
+a pipeline that aborts or hangs LLVM costs that one evaluation
+(:class:`EvaluationError`) and the child restarts, reloading the module.
+
+    USAGE: ev = Evaluator(bitcode); ev.evaluate("function(mem2reg,instcombine<no-verify-fixpoint>)")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from irpipe.errors import IRError
+from irpipe.llvm import ir, isolate, native
+from irpipe.llvm.tools import Toolchain
+
+#: Objectives and the metric each minimizes.
+OBJECTIVES = ("instcount", "size", "runtime")
+_CACHE_SIZE = 8
+_MCA_RTHROUGHPUT = re.compile(r"Block RThroughput:\s*([0-9.]+)")
+_MCA_REGION = re.compile(r"\[\d+\] Code Region - (\S+)")
+
+
+class EvaluationError(IRError):
+    """One evaluation failed: the pipeline does not parse, LLVM crashed or hung, bad IR."""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The result of one pipeline on one module (times are CPU seconds of the LLVM thread)."""
+
+    pipeline: str
+    instructions: int
+    text_bytes: int | None = None
+    opt_seconds: float = 0.0
+    codegen_seconds: float = 0.0
+
+    def metric(self, objective: str) -> float:
+        """The value the objective minimizes (instcount: instructions; size: .text bytes)."""
+        if objective == "instcount":
+            return float(self.instructions)
+        if objective == "size":
+            if self.text_bytes is None:
+                raise EvaluationError("size objective needs object_file=True measurements")
+            return float(self.text_bytes)
+        raise EvaluationError(f"objective {objective!r} is measured by irpipe.label.runtime")
+
+
+# --- child side: runs in the isolated process -------------------------------------------
+
+_modules: "OrderedDict[str, native.NativeModule]" = OrderedDict()
+
+
+class _NotLoaded(Exception):
+    pass
+
+
+def _module(key: str, data: bytes | None) -> native.NativeModule:
+    if key in _modules:
+        _modules.move_to_end(key)
+        return _modules[key]
+    if data is None:
+        raise IRError(f"__not_loaded__ {key}")
+    mod = native.NativeModule.parse(data, name=key)
+    _modules[key] = mod
+    while len(_modules) > _CACHE_SIZE:
+        _modules.popitem(last=False)[1].close()
+    return mod
+
+
+def evaluate_in_child(key: str, pipeline: str, data: bytes | None, object_file: bool,
+                      bitcode: bool, assembly: bool) -> dict[str, Any]:
+    """Child-side body of :meth:`Evaluator.evaluate` (module cached by ``key``)."""
+    return _module(key, data).evaluate(pipeline, object_file=object_file, bitcode=bitcode,
+                                       assembly=assembly)
+
+
+# --- caller side ----------------------------------------------------------------------
+
+
+class Evaluator:
+    """Evaluates pipelines on one module (bitcode or IR text) in an isolated LLVM child.
+
+    Args:
+        data: the module.
+        name: for error messages.
+        timeout_s: per evaluation; past it LLVM is killed and the evaluation fails.
+        worker: share an :class:`~irpipe.llvm.isolate.Isolated` child (default: the
+            process-wide one).
+    """
+
+    def __init__(self, data: bytes | str, *, name: str = "<module>", timeout_s: float = 60.0,
+                 worker: isolate.Isolated | None = None):
+        self.data = ir.check_input(data, name=name)
+        self.name = name
+        self.key = hashlib.sha256(self.data).hexdigest()[:24]
+        self.worker = worker or isolate.shared()
+        self.timeout_s = timeout_s
+        self.evaluations = 0
+        self.failures = 0
+
+    def evaluate(self, pipeline: str, *, object_file: bool = False, bitcode: bool = False,
+                 assembly: bool = False) -> Measurement | tuple[Measurement, dict[str, Any]]:
+        """Run ``pipeline`` on a copy of the module; a :class:`Measurement`.
+
+        With ``bitcode`` or ``assembly`` the raw outputs come back too, as
+        ``(measurement, {"bitcode": ..., "assembly": ...})``.
+        """
+        self.evaluations += 1
+        old_timeout = self.worker.timeout_s
+        self.worker.timeout_s = self.timeout_s
+        try:
+            try:
+                raw = self.worker.call(evaluate_in_child, self.key, pipeline, None, object_file,
+                                       bitcode, assembly, label=self.name)
+            except IRError as exc:
+                if not str(exc).startswith("__not_loaded__"):
+                    raise
+                raw = self.worker.call(evaluate_in_child, self.key, pipeline, self.data,
+                                       object_file, bitcode, assembly, label=self.name)
+        except IRError as exc:
+            self.failures += 1
+            raise EvaluationError(f"{self.name}: pipeline {pipeline!r}: {exc}") from None
+        finally:
+            self.worker.timeout_s = old_timeout
+        m = Measurement(pipeline, int(raw["instructions"]),
+                        int(raw["text_bytes"]) if raw["text_bytes"] >= 0 else None,
+                        float(raw["opt_seconds"]), float(raw["codegen_seconds"]))
+        if bitcode or assembly:
+            return m, {k: raw[k] for k in ("bitcode", "assembly") if k in raw}
+        return m
+
+    def mca_throughput(self, pipeline: str, tools: Toolchain | None = None) -> dict[str, float]:
+        """llvm-mca-22 block reciprocal throughput per defined function (x86-64-v3), after ``pipeline``."""
+        _, raw = self.evaluate(pipeline, assembly=True)
+        return mca_throughput(raw["assembly"].decode(), tools or Toolchain())
+
+
+def mark_mca_regions(assembly: str) -> str:
+    """Wrap each function body of ``assembly`` in LLVM-MCA-BEGIN/END region markers."""
+    out: list[str] = []
+    current: str | None = None
+    functions: set[str] = set()
+    for line in assembly.splitlines():
+        m = re.match(r"\s*\.type\s+([^,]+),@function", line)
+        if m:
+            functions.add(m.group(1).strip())
+        label = line.rstrip(":") if line.endswith(":") and not line.startswith((" ", "\t")) else None
+        if label and label.strip('"') in {f.strip('"') for f in functions} and current is None:
+            out.append(line)
+            out.append(f"# LLVM-MCA-BEGIN {label.strip(chr(34))}")
+            current = label
+            continue
+        if current is not None and line.startswith(".Lfunc_end"):
+            out.append("# LLVM-MCA-END")
+            current = None
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def mca_throughput(assembly: str, tools: Toolchain) -> dict[str, float]:
+    """Run llvm-mca-22 over the marked regions; {function: block reciprocal throughput}."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "code.s"
+        path.write_text(mark_mca_regions(assembly))
+        proc = tools.run("llvm-mca", ["-mtriple=x86_64-unknown-linux-gnu", "-mcpu=x86-64-v3",
+                                      str(path)], timeout=120)
+    out: dict[str, float] = {}
+    region = None
+    for line in proc.stdout.decode(errors="replace").splitlines():
+        m = _MCA_REGION.search(line)
+        if m:
+            region = m.group(1)
+            continue
+        m = _MCA_RTHROUGHPUT.search(line)
+        if m and region is not None:
+            out[region] = float(m.group(1))
+            region = None
+    return out

@@ -1,0 +1,175 @@
+"""Runtime of runnable programs under a pipeline: CPU time, instruction counts, output checks.
+
+A :class:`Program` is one LLVM module with ``main`` (from a .c file, a .ll/.bc
+file or the dataset) plus its arguments.  Each measurement optimizes the module
+in the isolated LLVM child (:class:`~irpipe.label.measure.Evaluator`), compiles
+it with ``llc-22 -O2 -mcpu=x86-64-v3`` and links it with ``clang-22`` (the same
+flags for every pipeline and the baselines), runs it ``repeats`` times and
+takes the median user+sys CPU time of the process (``wait4``), not wall time.
+The output is compared with the -O0 build's: a difference is a
+:class:`Miscompile`.  A program whose -O0 output differs between two runs is
+refused as :class:`Nondeterministic`.  Instruction counts come from valgrind
+callgrind (deterministic; this VM has no hardware counters).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from irpipe.errors import IRError
+from irpipe.label.measure import EvaluationError, Evaluator
+from irpipe.llvm.tools import Toolchain
+
+_COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
+
+
+class Miscompile(EvaluationError):
+    """The optimized program's output differs from the -O0 build's."""
+
+
+class Nondeterministic(EvaluationError):
+    """The program's -O0 output differs between two runs: it cannot be checked."""
+
+
+class NotRunnable(EvaluationError):
+    """The module has no ``main`` or does not link / run."""
+
+
+@dataclass
+class RunResult:
+    """One pipeline's runtime: CPU seconds of each repeat, median, instruction count."""
+
+    pipeline: str
+    seconds: list[float]
+    instructions: int | None = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+@dataclass
+class Program:
+    """A runnable module: bitcode with ``main``, its arguments and a time limit per run."""
+
+    bitcode: bytes
+    name: str = "program"
+    args: list[str] = field(default_factory=list)
+    timeout_s: float = 60.0
+    link_flags: list[str] = field(default_factory=lambda: ["-lm"])
+
+    @classmethod
+    def from_c(cls, path: str | Path, *, args: list[str] | None = None,
+               tools: Toolchain | None = None, cflags: list[str] | None = None) -> "Program":
+        """Compile a C file to unoptimized bitcode (``-O0 -Xclang -disable-O0-optnone``)."""
+        tools = tools or Toolchain()
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "p.bc"
+            tools.run("clang", ["-c", "-emit-llvm", "-O0", "-Xclang", "-disable-O0-optnone",
+                                "-march=x86-64-v3", "-w", *(cflags or []), str(path), "-o", str(out)])
+            return cls(out.read_bytes(), name=Path(path).name, args=list(args or []))
+
+
+class RuntimeEvaluator:
+    """Measures pipelines on a :class:`Program` (the reference output is the -O0 build's)."""
+
+    def __init__(self, program: Program, *, repeats: int = 3, tools: Toolchain | None = None,
+                 evaluator: Evaluator | None = None):
+        self.program = program
+        self.repeats = repeats
+        self.tools = tools or Toolchain()
+        self.evaluator = evaluator or Evaluator(program.bitcode, name=program.name)
+        self._tmp = tempfile.TemporaryDirectory(prefix="irpipe-run-")
+        self.reference: bytes | None = None
+
+    def _build(self, pipeline: str) -> Path:
+        _, raw = self.evaluator.evaluate(pipeline, bitcode=True)
+        work = Path(tempfile.mkdtemp(dir=self._tmp.name))
+        (work / "p.bc").write_bytes(raw["bitcode"])
+        try:
+            self.tools.run("llc", ["-O2", "-mcpu=x86-64-v3", "-relocation-model=pic", "-filetype=obj",
+                                   str(work / "p.bc"), "-o", str(work / "p.o")], timeout=300)
+            self.tools.run("clang", [str(work / "p.o"), "-o", str(work / "p"),
+                                     *self.program.link_flags], timeout=120)
+        except IRError as exc:
+            raise NotRunnable(f"{self.program.name}: does not build: {str(exc).splitlines()[0]}") from None
+        return work / "p"
+
+    def _run(self, exe: Path) -> tuple[bytes, float]:
+        with tempfile.TemporaryFile() as out:
+            proc = subprocess.Popen([str(exe), *self.program.args], stdout=out,
+                                    stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            try:
+                _, status, usage = _wait4(proc.pid, self.program.timeout_s)
+            except TimeoutError:
+                proc.kill()
+                proc.wait()
+                raise NotRunnable(f"{self.program.name}: ran past {self.program.timeout_s:.0f} s") from None
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            if proc.returncode != 0:
+                raise NotRunnable(f"{self.program.name}: exited {proc.returncode}")
+            out.seek(0)
+            return out.read(), usage.ru_utime + usage.ru_stime
+
+    def check_reference(self) -> bytes:
+        """Build at -O0, run twice, keep the output; refuse nondeterministic programs."""
+        if self.reference is None:
+            exe = self._build("default<O0>")
+            first, _ = self._run(exe)
+            second, _ = self._run(exe)
+            if first != second:
+                raise Nondeterministic(f"{self.program.name}: output differs between two -O0 runs; "
+                                       "runtime labels need deterministic output")
+            self.reference = first
+        return self.reference
+
+    def measure(self, pipeline: str, *, count_instructions: bool = False) -> RunResult:
+        """Median CPU seconds over ``repeats`` runs of the program built with ``pipeline``."""
+        reference = self.check_reference()
+        exe = self._build(pipeline)
+        seconds = []
+        for _ in range(self.repeats):
+            output, cpu = self._run(exe)
+            if output != reference:
+                raise Miscompile(f"{self.program.name}: pipeline {pipeline!r} changes the output "
+                                 "(miscompile, recorded)")
+            seconds.append(cpu)
+        result = RunResult(pipeline, seconds)
+        if count_instructions:
+            result.instructions = self.count_instructions(exe)
+        return result
+
+    def count_instructions(self, exe: Path) -> int:
+        """Guest instructions executed, from valgrind callgrind (deterministic)."""
+        proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                               str(exe), *self.program.args], capture_output=True,
+                              timeout=self.program.timeout_s * 60)
+        m = _COLLECTED.search(proc.stderr.decode(errors="replace"))
+        if not m:
+            raise NotRunnable(f"{self.program.name}: valgrind gave no instruction count")
+        return int(m.group(1))
+
+    def close(self) -> None:
+        self._tmp.cleanup()
+
+
+def _wait4(pid: int, timeout_s: float) -> tuple[int, int, object]:
+    """wait4 with a time limit (polls WNOHANG); raises TimeoutError past it."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    delay = 0.001
+    while True:
+        got, status, usage = os.wait4(pid, os.WNOHANG)
+        if got:
+            return got, status, usage
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
