@@ -72,7 +72,7 @@ MODULES = pa.schema(
 )
 
 # A conformant FAILURES row must name the package and recipe, the `stage` in
-# {"recipe", "fetch", "license", "build", "timeout", "extract", "worker", "featurize"}, a
+# {"recipe", "fetch", "license", "build", "timeout", "extract", "worker", "featurize", "label"}, a
 # one-line `error`, and the last lines of the relevant log in `log_tail`.
 # Module-level problems (a corrupt .llvmbc) are rows too, with `object_path` set;
 # the package's other modules are still kept.
@@ -138,10 +138,47 @@ GRAPHS = pa.schema(
     ]
 )
 
-TABLES: dict[str, pa.Schema] = {"modules": MODULES, "failures": FAILURES, "features": FEATURES,
-                                "graphs": GRAPHS}
+# A conformant LABELS row (written by `irpipe label`) must:
+# - be keyed by the `structural_hash` of a MODULES row, with its package keys;
+# - name the `objective` ("instcount": IR instructions, "size": .text bytes for x86-64-v3,
+#   "runtime": median CPU seconds of the program) that every metric in the row measures
+#   (smaller is better), and the search (`method`, `seed`, `budget` in evaluations);
+# - give the O-level baselines in `baselines` (O0, O1, O2, O3, Os, Oz; null if that one failed);
+# - give `best_pipeline` (a textual new-PM pipeline opt-22 -passes= accepts), the action
+#   names it was built from (`best_actions`, irpipe.label.actions), and its `best_metric`,
+#   which is never worse than the reference baseline (Oz for instcount/size, O3 for runtime);
+# - give `improvement` = reference baseline / best_metric (>= 1), `top_k` best distinct
+#   pipelines found with their metrics, and the search summary (evaluations, failed
+#   evaluations, seconds, a few failure messages).
+_BASELINES = pa.struct([(o, pa.float64()) for o in ("O0", "O1", "O2", "O3", "Os", "Oz")])
+LABELS = pa.schema(
+    [
+        pa.field("structural_hash", pa.string(), nullable=False),
+        pa.field("package_name", pa.string()),
+        pa.field("recipe_id", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("objective", pa.string(), nullable=False),
+        pa.field("method", pa.string(), nullable=False),
+        pa.field("seed", pa.int64()),
+        pa.field("budget", pa.int64()),
+        pa.field("baselines", _BASELINES),
+        pa.field("best_pipeline", pa.string(), nullable=False),
+        pa.field("best_actions", pa.list_(pa.string())),
+        pa.field("best_metric", pa.float64(), nullable=False),
+        pa.field("improvement", pa.float64()),
+        pa.field("top_k", pa.list_(pa.struct([("pipeline", pa.string()), ("metric", pa.float64())]))),
+        pa.field("evaluations", pa.int64()),
+        pa.field("failed_evaluations", pa.int64()),
+        pa.field("seconds", pa.float64()),
+        pa.field("failures", pa.list_(pa.string())),
+    ]
+)
 
-FAILURE_STAGES = ("recipe", "fetch", "license", "build", "timeout", "extract", "worker", "featurize")
+TABLES: dict[str, pa.Schema] = {"modules": MODULES, "failures": FAILURES, "features": FEATURES,
+                                "graphs": GRAPHS, "labels": LABELS}
+
+FAILURE_STAGES = ("recipe", "fetch", "license", "build", "timeout", "extract", "worker", "featurize",
+                  "label")
 
 
 def stamped(schema: pa.Schema, table_name: str) -> pa.Schema:

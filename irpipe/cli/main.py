@@ -10,7 +10,7 @@ import sys
 from irpipe import __version__
 from irpipe.errors import IrpipeError
 
-SUBCOMMANDS = ("env", "extract", "info", "features", "graph", "featurize", "tokenizer")
+SUBCOMMANDS = ("env", "extract", "info", "features", "graph", "featurize", "tokenizer", "label")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,62 +17,17 @@ becomes a failure row, not a lost task.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
 from irpipe.errors import IRError
-from irpipe.extract import shards
 from irpipe.extract.stages import failure_row
 from irpipe.llvm import ir, isolate, native
-from irpipe.schema import to_table
-
-DEFAULT_UNIT_ROWS = 256
-_KEYS = ("package_name", "recipe_id", "language")
-
-
-@dataclass(frozen=True)
-class Unit:
-    """Rows [start, stop) of one input shard; ``id`` is stable across runs."""
-
-    shard: str          # absolute path of the input shard
-    relpath: str        # shard path relative to the dataset, e.g. "c/train-00000.parquet"
-    start: int
-    stop: int
-    shard_sha256: str
-
-    @property
-    def id(self) -> str:
-        return f"{self.relpath[:-len('.parquet')]}-r{self.start:07d}"
-
-    def output(self, out: Path, kind: str) -> Path:
-        return Path(out) / kind / f"{self.id}.parquet"
-
-    def marker(self, out: Path) -> Path:
-        return Path(out) / "done" / (self.id.replace("/", "__") + ".json")
-
-
-def plan_units(dataset: str | Path, rows_per_unit: int = DEFAULT_UNIT_ROWS) -> list[Unit]:
-    """Cut every module shard of ``dataset`` into units of at most ``rows_per_unit`` rows."""
-    dataset = Path(dataset)
-    units = []
-    for f in shards.shard_files(dataset):
-        rows = pq.ParquetFile(f).metadata.num_rows
-        rel = str(f.relative_to(dataset)) if f != dataset else f.name
-        digest = shards.sha256_file(f)
-        units += [Unit(str(f.resolve()), rel, s, min(rows, s + rows_per_unit), digest)
-                  for s in range(0, rows, rows_per_unit)]
-    return units
-
-
-def is_done(out: Path, unit: Unit) -> bool:
-    """True when ``unit`` finished against the same input bytes."""
-    m = unit.marker(out)
-    return m.is_file() and json.loads(m.read_text()).get("shard_sha256") == unit.shard_sha256
-
+from irpipe.data.units import KEYS, Unit, is_done, plan_units, read_table  # noqa: F401 (re-exported)
+from irpipe.data.units import finalize as finalize_units
+from irpipe.data.units import write_unit as write_outputs
 
 def analyze_module(data: bytes, name: str, need_hash: bool) -> dict[str, Any]:
     """Child-side body: one parse, then features (module + per function) and the graph."""
@@ -119,7 +74,7 @@ class Featurizer:
         have_hash = "structural_hash" in table.schema.names
         feats, graphs, failures = [], [], []
         for row in table.to_pylist():
-            keys = {k: row.get(k) for k in _KEYS}
+            keys = {k: row.get(k) for k in KEYS}
             name = f"{row.get('recipe_id') or unit.relpath}:{row.get('object_path') or '?'}"
             try:
                 data = ir.check_input(row["content"], name=name, max_bytes=self.max_module_bytes)
@@ -147,48 +102,14 @@ class Featurizer:
 
 def write_unit(out: Path, unit: Unit, feats: list[dict], graphs: list[dict],
                failures: list[dict]) -> dict[str, Any]:
-    """Write a unit's three files atomically, then its done marker; return the marker."""
-    info = {"unit": unit.id, "input": unit.relpath, "start": unit.start, "stop": unit.stop,
-            "shard_sha256": unit.shard_sha256, "modules": len(feats), "failed": len(failures),
-            "instructions": int(sum(r["instcount"][0] for r in feats)),
-            "files": {}}
-    for kind, rows in (("features", feats), ("graphs", graphs), ("failures", failures)):
-        path = unit.output(out, kind)
-        info["files"][kind] = {"path": str(path.relative_to(out)), "rows": len(rows),
-                               "sha256": shards.write_parquet(to_table(rows, kind), path)}
-    shards.atomic_write_bytes(unit.marker(out), json.dumps(info, indent=1).encode())
-    return info
+    """Write a unit's features, graphs and failures, then its done marker."""
+    return write_outputs(out, unit, {"features": feats, "graphs": graphs, "failures": failures},
+                         {"modules": len(feats), "failed": len(failures),
+                          "instructions": int(sum(r["instcount"][0] for r in feats))})
 
 
 def finalize(out: Path, dataset: str | Path, units: list[Unit]) -> dict[str, Any]:
-    """Write OUT/manifest.json from the done markers of ``units`` (the last file written)."""
-    out = Path(out)
-    done = [json.loads(u.marker(out).read_text()) for u in units if is_done(out, u)]
-    manifest = {
-        "kind": "featurize", "dataset": str(Path(dataset).resolve()),
-        "feature_names": {"instcount": list(native.instcount_names()),
-                          "autophase": list(native.autophase_names())},
-        "units": done,
-        "not_finished": sorted(u.id for u in units if not is_done(out, u)),
-        "totals": {"units": len(units), "units_done": len(done),
-                   "modules": sum(d["modules"] for d in done),
-                   "failed": sum(d["failed"] for d in done),
-                   "instructions": sum(d["instructions"] for d in done)},
-    }
-    return shards.write_manifest(out, manifest)
-
-
-def read_table(out: str | Path, kind: str) -> "pa.Table":
-    """All ``kind`` ("features", "graphs" or "failures") rows of a featurize output."""
-    import pyarrow as pa
-
-    from irpipe.schema import TABLES, check_metadata, stamped
-
-    files = sorted((Path(out) / kind).rglob("*.parquet"))
-    tables = []
-    for f in files:
-        check_metadata(pq.read_schema(f), kind)
-        tables.append(pq.read_table(f))
-    if not tables:
-        return stamped(TABLES[kind], kind).empty_table()
-    return pa.concat_tables(tables)
+    """Write OUT/manifest.json from the done markers of ``units``."""
+    return finalize_units(out, dataset, units, "featurize", ("modules", "failed", "instructions"),
+                          {"feature_names": {"instcount": list(native.instcount_names()),
+                                             "autophase": list(native.autophase_names())}})

@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from irpipe.errors import IRError
+from irpipe.errors import ToolError
 from irpipe.label.measure import EvaluationError, Evaluator
 from irpipe.llvm.tools import Toolchain
 
@@ -97,8 +97,8 @@ class RuntimeEvaluator:
                                    str(work / "p.bc"), "-o", str(work / "p.o")], timeout=300)
             self.tools.run("clang", [str(work / "p.o"), "-o", str(work / "p"),
                                      *self.program.link_flags], timeout=120)
-        except IRError as exc:
-            raise NotRunnable(f"{self.program.name}: does not build: {str(exc).splitlines()[0]}") from None
+        except ToolError as exc:
+            raise NotRunnable(f"{self.program.name}: does not build (no main()?): {str(exc).splitlines()[0]}") from None
         return work / "p"
 
     def _run(self, exe: Path) -> tuple[bytes, float]:

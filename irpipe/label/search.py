@@ -52,7 +52,9 @@ class SearchResult:
     def improvement(self) -> float:
         """Reference baseline metric / best metric (> 1: better than -Oz/-O3)."""
         ref = self.baselines[REFERENCE[self.objective]]
-        return ref / self.best_metric if self.best_metric else float("inf")
+        if self.best_metric == 0:
+            return 1.0 if ref == 0 else float("inf")
+        return ref / self.best_metric
 
 
 class Budget:

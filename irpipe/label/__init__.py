@@ -1,0 +1,1 @@
+"""Labels: pipeline evaluation, the action space, autotuning search and the label job."""
