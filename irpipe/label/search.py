@@ -64,8 +64,11 @@ class Budget:
         self.left = evaluations
         self.deadline = time.monotonic() + seconds if seconds else None
 
+    def exhausted(self) -> bool:
+        return self.left <= 0 or (self.deadline is not None and time.monotonic() > self.deadline)
+
     def spend(self) -> bool:
-        if self.left <= 0 or (self.deadline is not None and time.monotonic() > self.deadline):
+        if self.exhausted():
             return False
         self.left -= 1
         return True
@@ -80,12 +83,17 @@ class _Scorer:
         self.actions: dict[str, list[str]] = {}
         self.failures: list[str] = []
         self.evaluations = 0
+        self.repeats = 0  # cache hits in a row: a search that only revisits has converged
 
     def __call__(self, actions: Sequence[Action], *, free: bool = False) -> float | None:
         """The metric of ``actions`` (cached); None once the budget is spent (unless ``free``)."""
         text = pipeline(actions)
         if text in self.seen:
+            self.repeats += 1
+            if not free and (self.repeats > 2000 or self.budget.exhausted()):
+                return None
             return self.seen[text]
+        self.repeats = 0
         if not free and not self.budget.spend():
             return None
         self.evaluations += 1

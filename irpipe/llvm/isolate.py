@@ -148,9 +148,10 @@ class Isolated:
                 how += self._llvm_error()
                 self._kill()
                 self.restarts += 1
-                limit = f" or needed more than {self.memory_mb} MiB" if self.memory_mb else ""
-                raise IRError(f"{label}: LLVM crashed ({how}) on this input: it is malformed"
-                              f"{limit}; supported: LLVM 22.x IR text or bitcode") from None
+                limit = f", work needing more than {self.memory_mb} MiB" if self.memory_mb else ""
+                raise IRError(f"{label}: LLVM crashed ({how}); the worker was restarted (a malformed "
+                              f"input{limit}, or an LLVM "
+                              "bug; inputs must be LLVM 22.x IR text or bitcode)") from None
         if reply[0] == "ok":
             return reply[1]
         _, module, cls_name, message = reply

@@ -75,3 +75,15 @@ def run_with_a_node_killed(start_driver, first_done_glob: str, out: Path) -> str
         return log
     finally:
         cluster.shutdown()
+
+
+def label(dataset: Path, out: Path, *extra: str, wait: bool = True
+          ) -> subprocess.Popen | subprocess.CompletedProcess:
+    """Run ``irpipe label`` as a separate driver process (waited for, or as a Popen)."""
+    argv = [sys.executable, "-m", "irpipe.cli.main", "label", "--dataset", str(dataset),
+            "--out", str(out), "--num-cpus", "2", "--no-progress", *extra]
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    if not wait:
+        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
