@@ -135,7 +135,11 @@ class RuntimeEvaluator:
         exe = self._build(pipeline)
         seconds = []
         for _ in range(self.repeats):
-            output, cpu = self._run(exe)
+            try:
+                output, cpu = self._run(exe)
+            except NotRunnable as exc:  # the -O0 build ran: a crash now is the pipeline's doing
+                raise Miscompile(f"{self.program.name}: pipeline {pipeline!r} breaks the program "
+                                 f"({str(exc).split(': ', 1)[-1]}; miscompile, recorded)") from None
             if output != reference:
                 raise Miscompile(f"{self.program.name}: pipeline {pipeline!r} changes the output "
                                  "(miscompile, recorded)")

@@ -19,6 +19,7 @@
 #include "llvm/Transforms/Utils/Cloning.h"
 
 #include <ctime>
+#include <map>
 #include <mutex>
 
 using namespace llvm;
@@ -46,14 +47,24 @@ void initTargets() {
   });
 }
 
-std::unique_ptr<TargetMachine> hostMachine(const Triple &T, std::string &Message) {
+/// One TargetMachine per triple, made once (creating one costs about a
+/// millisecond, as much as a small pipeline).  Evaluations are sequential.
+TargetMachine *hostMachine(const Triple &T, std::string &Message) {
+  static std::map<std::string, std::unique_ptr<TargetMachine>> Machines;
+  static std::mutex Lock;
+  std::lock_guard<std::mutex> Guard(Lock);
+  auto It = Machines.find(T.str());
+  if (It != Machines.end())
+    return It->second.get();
   initTargets();
   const Target *Tgt = TargetRegistry::lookupTarget(T, Message);
   if (!Tgt)
     return nullptr;
   TargetOptions Opts;
-  return std::unique_ptr<TargetMachine>(Tgt->createTargetMachine(
-      T, HostCPU, "", Opts, Reloc::PIC_, std::nullopt, CodeGenOptLevel::Default));
+  auto &Slot = Machines[T.str()];
+  Slot.reset(Tgt->createTargetMachine(T, HostCPU, "", Opts, Reloc::PIC_, std::nullopt,
+                                      CodeGenOptLevel::Default));
+  return Slot.get();
 }
 
 void prepare(Module &M, TargetMachine &TM, bool StripOptNone) {
@@ -97,7 +108,7 @@ bool evaluatePipeline(const Module &Source, const std::string &Pipeline,
   Triple T(Source.getTargetTriple());
   if (T.getArch() != Triple::x86_64)
     T = Triple(DefaultTriple);
-  std::unique_ptr<TargetMachine> TM = hostMachine(T, Message);
+  TargetMachine *TM = hostMachine(T, Message);
   if (!TM)
     return false;
   std::unique_ptr<Module> M = CloneModule(Source);
@@ -107,7 +118,7 @@ bool evaluatePipeline(const Module &Source, const std::string &Pipeline,
   FunctionAnalysisManager FAM;
   CGSCCAnalysisManager CGAM;
   ModuleAnalysisManager MAM;
-  PassBuilder PB(TM.get());
+  PassBuilder PB(TM);
   PB.registerModuleAnalyses(MAM);
   PB.registerCGSCCAnalyses(CGAM);
   PB.registerFunctionAnalyses(FAM);
