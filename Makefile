@@ -16,7 +16,7 @@ STAMP := $(VENV)/.irpipe-installed
 NATIVE_LIB := passes/build/lib/libIRPipeAnalysis.so
 NATIVE_SRC := passes/CMakeLists.txt $(wildcard passes/lib/*.cpp passes/include/irpipe/*.h)
 
-.PHONY: all setup apt venv native demo test test-slow corpus bench bench-analysis clean
+.PHONY: all setup apt venv native demo test test-slow corpus bench bench-analysis bench-eval clean
 
 all: setup
 
@@ -73,6 +73,9 @@ bench: setup
 DATASET ?= datasets/default/sample
 bench-analysis: setup
 	$(PY) benchmarks/analysis_bench.py --dataset $(DATASET)
+
+bench-eval: setup
+	$(PY) benchmarks/eval_bench.py --dataset $(DATASET)
 
 clean:
 	rm -rf out $(VENV) passes/build
