@@ -1,4 +1,4 @@
-"""Helpers for job tests: run the extract CLI as its own driver process, compare datasets."""
+"""Helpers for job tests: run a job CLI (extract, featurize, label) as its own driver process."""
 
 from __future__ import annotations
 
@@ -11,14 +11,32 @@ from irpipe.extract.shards import read_modules
 from irpipe.testing.factories import c_tree, recipe
 
 
-def extract(recipes: Path, out: Path, *extra: str, wait: bool = True) -> subprocess.Popen | subprocess.CompletedProcess:
-    """Run ``irpipe extract`` as a separate driver process (waited for, or as a Popen)."""
-    argv = [sys.executable, "-m", "irpipe.cli.main", "extract", "--recipes", str(recipes), "--out", str(out),
-            "--num-cpus", "2", "--no-progress", *extra]
+def _driver(command: str, *args: str, wait: bool = True
+            ) -> subprocess.Popen | subprocess.CompletedProcess:
+    """Run ``irpipe COMMAND ARGS --num-cpus 2 --no-progress`` as its own driver process."""
+    argv = [sys.executable, "-m", "irpipe.cli.main", command, *args, "--num-cpus", "2", "--no-progress"]
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     if not wait:
         return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+
+
+def extract(recipes: Path, out: Path, *extra: str, wait: bool = True
+            ) -> subprocess.Popen | subprocess.CompletedProcess:
+    """``irpipe extract`` as a separate driver process (waited for, or as a Popen)."""
+    return _driver("extract", "--recipes", str(recipes), "--out", str(out), *extra, wait=wait)
+
+
+def featurize(dataset: Path, out: Path, *extra: str, wait: bool = True
+              ) -> subprocess.Popen | subprocess.CompletedProcess:
+    """``irpipe featurize`` as a separate driver process."""
+    return _driver("featurize", "--dataset", str(dataset), "--out", str(out), *extra, wait=wait)
+
+
+def label(dataset: Path, out: Path, *extra: str, wait: bool = True
+          ) -> subprocess.Popen | subprocess.CompletedProcess:
+    """``irpipe label`` as a separate driver process."""
+    return _driver("label", "--dataset", str(dataset), "--out", str(out), *extra, wait=wait)
 
 
 def sorted_hashes(out: Path) -> list[str]:
@@ -34,20 +52,6 @@ def slow_recipes(tmp_path: Path, n: int = 6) -> Path:
         c_tree(tmp_path / f"src{i}", src, pre="sleep 2; ")
         recipe(r / f"p{i}.toml", f"p{i}", src=f"../src{i}")
     return r
-
-
-
-
-def featurize(dataset: Path, out: Path, *extra: str, wait: bool = True
-              ) -> subprocess.Popen | subprocess.CompletedProcess:
-    """Run ``irpipe featurize`` as a separate driver process (waited for, or as a Popen)."""
-    argv = [sys.executable, "-m", "irpipe.cli.main", "featurize", "--dataset", str(dataset),
-            "--out", str(out), "--num-cpus", "2", "--no-progress", *extra]
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
-    if not wait:
-        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
 
 
 def run_with_a_node_killed(start_driver, first_done_glob: str, out: Path) -> str:
@@ -75,15 +79,3 @@ def run_with_a_node_killed(start_driver, first_done_glob: str, out: Path) -> str
         return log
     finally:
         cluster.shutdown()
-
-
-def label(dataset: Path, out: Path, *extra: str, wait: bool = True
-          ) -> subprocess.Popen | subprocess.CompletedProcess:
-    """Run ``irpipe label`` as a separate driver process (waited for, or as a Popen)."""
-    argv = [sys.executable, "-m", "irpipe.cli.main", "label", "--dataset", str(dataset),
-            "--out", str(out), "--num-cpus", "2", "--no-progress", *extra]
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
-    if not wait:
-        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
