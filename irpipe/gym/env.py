@@ -39,13 +39,33 @@ REWARD_SPACES = ("IrInstructionCountOz", "ObjectTextSizeOz", "Runtime")
 
 
 def load_benchmark(benchmark: str | Path | bytes, args: list[str] | None = None) -> Program:
-    """A benchmark from a .c file (compiled at -O0 without optnone), a .ll/.bc file, or bytes."""
+    """A benchmark from a .c file (compiled at -O0 without optnone), a .ll/.bc file, bytes, or a
+    dataset module: ``"dataset:DIR#STRUCTURAL_HASH"`` (or ``#N`` for the N-th row)."""
     if isinstance(benchmark, bytes):
         return Program(ir.check_input(benchmark), name="benchmark", args=list(args or []))
+    if str(benchmark).startswith("dataset:"):
+        return _from_dataset(str(benchmark)[len("dataset:"):], args)
     path = Path(str(benchmark).removeprefix("file://"))
     if path.suffix == ".c":
         return Program.from_c(path, args=args)
     return Program(ir.read_module(path), name=path.name, args=list(args or []))
+
+
+def _from_dataset(spec: str, args: list[str] | None) -> Program:
+    import pyarrow.compute as pc
+
+    from irpipe.extract.shards import read_modules
+
+    directory, _, key = spec.partition("#")
+    table = read_modules(directory, columns=["content", "structural_hash"])
+    if key.isdigit() and int(key) < table.num_rows:
+        row = int(key)
+    else:
+        hits = pc.indices_nonzero(pc.equal(table["structural_hash"], key)).to_pylist()
+        if not hits:
+            raise IRError(f"no module {key!r} in dataset {directory} (give a structural hash or a row number)")
+        row = hits[0]
+    return Program(table["content"][row].as_py(), name=f"{directory}#{key}", args=list(args or []))
 
 
 @dataclass

@@ -19,6 +19,7 @@ import re
 import statistics
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,10 +44,14 @@ class NotRunnable(EvaluationError):
 
 @dataclass
 class RunResult:
-    """One pipeline's runtime: CPU seconds of each repeat, median, instruction count."""
+    """One pipeline's runtime: CPU (user+sys) and wall seconds of each repeat, instruction count.
+
+    ``median`` (the metric) is of CPU seconds: under a neighbour's load wall time spreads far more.
+    """
 
     pipeline: str
     seconds: list[float]
+    wall_seconds: list[float] = field(default_factory=list)
     instructions: int | None = None
 
     @property
@@ -87,6 +92,7 @@ class RuntimeEvaluator:
         self.evaluator = evaluator or Evaluator(program.bitcode, name=program.name)
         self._tmp = tempfile.TemporaryDirectory(prefix="irpipe-run-")
         self.reference: bytes | None = None
+        self.last_wall = 0.0
 
     def _build(self, pipeline: str) -> Path:
         _, raw = self.evaluator.evaluate(pipeline, bitcode=True)
@@ -102,6 +108,7 @@ class RuntimeEvaluator:
         return work / "p"
 
     def _run(self, exe: Path) -> tuple[bytes, float]:
+        started = time.perf_counter()
         with tempfile.TemporaryFile() as out:
             proc = subprocess.Popen([str(exe), *self.program.args], stdout=out,
                                     stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
@@ -115,6 +122,7 @@ class RuntimeEvaluator:
             if proc.returncode != 0:
                 raise NotRunnable(f"{self.program.name}: exited {proc.returncode}")
             out.seek(0)
+            self.last_wall = time.perf_counter() - started
             return out.read(), usage.ru_utime + usage.ru_stime
 
     def check_reference(self) -> bytes:
@@ -133,7 +141,7 @@ class RuntimeEvaluator:
         """Median CPU seconds over ``repeats`` runs of the program built with ``pipeline``."""
         reference = self.check_reference()
         exe = self._build(pipeline)
-        seconds = []
+        seconds, wall = [], []
         for _ in range(self.repeats):
             try:
                 output, cpu = self._run(exe)
@@ -144,7 +152,8 @@ class RuntimeEvaluator:
                 raise Miscompile(f"{self.program.name}: pipeline {pipeline!r} changes the output "
                                  "(miscompile, recorded)")
             seconds.append(cpu)
-        result = RunResult(pipeline, seconds)
+            wall.append(self.last_wall)
+        result = RunResult(pipeline, seconds, wall)
         if count_instructions:
             result.instructions = self.count_instructions(exe)
         return result
@@ -165,8 +174,6 @@ class RuntimeEvaluator:
 
 def _wait4(pid: int, timeout_s: float) -> tuple[int, int, object]:
     """wait4 with a time limit (polls WNOHANG); raises TimeoutError past it."""
-    import time
-
     deadline = time.monotonic() + timeout_s
     delay = 0.001
     while True:

@@ -76,3 +76,13 @@ def test_bad_names() -> None:
     with pytest.raises(IRError, match="unknown action 'instcombine'"):
         env.step("instcombine")
     assert isinstance(env.reset()[0], np.ndarray)
+
+
+def test_benchmark_from_the_dataset() -> None:
+    from irpipe.testing.factories import SAMPLE_DIR
+
+    env = irpipe.gym.make("llvm-v0", benchmark=f"dataset:{SAMPLE_DIR}#0", observation_space="InstCount")
+    obs, _ = env.reset()
+    assert obs[0] == env.observation["IrInstructionCount"] > 0
+    with pytest.raises(IRError, match="no module 'nope'"):
+        irpipe.gym.make("llvm-v0", benchmark=f"dataset:{SAMPLE_DIR}#nope")
