@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from irpipe.errors import IRError
 from irpipe.extract.stages import failure_row
-from irpipe.llvm import ir, isolate, native
+from irpipe.llvm import graph, ir, isolate, native
 from irpipe.data.units import KEYS, Unit, is_done, plan_units, read_table  # noqa: F401 (re-exported)
 from irpipe.data.units import finalize as finalize_units
 from irpipe.data.units import write_unit as write_outputs
@@ -90,11 +90,7 @@ class Featurizer:
             g = res.pop("graph")
             res.pop("structural_hash")
             feats.append({"structural_hash": key, **keys, **res})
-            graphs.append({"structural_hash": key, **keys, "num_nodes": len(g["node_type"]),
-                           "num_edges": len(g["edge_source"]),
-                           **{k: g[k] for k in ("node_type", "node_text", "node_function",
-                                                "node_block", "edge_source", "edge_target",
-                                                "edge_flow", "edge_position", "texts", "functions")}})
+            graphs.append({"structural_hash": key, **keys, **graph.ProgramGraph(**g).to_row()})
             self.counters["modules"] += 1
             self.counters["instructions"] += int(res["instcount"][0])
         return feats, graphs, failures

@@ -61,6 +61,19 @@ class ProgramGraph:
     def num_edges(self) -> int:
         return int(len(self.edge_source))
 
+    def to_row(self) -> dict[str, Any]:
+        """The GRAPHS columns of this graph (irpipe/schema.py), without the key columns."""
+        return {"num_nodes": self.num_nodes, "num_edges": self.num_edges,
+                **{k: getattr(self, k) for k in _ARRAYS}, "texts": list(self.texts),
+                "functions": list(self.functions)}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "ProgramGraph":
+        """A graph from a GRAPHS row (as written by ``irpipe featurize``)."""
+        dtypes = {"node_type": np.uint8, "edge_flow": np.uint8}
+        arrays = {k: np.asarray(row[k], dtype=dtypes.get(k, np.int32)) for k in _ARRAYS}
+        return cls(**arrays, texts=list(row["texts"]), functions=list(row["functions"]))
+
     def node_texts(self) -> list[str]:
         """The text of every node, in node order."""
         return [self.texts[i] for i in self.node_text]

@@ -45,6 +45,10 @@ def test_process_unit_matches_the_library_and_records_bad_rows(tmp_path: Path) -
         validate(pq.read_table(out / info["files"][kind]["path"]), kind)
     table = stages.read_table(out, "graphs")
     assert table.num_rows == 2
+    back = graph.ProgramGraph.from_row(next(r for r in table.to_pylist()
+                                            if r["structural_hash"] == row["structural_hash"]))
+    assert back.texts == g.texts and np.array_equal(back.edge_position, g.edge_position)
+    assert back.to_heterodata()["instruction"].num_nodes == g.count(node_type="instruction")
 
 
 def test_compile_format_rows_get_a_hash(tmp_path: Path) -> None:
