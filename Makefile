@@ -39,7 +39,8 @@ $(NATIVE_LIB): $(NATIVE_SRC) | apt
 
 venv: $(STAMP)
 
-$(STAMP): requirements.lock constraints.txt pyproject.toml
+# the native library first: the last step, `irpipe env`, checks it
+$(STAMP): requirements.lock constraints.txt pyproject.toml | $(NATIVE_LIB)
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade "pip<26"
 	# torch first, from its CPU wheel; the constraints file keeps it pinned afterwards

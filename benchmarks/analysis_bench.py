@@ -118,7 +118,7 @@ def main() -> None:
     print(f"dataset {args.dataset}: {table.num_rows} modules; libIRPipeAnalysis on LLVM "
           f"{native.llvm_version()}, opt-22 {tools.find('opt').version}; median of {args.rounds} rounds, "
           "one core\n")
-    print(f"| module | instructions | method | seconds | instructions/s | vs opt-22 subprocess |")
+    print("| module | instructions | method | seconds | instructions/s | vs opt-22 subprocess |")
     print("|---|---:|---|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for label, i in picks.items():

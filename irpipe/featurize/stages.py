@@ -32,11 +32,7 @@ from irpipe.data.units import write_unit as write_outputs
 def analyze_module(data: bytes, name: str, need_hash: bool) -> dict[str, Any]:
     """Child-side body: one parse, then features (module + per function) and the graph."""
     hashed = ir.inspect(data, name=name).structural_hash if need_hash else None
-    try:
-        mod = native.NativeModule.parse(data, name=name)
-    except IRError as exc:
-        raise IRError(ir.describe_failure(data, str(exc), name=name)) from None
-    with mod:
+    with ir.native_module(data, name=name) as mod:
         functions = mod.functions
         g = mod.graph_arrays(-1, types=True)
         return {

@@ -12,6 +12,7 @@ a pipeline that aborts or hangs LLVM costs that one evaluation
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import tempfile
@@ -61,8 +62,8 @@ class Measurement:
 _modules: "OrderedDict[str, native.NativeModule]" = OrderedDict()
 
 
-class _NotLoaded(Exception):
-    pass
+class NotLoaded(IRError):
+    """The child has no cached module under this key (first use, or a restarted child)."""
 
 
 def _module(key: str, data: bytes | None) -> native.NativeModule:
@@ -70,8 +71,8 @@ def _module(key: str, data: bytes | None) -> native.NativeModule:
         _modules.move_to_end(key)
         return _modules[key]
     if data is None:
-        raise IRError(f"__not_loaded__ {key}")
-    mod = native.NativeModule.parse(data, name=key)
+        raise NotLoaded(key)
+    mod = ir.native_module(data, name=key)
     _modules[key] = mod
     while len(_modules) > _CACHE_SIZE:
         _modules.popitem(last=False)[1].close()
@@ -117,22 +118,16 @@ class Evaluator:
         ``(measurement, {"bitcode": ..., "assembly": ...})``.
         """
         self.evaluations += 1
-        old_timeout = self.worker.timeout_s
-        self.worker.timeout_s = self.timeout_s
+        call = functools.partial(self.worker.call, evaluate_in_child, self.key, pipeline,
+                                 label=self.name, timeout_s=self.timeout_s)
         try:
             try:
-                raw = self.worker.call(evaluate_in_child, self.key, pipeline, None, object_file,
-                                       bitcode, assembly, label=self.name)
-            except IRError as exc:
-                if not str(exc).startswith("__not_loaded__"):
-                    raise
-                raw = self.worker.call(evaluate_in_child, self.key, pipeline, self.data,
-                                       object_file, bitcode, assembly, label=self.name)
+                raw = call(None, object_file, bitcode, assembly)
+            except NotLoaded:  # send the module once per child
+                raw = call(self.data, object_file, bitcode, assembly)
         except IRError as exc:
             self.failures += 1
             raise EvaluationError(f"{self.name}: pipeline {pipeline!r}: {exc}") from None
-        finally:
-            self.worker.timeout_s = old_timeout
         m = Measurement(pipeline, int(raw["instructions"]),
                         int(raw["text_bytes"]) if raw["text_bytes"] >= 0 else None,
                         float(raw["opt_seconds"]), float(raw["codegen_seconds"]))

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from irpipe.errors import IRError
 from irpipe.llvm import ir, isolate, native
 
 INSTCOUNT_SIZE = 70
@@ -66,11 +65,7 @@ class Features:
 def compute_arrays(data: bytes, name: str = "<module>",
                    per_function: bool = False) -> dict[str, Any]:
     """Parse ``data`` natively and count (the body of :func:`compute`; picklable result)."""
-    try:
-        mod = native.NativeModule.parse(data, name=name)
-    except IRError as exc:
-        raise IRError(ir.describe_failure(data, str(exc), name=name)) from None
-    with mod:
+    with ir.native_module(data, name=name) as mod:
         functions = mod.functions if per_function else []
         return {
             "instcount": mod.instcount(), "autophase": mod.autophase(), "functions": functions,

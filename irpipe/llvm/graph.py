@@ -25,7 +25,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from irpipe.errors import IRError
-from irpipe.llvm import ir, isolate, native
+from irpipe.llvm import ir, isolate
 
 NODE_TYPES = ("instruction", "variable", "constant", "type")
 FLOWS = ("control", "data", "call", "type")
@@ -70,9 +70,7 @@ class ProgramGraph:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "ProgramGraph":
         """A graph from a GRAPHS row (as written by ``irpipe featurize``)."""
-        dtypes = {"node_type": np.uint8, "edge_flow": np.uint8}
-        arrays = {k: np.asarray(row[k], dtype=dtypes.get(k, np.int32)) for k in _ARRAYS}
-        return cls(**arrays, texts=list(row["texts"]), functions=list(row["functions"]))
+        return cls(**_typed_arrays(row), texts=list(row["texts"]), functions=list(row["functions"]))
 
     def node_texts(self) -> list[str]:
         """The text of every node, in node order."""
@@ -162,11 +160,7 @@ class ProgramGraph:
 def graph_arrays(data: bytes, name: str = "<module>", function: str | None = None,
                  types: bool = True, full_text: bool = False) -> dict[str, Any]:
     """Parse ``data`` natively and build the graph arrays (the body of :func:`build_graph`)."""
-    try:
-        mod = native.NativeModule.parse(data, name=name)
-    except IRError as exc:
-        raise IRError(ir.describe_failure(data, str(exc), name=name)) from None
-    with mod:
+    with ir.native_module(data, name=name) as mod:
         index = -1 if function is None else mod.function_index(function)
         return mod.graph_arrays(index, types=types, full_text=full_text)
 
@@ -198,6 +192,12 @@ _ARRAYS = ("node_type", "node_text", "node_function", "node_block",
 PT_FORMAT = "irpipe-program-graph/1"
 
 
+def _typed_arrays(columns: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The graph's arrays with the dtypes the native library produces."""
+    return {k: np.asarray(columns[k], dtype=np.uint8 if k in ("node_type", "edge_flow") else np.int32)
+            for k in _ARRAYS}
+
+
 def save_pt(g: ProgramGraph, path: str) -> None:
     """Write ``g`` as tensors and string lists only, so that
     ``torch.load(path, weights_only=True)`` reads it without unpickling classes."""
@@ -217,7 +217,6 @@ def load_pt(path: str) -> ProgramGraph:
     obj = torch.load(path, weights_only=True)
     if obj.get("format") != PT_FORMAT:
         raise IRError(f"{path}: not an irpipe program graph ({PT_FORMAT})")
-    dtypes = {"node_type": np.uint8, "edge_flow": np.uint8}
-    arrays = {k: obj[k].numpy().astype(dtypes.get(k, np.int32)) for k in _ARRAYS}
+    arrays = _typed_arrays({k: obj[k].numpy() for k in _ARRAYS})
     return ProgramGraph(**arrays, texts=obj["texts"], functions=obj["functions"],
                         full_text=obj["full_text"])

@@ -15,12 +15,16 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import llvmlite.binding as llvm
 
 from irpipe.errors import IRError
 from irpipe.llvm import bitstream
+
+if TYPE_CHECKING:
+    from irpipe.llvm import native
 
 SUPPORTED = "LLVM 22.x (llvmlite 0.50)"
 LLVM_MAJOR = 22
@@ -149,20 +153,28 @@ def parse(data: bytes | str, *, name: str = "<module>",
     return mod
 
 
+def native_module(data: bytes, *, name: str = "<module>") -> "native.NativeModule":
+    """Parse and verify ``data`` with the native library (LLVM 22's C++ API).
+
+    Raises :class:`IRError` with :func:`describe_failure`'s message.  Run it in an
+    isolated child for input from outside irpipe (see :mod:`irpipe.llvm.isolate`).
+    """
+    from irpipe.llvm import native
+
+    try:
+        return native.NativeModule.parse(data, name=name)
+    except IRError as exc:
+        raise IRError(describe_failure(data, str(exc), name=name)) from None
+
+
 def split_functions(data: bytes | str, *, name: str = "<module>") -> dict[str, bytes]:
     """One bitcode module per defined function (the others become declarations).
 
     Like ``llvm-extract --func``: each module verifies on its own; internal
     functions and globals it refers to are kept as hidden external declarations.
     """
-    from irpipe.llvm import native  # the native library clones modules
-
     data = check_input(data, name=name)
-    try:
-        mod = native.NativeModule.parse(data, name=name)
-    except IRError as exc:
-        raise IRError(describe_failure(data, str(exc), name=name)) from exc
-    with mod:
+    with native_module(data, name=name) as mod:  # the native library clones modules
         return {fn: mod.split_function(i) for i, fn in enumerate(mod.functions)}
 
 

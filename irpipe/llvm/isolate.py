@@ -119,12 +119,13 @@ class Isolated:
         self._proc = self._conn = None
 
     def call(self, fn: Callable[..., Any], *args: Any, label: str = "<module>",
-             **kwargs: Any) -> Any:
+             timeout_s: float | None = None, **kwargs: Any) -> Any:
         """Run module-level ``fn(*args, **kwargs)`` in the child and return its result.
 
         Errors irpipe raises in the child are re-raised here with their type;
         a crash, time-out or memory exhaustion raises :class:`IRError` that
-        starts with ``label`` (the input's name).
+        starts with ``label`` (the input's name).  ``timeout_s`` overrides the
+        worker's time limit for this call.
         """
         with self._lock:
             if not self._alive():
@@ -132,13 +133,14 @@ class Isolated:
                 self._start()
             try:
                 self._conn.send((fn.__module__, fn.__qualname__, args, kwargs))
-                ready = self._conn.poll(self.timeout_s)
+                limit = self.timeout_s if timeout_s is None else timeout_s
+                ready = self._conn.poll(limit)
             except (BrokenPipeError, EOFError, OSError):
                 ready = True  # the child is gone; recv below reports it
             if not ready:
                 self._kill()
                 self.restarts += 1
-                raise IRError(f"{label}: LLVM did not finish within {self.timeout_s:.0f} s; "
+                raise IRError(f"{label}: LLVM did not finish within {limit:g} s; "
                               "the input was given up (the worker is restarted)")
             try:
                 reply = self._conn.recv()
