@@ -16,7 +16,7 @@ STAMP := $(VENV)/.irpipe-installed
 NATIVE_LIB := passes/build/lib/libIRPipeAnalysis.so
 NATIVE_SRC := passes/CMakeLists.txt $(wildcard passes/lib/*.cpp passes/include/irpipe/*.h)
 
-.PHONY: all setup apt venv native demo test test-slow corpus bench bench-analysis bench-eval clean
+.PHONY: all setup apt venv native demo test test-slow corpus bench bench-analysis bench-eval bench-model train-default clean
 
 all: setup
 
@@ -57,6 +57,10 @@ demo: setup
 	RAY_AUTH_MODE=disabled $(VENV)/bin/irpipe extract --recipes $(DEMO_RECIPES) --out $(DEMO_OUT) --num-cpus 2
 	$(VENV)/bin/irpipe info $(DEMO_OUT)
 	RAY_AUTH_MODE=disabled $(VENV)/bin/irpipe featurize --dataset $(DEMO_OUT) --out $(DEMO_OUT)-features --num-cpus 2
+	# the models step on the committed sample: train models/tiny (~1 min), evaluate it on the test split
+	OMP_NUM_THREADS=1 $(VENV)/bin/irpipe train --config models/tiny/config.toml --out $(DEMO_OUT)-model --no-progress
+	$(VENV)/bin/irpipe evaluate --model $(DEMO_OUT)-model --model models/default --dataset datasets/default/sample \
+		--measurements datasets/default/measurements --baselines "" --no-progress
 
 test: setup
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/lit -q tests/lit
@@ -77,6 +81,14 @@ bench-analysis: setup
 
 bench-eval: setup
 	$(PY) benchmarks/eval_bench.py --dataset $(DATASET)
+
+bench-model: setup
+	$(PY) benchmarks/model_bench.py --dataset $(DATASET)
+
+# the default model, end to end from the committed sample (see models/default/README.md)
+train-default: setup
+	OMP_NUM_THREADS=1 $(VENV)/bin/irpipe train --config models/default/config.toml --out models/default
+	OMP_NUM_THREADS=1 $(VENV)/bin/irpipe train --config models/default-transformer/config.toml --out models/default-transformer
 
 clean:
 	rm -rf out $(VENV) passes/build

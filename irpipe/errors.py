@@ -63,3 +63,15 @@ class LicenseError(IrpipeError, ValueError):
 
 class SchemaError(IrpipeError, ValueError):
     """A table does not conform to its declared schema or has another schema version."""
+
+
+class ConfigError(IrpipeError, ValueError):
+    """A config, vocabulary or checkpoint file is missing, malformed or of another version."""
+
+
+class ModelError(IrpipeError, ValueError):
+    """A model cannot be trained, loaded or applied (no data, mismatched checkpoint)."""
+
+
+class EvalError(IrpipeError, ValueError):
+    """An evaluation has nothing to evaluate (empty split, nothing measurable)."""

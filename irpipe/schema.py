@@ -72,7 +72,7 @@ MODULES = pa.schema(
 )
 
 # A conformant FAILURES row must name the package and recipe, the `stage` in
-# {"recipe", "fetch", "license", "build", "timeout", "extract", "worker", "featurize", "label"}, a
+# {"recipe", "fetch", "license", "build", "timeout", "extract", "worker", "featurize", "label", "measure"}, a
 # one-line `error`, and the last lines of the relevant log in `log_tail`.
 # Module-level problems (a corrupt .llvmbc) are rows too, with `object_path` set;
 # the package's other modules are still kept.
@@ -174,11 +174,36 @@ LABELS = pa.schema(
     ]
 )
 
+# A conformant MEASUREMENTS row (written by `irpipe measure`) must:
+# - be keyed by (`structural_hash` of a MODULES row, `pipeline`), one row per pair, with the
+#   module's package keys;
+# - give `pipeline` as a textual new-PM pipeline that irpipe.label.actions.parse reads
+#   (its action names in `actions`);
+# - give `input_instructions`, the IR instructions of the module as stored (no passes);
+# - give `instructions` (IR instructions after the pipeline) and, when the job compiled
+#   objects, `text_bytes` (.text bytes for x86-64-v3); both null when the evaluation
+#   failed, with the one-line reason in `error`.
+MEASUREMENTS = pa.schema(
+    [
+        pa.field("structural_hash", pa.string(), nullable=False),
+        pa.field("package_name", pa.string()),
+        pa.field("recipe_id", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("pipeline", pa.string(), nullable=False),
+        pa.field("actions", pa.list_(pa.string())),
+        pa.field("input_instructions", pa.int64()),
+        pa.field("instructions", pa.int64()),
+        pa.field("text_bytes", pa.int64()),
+        pa.field("opt_seconds", pa.float64()),
+        pa.field("error", pa.string()),
+    ]
+)
+
 TABLES: dict[str, pa.Schema] = {"modules": MODULES, "failures": FAILURES, "features": FEATURES,
-                                "graphs": GRAPHS, "labels": LABELS}
+                                "graphs": GRAPHS, "labels": LABELS, "measurements": MEASUREMENTS}
 
 FAILURE_STAGES = ("recipe", "fetch", "license", "build", "timeout", "extract", "worker", "featurize",
-                  "label")
+                  "label", "measure")
 
 
 def stamped(schema: pa.Schema, table_name: str) -> pa.Schema:

@@ -10,7 +10,8 @@ import sys
 from irpipe import __version__
 from irpipe.errors import IrpipeError
 
-SUBCOMMANDS = ("env", "extract", "info", "features", "graph", "featurize", "tokenizer", "label")
+SUBCOMMANDS = ("env", "extract", "info", "features", "graph", "featurize", "tokenizer", "label",
+               "measure", "vocab", "train", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:

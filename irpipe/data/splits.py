@@ -66,3 +66,18 @@ def split_counts(table: pa.Table) -> dict[str, dict[str, int]]:
         key = "recipe_id" if "recipe_id" in part.schema.names else "package_name"
         out[name] = {"rows": part.num_rows, "packages": len(set(part.column(key).to_pylist()))}
     return out
+
+
+def select_hashes(table: pa.Table, split: str = "all", *, sample: int | None = None,
+                  seed: int = 0) -> set[str]:
+    """Structural hashes of ``table``'s rows in ``split`` ("all" for every row), at most
+    ``sample`` of them (a stable choice: the smallest sha256 of seed and hash)."""
+    if split != "all":
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; choose from all, {', '.join(SPLITS)}")
+        table = assign_splits(table, seed=seed)
+        table = table.filter(pc.equal(table["split"], split))
+    hashes = sorted(set(table.column("structural_hash").to_pylist()))
+    if sample is not None and sample < len(hashes):
+        hashes = sorted(hashes, key=lambda h: hashlib.sha256(f"{seed}:{h}".encode()).digest())[:sample]
+    return set(hashes)

@@ -119,3 +119,54 @@ def baseline(o_level: str) -> str:
     if o_level not in O_LEVELS:
         raise IRError(f"unknown O level {o_level!r}; supported: {', '.join(O_LEVELS)}")
     return f"default<{o_level}>"
+
+
+def _split_top(text: str) -> list[str]:
+    """Split a pipeline text at its top-level commas (not inside parentheses or <...>)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "(<":
+            depth += 1
+        elif ch in ")>":
+            depth -= 1
+            if depth < 0:
+                raise IRError(f"unbalanced pipeline text {text!r}")
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    if depth:
+        raise IRError(f"unbalanced pipeline text {text!r}")
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+_WRAPPERS = (("function(loop-mssa(", "loop-mssa"), ("function(loop(", "loop"),
+             ("cgscc(", "cgscc"), ("function(", "function"))
+
+
+def parse(text: str) -> list[Action]:
+    """The actions of a pipeline text written by :func:`pipeline` (its inverse).
+
+    ``parse(pipeline(a)) == a`` for every action sequence ``a``; a text naming a
+    pass outside the action space raises :class:`IRError`.
+    """
+    if text.strip() in ("", "verify"):
+        return []
+    out: list[Action] = []
+    for part in _split_top(text):
+        for prefix, level in _WRAPPERS:
+            if part.startswith(prefix):
+                inner = part[len(prefix):-prefix.count("(")]
+                if part[-prefix.count("("):] != ")" * prefix.count("("):
+                    raise IRError(f"cannot read pipeline element {part!r}")
+                names = _split_top(inner)
+                break
+        else:
+            level, names = ("olevel" if part.startswith("default<") else "module"), [part]
+        for name in names:
+            action = BY_NAME.get(name)
+            if action is None or action.level != level:
+                raise IRError(f"pipeline element {name!r} (at {level} level) is not in the action "
+                              f"space of {len(ACTIONS)} actions (irpipe.label.actions)")
+            out.append(action)
+    return out

@@ -183,7 +183,7 @@ def _evolutionary(score: _Scorer, rng: random.Random, max_length: int,
 
 def search(measure: Callable[[str], float], *, objective: str, method: str = "evolutionary",
            budget: int = 200, seconds: float | None = None, seed: int = 0, max_length: int = 12,
-           top_k: int = 5) -> SearchResult:
+           top_k: int = 5, baselines: Sequence[str] = O_LEVELS) -> SearchResult:
     """Minimize ``measure(pipeline_text)`` over action sequences.
 
     Args:
@@ -195,14 +195,16 @@ def search(measure: Callable[[str], float], *, objective: str, method: str = "ev
         seed: the random seed; equal seeds give equal results.
         max_length: longest sequence of actions tried.
         top_k: how many of the best distinct pipelines to report.
+        baselines: the O levels measured first (the objective's reference is always one).
     """
     if method not in METHODS:
         raise ValueError(f"unknown search method {method!r}; choose from {', '.join(METHODS)}")
     started = time.monotonic()
-    score = _Scorer(measure, Budget(budget - len(O_LEVELS), seconds))
-    # the baselines always run (they count as evaluations of the budget)
-    baselines = {o: score([Action(baseline(o), "olevel")], free=True) for o in O_LEVELS}
     ref = REFERENCE[objective]
+    levels = [o for o in O_LEVELS if o in baselines or o == ref]
+    score = _Scorer(measure, Budget(budget - len(levels), seconds))
+    # the baselines always run (they count as evaluations of the budget)
+    baselines = {o: score([Action(baseline(o), "olevel")], free=True) for o in levels}
     if baselines[ref] == float("inf"):
         raise EvaluationError(f"the reference baseline -{ref} failed: {score.failures[-1:]}")
     rng = random.Random(seed)

@@ -91,10 +91,16 @@ def label_row(result: SearchResult, keys: dict[str, Any], structural_hash: str,
     }
 
 
-class Labeler:
-    """Label the modules of one unit; ``setup()`` once per worker."""
+class ModuleStage:
+    """A per-module stage over one unit, in an isolated LLVM child; ``setup()`` once per worker.
 
-    def __init__(self, options: LabelOptions):
+    Subclasses set ``stage`` (the FAILURES stage name) and implement :meth:`module`;
+    a module that raises :class:`IrpipeError` becomes one failure row.
+    """
+
+    stage = "?"
+
+    def __init__(self, options: Any):
         self.options = options
         self.worker: isolate.Isolated | None = None
 
@@ -106,23 +112,40 @@ class Labeler:
         if self.worker:
             self.worker.close()
 
+    def wanted(self, row: dict[str, Any]) -> bool:
+        """Whether to process ``row`` (all rows by default)."""
+        return True
+
+    def module(self, row: dict[str, Any], name: str) -> list[dict[str, Any]]:
+        """Output rows of one MODULES row."""
+        raise NotImplementedError
+
     def process(self, unit: Unit) -> tuple[list[dict], list[dict]]:
-        """(label rows, failure rows) of ``unit``."""
+        """(output rows, failure rows) of ``unit``."""
         assert self.worker is not None, "call setup() first"
         table = pq.read_table(unit.shard).slice(unit.start, unit.stop - unit.start)
-        labels, failures = [], []
+        rows, failures = [], []
         for row in table.to_pylist():
+            if not self.wanted(row):
+                continue
             name = f"{row.get('recipe_id') or unit.relpath}:{row.get('object_path') or '?'}"
             try:
-                result = label_module(row["content"], name, self.options, self.worker)
+                rows += self.module(row, name)
             except IrpipeError as exc:  # bad module, not runnable, baseline failed: one row
-                failures.append(failure_row(row.get("recipe_id") or unit.relpath, "label", str(exc),
+                failures.append(failure_row(row.get("recipe_id") or unit.relpath, self.stage, str(exc),
                                             object_path=row.get("object_path")))
-                continue
-            keys = {k: row.get(k) for k in KEYS}
-            labels.append(label_row(result, keys, row.get("structural_hash") or name,
-                                    self.options.budget))
-        return labels, failures
+        return rows, failures
+
+
+class Labeler(ModuleStage):
+    """Label the modules of one unit by search."""
+
+    stage = "label"
+
+    def module(self, row: dict[str, Any], name: str) -> list[dict[str, Any]]:
+        result = label_module(row["content"], name, self.options, self.worker)
+        keys = {k: row.get(k) for k in KEYS}
+        return [label_row(result, keys, row.get("structural_hash") or name, self.options.budget)]
 
 
 def write_labels(out: Path, unit: Unit, labels: list[dict], failures: list[dict]) -> dict[str, Any]:

@@ -79,3 +79,10 @@ def run_with_a_node_killed(start_driver, first_done_glob: str, out: Path) -> str
         return log
     finally:
         cluster.shutdown()
+
+
+def measure(dataset: Path, pipelines: Path, out: Path, *extra: str, wait: bool = True
+            ) -> subprocess.Popen | subprocess.CompletedProcess:
+    """``irpipe measure`` as a separate driver process."""
+    return _driver("measure", "--dataset", str(dataset), "--pipelines", str(pipelines),
+                   "--out", str(out), *extra, wait=wait)

@@ -35,3 +35,17 @@ def test_pipeline_groups_consecutive_levels() -> None:
     assert actions.pipeline([]) == "verify"
     with pytest.raises(IRError, match="unknown action 'instcombine'"):
         actions.lookup(["instcombine"])
+
+
+def test_parse_inverts_pipeline() -> None:
+    import random
+
+    from irpipe.label.actions import ACTIONS, parse, pipeline
+
+    rng = random.Random(1)
+    for _ in range(500):
+        seq = [rng.choice(ACTIONS) for _ in range(rng.randint(0, 12))]
+        assert parse(pipeline(seq)) == seq
+    for bad in ("function(loop(licm))", "cgscc(mem2reg)", "function(sroa", "nosuchpass"):
+        with pytest.raises(IRError):
+            parse(bad)

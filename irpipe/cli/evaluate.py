@@ -1,0 +1,41 @@
+"""``irpipe evaluate``: cost-model and policy metrics of models side by side, with baselines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="evaluate models on a dataset split against -Oz, random "
+                                        "and greedy search at equal compiles")
+    p.add_argument("--model", action="append", required=True,
+                   help="checkpoint directory (repeat to compare models side by side)")
+    p.add_argument("--dataset", required=True, help="dataset directory of MODULES rows")
+    p.add_argument("--measurements", help="MEASUREMENTS of the candidates (default: measured now)")
+    p.add_argument("--work", help="where to measure (default: out/eval/<dataset name>; resumable)")
+    p.add_argument("--split", default="test", choices=("test", "val", "train", "all"),
+                   help="package split to evaluate on (all: a held-out dataset)")
+    p.add_argument("--verify", type=int, default=10, help="compiles per module after the model call")
+    p.add_argument("--baselines", default="random,greedy",
+                   help="search baselines at the same compiles (comma list; empty for none)")
+    p.add_argument("--max-modules", type=int)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", help="also write the report as JSON here")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from irpipe.train.evaluate import EvalOptions, evaluate, format_report
+
+    options = EvalOptions(split=args.split, verify=args.verify, seed=args.seed,
+                          baselines=tuple(b for b in args.baselines.split(",") if b),
+                          max_modules=args.max_modules)
+    report = evaluate(args.model, args.dataset, measurements=args.measurements, work=args.work,
+                      options=options, progress=not args.no_progress)
+    print(format_report(report))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+    return 0

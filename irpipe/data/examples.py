@@ -1,0 +1,149 @@
+"""Model inputs and targets: a module becomes a graph, function token chunks and a feature vector.
+
+The same code turns a training module, a held-out module and the file given to
+``irpipe optimize`` into model input, so train and serve cannot drift apart:
+
+* :func:`module_input` parses a module once (isolated LLVM) into a :class:`ModuleInput`:
+  its ProGraML-style graph (truncated to ``max_nodes``), the text of each defined
+  function, its Autophase vector and its instruction count;
+* :class:`Encoders` (node-text vocabulary + BPE tokenizer, fitted on the train split
+  and saved with the model) turn a ModuleInput into tensors;
+* :func:`targets` reads a module's row of the MEASUREMENTS matrix as
+  ``log(metric / input instructions)`` per candidate pipeline and objective.
+
+    USAGE: enc = Encoders.fit(train_inputs, cfg); x = enc.encode(module_input(data))
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from irpipe.data.tokenizer import IRTokenizer, normalize_ir, train_tokenizer
+from irpipe.errors import ConfigError
+from irpipe.llvm import features, graph, ir
+
+#: Objectives the cost and policy heads predict, in head order, and their MEASUREMENTS column.
+OBJECTIVES = (("instcount", "instructions"), ("size", "text_bytes"))
+_DEFINE = re.compile(r"^define\b.*?\{\s*$(?:.*?)^\}\s*$", re.M | re.S)
+
+
+@dataclass
+class ModuleInput:
+    """One module, parsed once: everything the encoders need."""
+
+    graph: graph.ProgramGraph
+    functions: list[str]        # printed IR of each defined function
+    autophase: np.ndarray       # [56] int64
+    instructions: int           # IR instructions of the module as given
+
+
+def truncate(g: graph.ProgramGraph, max_nodes: int) -> graph.ProgramGraph:
+    """``g`` restricted to its first ``max_nodes`` nodes (nodes come function by function)."""
+    if g.num_nodes <= max_nodes:
+        return g
+    keep = (g.edge_source < max_nodes) & (g.edge_target < max_nodes)
+    return graph.ProgramGraph(
+        node_type=g.node_type[:max_nodes], node_text=g.node_text[:max_nodes],
+        node_function=g.node_function[:max_nodes], node_block=g.node_block[:max_nodes],
+        edge_source=g.edge_source[keep], edge_target=g.edge_target[keep],
+        edge_flow=g.edge_flow[keep], edge_position=g.edge_position[keep],
+        texts=g.texts, functions=g.functions)
+
+
+def module_input(data: bytes | str, *, name: str = "<module>", max_nodes: int = 40000) -> ModuleInput:
+    """Parse ``data`` (bitcode or IR text) into a :class:`ModuleInput` (LLVM in a child process)."""
+    g = truncate(graph.build_graph(data, name=name), max_nodes)
+    feats = features.compute(data, name=name)
+    text = str(ir.parse(data, name=name))
+    functions = [m.group(0) for m in _DEFINE.finditer(text)]
+    ap = np.asarray(feats.autophase, dtype=np.int64)
+    return ModuleInput(g, functions, ap, int(np.asarray(feats.instcount, dtype=np.int64)[0]))
+
+
+class Encoders:
+    """Node-text vocabulary and tokenizer: ModuleInput -> tensors.
+
+    Args:
+        node_vocab: node text -> id (ids from 1; 0 = unknown).
+        tokenizer: BPE over normalized IR (id 0 is ``[PAD]``, never produced).
+        max_functions, chunk_len: transformer chunking (one chunk per function).
+    """
+
+    def __init__(self, node_vocab: dict[str, int], tokenizer: IRTokenizer | None,
+                 max_functions: int = 16, chunk_len: int = 128):
+        self.node_vocab, self.tokenizer = node_vocab, tokenizer
+        self.max_functions, self.chunk_len = max_functions, chunk_len
+
+    @classmethod
+    def fit(cls, inputs: Sequence[ModuleInput], *, node_vocab: int, tokenizer_vocab: int | None,
+            max_functions: int, chunk_len: int) -> "Encoders":
+        """Fit on training inputs: the ``node_vocab`` most frequent node texts; BPE if asked."""
+        counts: Counter[str] = Counter()
+        for x in inputs:
+            counts.update(np.asarray(x.graph.texts, dtype=object)[x.graph.node_text])
+        vocab = {t: i + 1 for i, (t, _) in enumerate(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                                                      [:node_vocab])}
+        tok = None
+        if tokenizer_vocab:
+            tok = train_tokenizer((f for x in inputs for f in x.functions), vocab_size=tokenizer_vocab,
+                                  source=f"{len(inputs)} training modules")
+        return cls(vocab, tok, max_functions, chunk_len)
+
+    def graph(self, x: ModuleInput) -> Any:
+        """HeteroData with ``x`` ids per node type (node texts dropped), all edge types present."""
+        from irpipe.nn.gnn import with_all_edge_types
+
+        data = x.graph.to_heterodata(self.node_vocab)
+        for store in data.node_stores:
+            del store["text"]
+        # every graph gets every (src, flow, dst) store, empty where absent: PyG's
+        # Batch.from_data_list takes the edge types of the first graph and mis-offsets the rest
+        return with_all_edge_types(data)
+
+    def tokens(self, x: ModuleInput) -> Any:
+        """LongTensor [max_functions, chunk_len] of token ids (0 = padding)."""
+        from irpipe.nn.transformer import chunk_tokens
+
+        if self.tokenizer is None:
+            raise ConfigError("this model has no tokenizer (a gnn checkpoint)")
+        texts = [normalize_ir(f) for f in x.functions]
+        if len(texts) > self.max_functions:  # encode only the chunks that will be kept
+            idx = np.linspace(0, len(texts) - 1, self.max_functions).round().astype(int)
+            texts = [texts[i] for i in sorted(set(idx.tolist()))]
+        ids = [self.tokenizer.encode(t, normalized=True)[:self.chunk_len] for t in texts]
+        return chunk_tokens(ids, self.max_functions, self.chunk_len)
+
+    def save(self, directory: Path) -> dict[str, Any]:
+        """Save the tokenizer under ``directory/tokenizer``; return the JSON part."""
+        if self.tokenizer is not None:
+            self.tokenizer.save(Path(directory) / "tokenizer")
+        return {"node_vocab": self.node_vocab, "max_functions": self.max_functions,
+                "chunk_len": self.chunk_len, "tokenizer": self.tokenizer is not None}
+
+    @classmethod
+    def load(cls, directory: Path, doc: dict[str, Any]) -> "Encoders":
+        tok = IRTokenizer.load(Path(directory) / "tokenizer") if doc.get("tokenizer") else None
+        return cls(dict(doc["node_vocab"]), tok, int(doc["max_functions"]), int(doc["chunk_len"]))
+
+
+def targets(rows: Sequence[dict[str, Any]], pipelines: Sequence[str]) -> np.ndarray:
+    """[K, len(OBJECTIVES)] float32 log(metric / input instructions); NaN where not measured."""
+    index = {p: i for i, p in enumerate(pipelines)}
+    out = np.full((len(pipelines), len(OBJECTIVES)), np.nan, dtype=np.float32)
+    for r in rows:
+        k = index.get(r["pipeline"])
+        base = r.get("input_instructions") or 0
+        if k is None or base <= 0:
+            continue
+        for o, (_, column) in enumerate(OBJECTIVES):
+            v = r.get(column)
+            if v is not None and v > 0:
+                out[k, o] = math.log(v / base)
+    return out

@@ -1,0 +1,9 @@
+"""irpipe.nn: the model parts, each a small ``torch.nn.Module``.
+
+``gnn.GraphEncoder``        ProGraML-style message passing over program graphs (PyG HeteroData)
+``transformer.TokenEncoder`` a transformer over IR tokens, one chunk per function
+``heads``                   ``PipelineEncoder``, ``CostHead``, ``PolicyHead``, ``GlobalFeatures``
+
+Nothing is imported here, so that ``irpipe --help`` does not import torch:
+import the submodules (``from irpipe.nn.gnn import GraphEncoder``).
+"""

@@ -1,0 +1,154 @@
+"""``irpipe evaluate``: models side by side on the modules of a split, against search baselines.
+
+For every module of the split (default: test, by package with the model's split
+seed; ``all`` for a held-out dataset) the candidate matrix is measured (or read
+from ``--measurements``), then per objective (IR instructions, .text bytes):
+
+* cost model: MAPE, Kendall tau of the candidates' ranking, top-1 regret;
+* policy: one model call, then ``verify`` compiles (-Oz plus the policy's next best
+  candidates), the best kept: geomean -Oz metric / kept metric (never below 1);
+* baselines at the same number of compiles: random search and greedy search over the
+  whole action space (-Oz plus ``verify - 1`` searched pipelines, seeded), and the
+  oracle best candidate of the vocabulary (an upper bound for this policy).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from irpipe.data.examples import OBJECTIVES, targets
+from irpipe.data.splits import select_hashes
+from irpipe.data.units import read_table
+from irpipe.errors import EvalError, IrpipeError
+from irpipe.extract.shards import read_modules
+from irpipe.label.measure import Evaluator
+from irpipe.label.search import search
+from irpipe.optimize.predict import Predictor
+from irpipe.train.loop import matrix_metrics
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """What to evaluate and against what."""
+
+    split: str = "test"
+    verify: int = 10                      # compiles per module after the model call (-Oz included)
+    baselines: tuple[str, ...] = ("random", "greedy")
+    seed: int = 0
+    timeout_s: float = 60.0
+    max_modules: int | None = None
+
+
+def _search_gain(data: bytes, name: str, objective: str, method: str, budget: int, seed: int,
+                 timeout_s: float) -> float | None:
+    """-Oz / best metric of a ``budget``-compile search (-Oz included); None when -Oz fails."""
+    ev = Evaluator(data, name=name, timeout_s=timeout_s)
+    size = objective == "size"
+
+    def measure(p: str) -> float:
+        return ev.evaluate(p, object_file=size).metric(objective)
+    try:
+        result = search(measure, objective=objective, method=method, budget=budget, seed=seed,
+                        baselines=("Oz",))
+    except IrpipeError:
+        return None
+    return result.improvement
+
+
+def _geomean(values: Sequence[float | None]) -> float:
+    ok = [v for v in values if v is not None and v > 0 and math.isfinite(v)]
+    return float(math.exp(np.mean(np.log(ok)))) if ok else math.nan
+
+
+def evaluate(model_dirs: Sequence[str | Path], dataset: str | Path, *,
+             measurements: str | Path | None = None, work: str | Path | None = None,
+             options: EvalOptions = EvalOptions(), progress: bool = True) -> dict[str, Any]:
+    """Evaluate each model of ``model_dirs`` on ``dataset``; a JSON-able report."""
+    from tqdm import tqdm
+
+    from irpipe.label.job import run_measure
+    from irpipe.label.matrix import MeasureOptions
+
+    predictors = [Predictor.load(d) for d in model_dirs]
+    keys = read_modules(dataset, columns=["structural_hash", "recipe_id", "package_name"])
+    hashes = select_hashes(keys, options.split, sample=options.max_modules,
+                           seed=predictors[0].config.data.split_seed)
+    if not hashes:
+        raise EvalError(f"no modules of {dataset} in split {options.split!r}")
+    pipelines = sorted({p for pr in predictors for p in pr.pset.pipelines})
+    if measurements is None:
+        work = Path(work or Path("out/eval") / Path(dataset).resolve().name)
+        run_measure(dataset, work, MeasureOptions(tuple(pipelines), object_file=True,
+                                                  timeout_s=options.timeout_s,
+                                                  only=frozenset(hashes)), progress=progress)
+        measurements = work
+    meas = read_table(measurements, "measurements").to_pylist()
+    rows_by_hash: dict[str, list[dict]] = {}
+    for r in meas:
+        if r["structural_hash"] in hashes:
+            rows_by_hash.setdefault(r["structural_hash"], []).append(r)
+    table = read_modules(dataset, columns=["structural_hash", "recipe_id", "package_name", "content"])
+    modules = [r for r in table.to_pylist() if r["structural_hash"] in rows_by_hash]
+    report: dict[str, Any] = {"dataset": str(dataset), "split": options.split, "verify": options.verify,
+                              "modules": 0, "packages": 0, "models": {}, "baselines": {}}
+    per_model: dict[str, dict[str, list]] = {str(d): {"cost": [], "scores": [], "true": []}
+                                             for d in model_dirs}
+    used = []
+    for row in tqdm(modules, desc="predict", disable=not progress, unit="mod"):
+        name = f"{row['recipe_id']}:{row['structural_hash'][:12]}"
+        try:
+            preds = [pr.predict(row["content"], name) for pr in predictors]
+        except IrpipeError:
+            continue
+        used.append(row)
+        for d, pr, pred in zip(model_dirs, predictors, preds):
+            acc = per_model[str(d)]
+            acc["cost"].append(pred.cost)
+            acc["scores"].append(pred.scores)
+            acc["true"].append(targets(rows_by_hash[row["structural_hash"]], pr.pset.pipelines))
+    if not used:
+        raise EvalError("no module could be measured and predicted")
+    report["modules"] = len(used)
+    report["packages"] = len({r["recipe_id"] or r["package_name"] for r in used})
+    for d, pr in zip(model_dirs, predictors):
+        acc = per_model[str(d)]
+        m = matrix_metrics(np.stack(acc["cost"]), np.stack(acc["scores"]), np.stack(acc["true"]),
+                           pr.meta["reference"], options.verify)
+        report["models"][str(d)] = {"arch": pr.arch, "candidates": len(pr.pset.pipelines), **m}
+    for method in options.baselines:
+        for objective, _ in OBJECTIVES:
+            gains = [_search_gain(r["content"], r["structural_hash"][:12], objective, method,
+                                  options.verify, options.seed, options.timeout_s)
+                     for r in tqdm(used, desc=f"{method} {objective}", disable=not progress, unit="mod")]
+            report["baselines"][f"{objective}_{method}_{options.verify}"] = _geomean(gains)
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A Markdown table: one column per model, baselines below."""
+    names = list(report["models"])
+    n = report["verify"]
+    head = [f"{report['modules']} modules of {report['packages']} packages "
+            f"(split {report['split']}), {n} verifying compiles", "",
+            "| metric | " + " | ".join(f"{report['models'][m]['arch']} ({Path(m).name})" for m in names) + " |",
+            "|---|" + "---:|" * len(names)]
+    rows = []
+    for objective, _ in OBJECTIVES:
+        for key, label in (("mape", "cost MAPE"), ("tau", "cost Kendall tau"),
+                           ("regret", "cost top-1 regret"),
+                           ("policy_top1", "policy top-1 (2 compiles with -Oz), vs -Oz"),
+                           (f"policy_top{n}", f"policy, 1 call + {n} compiles, vs -Oz"),
+                           (f"cost_top{n}", f"cost head ranking, {n} compiles, vs -Oz"),
+                           ("oracle", "best candidate (oracle), vs -Oz")):
+            vals = [report["models"][m].get(f"{objective}_{key}", math.nan) for m in names]
+            rows.append(f"| {objective}: {label} | " + " | ".join(f"{v:.4f}" for v in vals) + " |")
+    for key, value in report["baselines"].items():
+        objective, method, budget = key.rsplit("_", 2)
+        rows.append(f"| {objective}: {method} search, {budget} compiles, vs -Oz | "
+                    + " | ".join(f"{value:.4f}" for _ in names) + " |")
+    return "\n".join(head + rows)

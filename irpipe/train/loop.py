@@ -1,0 +1,186 @@
+"""The training loop: one process, or one DDP rank of a Ray Train run (irpipe.train.job).
+
+Loss per batch (masked where a candidate was not measured)::
+
+    cost   = MSE(pred, true) + MSE(pred - mean_k pred, true - mean_k true)   # level + ranking
+    policy = CE(softmax(scores), softmax(-(true - min_k true) / T))          # listwise
+    loss   = cost_weight * cost + policy_weight * policy
+
+Batches are the same in every run with the same seed: a seeded shuffle per epoch,
+cut into global batches of ``batch_size``; rank r of w takes items r, r+w, ... of
+each, so w DDP ranks average the gradients of the same global batch that one
+process sees whole.  Only rank 0 evaluates, writes checkpoints, metrics and plots.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from irpipe.data.examples import OBJECTIVES, Encoders
+from irpipe.label.actions import ACTIONS, BY_NAME
+from irpipe.label.vocab import REFERENCE, PipelineSet, save as save_pipelines
+from irpipe.nn.model import IRPipeModel, actions_tensor
+from irpipe.train import checkpoint, metrics
+from irpipe.train.config import Config
+from irpipe.train.data import Example, collate, example_items
+
+log = logging.getLogger(__name__)
+ACTION_INDEX = {a.name: i for i, a in enumerate(ACTIONS)}
+
+
+def build_model(cfg: Config, encoders: Encoders, pset: PipelineSet) -> IRPipeModel:
+    """A fresh model for ``cfg`` with the encoders' vocabulary and ``pset`` as candidates."""
+    torch.manual_seed(cfg.seed)
+    num_tokens = (len(encoders.node_vocab) + 1 if cfg.model.arch == "gnn"
+                  else encoders.tokenizer.vocab_size)
+    cands = actions_tensor([[ACTION_INDEX[a] for a in seq] for seq in pset.actions()])
+    m = cfg.model
+    return IRPipeModel(m.arch, num_tokens, len(ACTIONS), cands, hidden=m.hidden, layers=m.layers,
+                       d_model=m.d_model, heads=m.heads, ff=m.ff, dropout=m.dropout,
+                       global_features=m.global_features, chunk_len=cfg.data.chunk_len)
+
+
+def loss_fn(out: dict[str, Tensor], target: Tensor, cfg: Config) -> tuple[Tensor, dict[str, float]]:
+    """The masked training loss of one batch (see the module docstring)."""
+    valid = torch.isfinite(target)                              # [B, K, O]
+    t = torch.where(valid, target, torch.zeros_like(target))
+    pred = out["cost"]
+    n = valid.sum().clamp(min=1)
+    level = (((pred - t) ** 2) * valid).sum() / n
+    count = valid.sum(dim=1, keepdim=True).clamp(min=1)
+    centered = lambda x: x - (x * valid).sum(dim=1, keepdim=True) / count  # noqa: E731
+    rank = (((centered(pred) - centered(t)) ** 2) * valid).sum() / n
+    big = torch.finfo(t.dtype).max / 4
+    best = torch.where(valid, t, torch.full_like(t, big)).min(dim=1, keepdim=True).values
+    logits_t = (-(t - best) / cfg.train.policy_temperature).masked_fill(~valid, -1e9)
+    p_true = torch.softmax(logits_t.transpose(1, 2), dim=-1)    # [B, O, K]
+    scores = out["policy"].masked_fill(~valid.transpose(1, 2), -1e9)
+    has = valid.any(dim=1)                                      # [B, O]
+    ce = -(p_true * torch.log_softmax(scores, dim=-1)).sum(-1)
+    policy = (ce * has).sum() / has.sum().clamp(min=1)
+    loss = cfg.train.cost_weight * (level + rank) + cfg.train.policy_weight * policy
+    return loss, {"cost": float((level + rank).detach()), "policy": float(policy.detach())}
+
+
+@torch.no_grad()
+def predict(model: IRPipeModel, items: Sequence[dict[str, Any]], batch_size: int = 32,
+            device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    """(cost [N, K, O], policy scores [N, O, K]) for encoded items, in eval mode."""
+    model.eval()
+    costs, scores = [], []
+    for i in range(0, len(items), batch_size):
+        batch = _to(collate(items[i:i + batch_size]), device)
+        out = model(batch)
+        costs.append(out["cost"].cpu().numpy())
+        scores.append(out["policy"].cpu().numpy())
+    k, o = model.candidates.shape[0], len(OBJECTIVES)
+    return (np.concatenate(costs) if costs else np.zeros((0, k, o)),
+            np.concatenate(scores) if scores else np.zeros((0, o, k)))
+
+
+def matrix_metrics(cost: np.ndarray, scores: np.ndarray, target: np.ndarray, reference: int,
+                   verify: int = 10) -> dict[str, float]:
+    """Cost MAPE / Kendall tau / top-1 regret and policy gains, per objective."""
+    out: dict[str, float] = {}
+    for o, (name, _) in enumerate(OBJECTIVES):
+        true = [t[:, o] for t in target]
+        pred = [c[:, o] for c in cost]
+        pol = [s[o] for s in scores]
+        out.update({f"{name}_mape": metrics.mape(pred, true), f"{name}_tau": metrics.kendall_tau(pred, true),
+                    f"{name}_regret": metrics.top1_regret(pred, true),
+                    f"{name}_policy_top1": metrics.top_n_gain(pol, true, 2, reference),
+                    f"{name}_policy_top{verify}": metrics.top_n_gain(pol, true, verify, reference),
+                    f"{name}_cost_top{verify}": metrics.top_n_gain([-p for p in pred], true, verify, reference),
+                    f"{name}_oracle": metrics.oracle_gain(true, reference)})
+    return out
+
+
+def _to(batch: dict[str, Any], device: str) -> dict[str, Any]:
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+def _batches(n: int, size: int, seed: int, epoch: int) -> list[list[int]]:
+    order = list(range(n))
+    random.Random(seed * 1000003 + epoch).shuffle(order)
+    return [order[i:i + size] for i in range(0, n, size)]
+
+
+def fit(cfg: Config, examples: list[Example], encoders: Encoders, pset: PipelineSet, out: Path, *,
+        rank: int = 0, world: int = 1, resume: bool = False, progress: bool = True,
+        device: str = "cpu") -> dict[str, Any]:
+    """Train on the train split, select the best epoch on val; rank 0 writes ``out``."""
+    from tqdm import tqdm
+
+    torch.set_num_threads(cfg.train.threads)
+    out = Path(out)
+    train = example_items(e for e in examples if e.split == "train")
+    val = [e for e in examples if e.split == "val"]
+    val_items, val_target = example_items(val), np.stack([e.target.numpy() for e in val]) if val else None
+    model = build_model(cfg, encoders, pset).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    history: list[dict[str, Any]] = []
+    start, best = 0, math.inf
+    if resume and (out / "last" / "model.json").is_file():
+        checkpoint.load_weights(out / "last", model)
+        info = checkpoint.load_train_state(out / "last", opt)
+        start, history, best = info["epoch"] + 1, info["history"], info["best_val_loss"]
+        if rank == 0:
+            print(f"resuming {out} at epoch {start}", flush=True)
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+    reference = pset.index(REFERENCE[pset.objective])
+    meta = {"config": cfg.to_dict(), "encoders": encoders.save(out) if rank == 0 else None,
+            "actions": [a.name for a in ACTIONS], "objectives": [o for o, _ in OBJECTIVES],
+            "reference": reference, "arch": cfg.model.arch,
+            "parameters": sum(p.numel() for p in model.parameters())}
+    if rank == 0:
+        save_pipelines(pset, out / "pipelines.json")
+    for epoch in range(start, cfg.train.epochs):
+        t0 = time.monotonic()
+        net.train()
+        losses: list[float] = []
+        batches = _batches(len(train), cfg.train.batch_size, cfg.seed, epoch)
+        for idx in tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.train.epochs}", leave=False,
+                        disable=not progress or rank != 0, unit="batch"):
+            mine = idx[rank::world]
+            batch = _to(collate([train[i] for i in mine]), device)
+            loss, _ = loss_fn(net(batch), batch["target"], cfg)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            losses.append(float(loss))
+        if rank != 0:
+            continue
+        row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)),
+                               "seconds": round(time.monotonic() - t0, 2),
+                               "graphs_per_s": round(len(train) / max(time.monotonic() - t0, 1e-9), 2)}
+        if val_items:
+            cost, scores = predict(model, val_items, device=device)
+            vl = [loss_fn({"cost": torch.from_numpy(cost[i:i + 64]), "policy": torch.from_numpy(scores[i:i + 64])},
+                          torch.from_numpy(val_target[i:i + 64]), cfg)[0].item() for i in range(0, len(val_items), 64)]
+            row["val_loss"] = float(np.mean(vl))
+            row.update({f"val_{k}": v for k, v in matrix_metrics(cost, scores, val_target, reference).items()})
+        history.append(row)
+        print(json.dumps(row), flush=True)
+        with (out / "metrics.jsonl").open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        score = row.get("val_loss", row["train_loss"])
+        if score < best:
+            best = score
+            checkpoint.save_model(out, model, {**meta, "epoch": epoch + 1, "metrics": row})
+        checkpoint.save_model(out / "last", model, {**meta, "epoch": epoch + 1, "metrics": row})
+        checkpoint.save_train_state(out / "last", opt, {"epoch": epoch, "history": history,
+                                                        "best_val_loss": best})
+    return {"history": history, "best_val_loss": best}

@@ -1,0 +1,90 @@
+"""Cost-model and policy metrics over a matrix of measured candidates.
+
+All functions take, per module, arrays over the K candidate pipelines:
+``true`` (measured log(metric / input instructions), NaN = not measured),
+``pred`` (predicted log-ratio, or a policy score where noted).  Smaller metric is better.
+
+* :func:`mape`: mean absolute percentage error of the predicted metric.
+* :func:`kendall_tau`: Kendall's tau-b between the predicted and measured ranking of a
+  module's candidates, averaged over modules (ties in the measurement are common).
+* :func:`top1_regret`: measured metric of the predicted best / the measured best - 1.
+* :func:`top_n_gain`: the policy's result with ``n`` verifying compiles: the reference
+  pipeline plus the policy's ``n - 1`` best other candidates are measured and the best
+  is kept; reference metric / kept metric (>= 1), geomean over modules.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+from scipy.stats import kendalltau
+
+
+def _valid(true: np.ndarray) -> np.ndarray:
+    return np.isfinite(true)
+
+
+def mape(pred: Sequence[np.ndarray], true: Sequence[np.ndarray]) -> float:
+    """Mean |exp(pred) - exp(true)| / exp(true) over every measured (module, candidate)."""
+    errors = [np.abs(np.exp(p[_valid(t)] - t[_valid(t)]) - 1.0) for p, t in zip(pred, true)]
+    flat = np.concatenate(errors) if errors else np.zeros(0)
+    return float(flat.mean()) if flat.size else math.nan
+
+
+def kendall_tau(pred: Sequence[np.ndarray], true: Sequence[np.ndarray]) -> float:
+    """Mean over modules of tau-b(pred, true) on the measured candidates.
+
+    Modules whose measured candidates are all tied (nothing to rank) are skipped.
+    """
+    taus = []
+    for p, t in zip(pred, true):
+        ok = _valid(t)
+        if ok.sum() < 2 or np.ptp(t[ok]) == 0:
+            continue
+        tau = kendalltau(p[ok], t[ok]).statistic
+        if np.isfinite(tau):
+            taus.append(tau)
+    return float(np.mean(taus)) if taus else math.nan
+
+
+def top1_regret(pred: Sequence[np.ndarray], true: Sequence[np.ndarray]) -> float:
+    """Mean of metric(argmin pred) / min metric - 1 over modules (0 = always the best)."""
+    regrets = []
+    for p, t in zip(pred, true):
+        ok = _valid(t)
+        if not ok.any():
+            continue
+        choice = np.flatnonzero(ok)[np.argmin(p[ok])]
+        regrets.append(math.exp(t[choice] - t[ok].min()) - 1.0)
+    return float(np.mean(regrets)) if regrets else math.nan
+
+
+def choose(scores: np.ndarray, n: int, reference: int, valid: np.ndarray | None = None) -> list[int]:
+    """The reference candidate, then the ``n - 1`` best-scored others (higher score = better)."""
+    order = [int(k) for k in np.argsort(-scores, kind="stable") if k != reference
+             and (valid is None or valid[k])]
+    return [reference] + order[:max(0, n - 1)]
+
+
+def top_n_gain(scores: Sequence[np.ndarray], true: Sequence[np.ndarray], n: int,
+               reference: int) -> float:
+    """Geomean over modules of reference metric / best metric among the chosen ``n``.
+
+    ``scores``: policy scores (higher = better).  Modules without a measured
+    reference are skipped; a chosen candidate that failed counts as not chosen.
+    """
+    logs = []
+    for s, t in zip(scores, true):
+        if not np.isfinite(t[reference]):
+            continue
+        picked = [k for k in choose(s, n, reference, _valid(t))]
+        logs.append(t[reference] - min(t[k] for k in picked))
+    return float(math.exp(np.mean(logs))) if logs else math.nan
+
+
+def oracle_gain(true: Sequence[np.ndarray], reference: int) -> float:
+    """Geomean of reference / best candidate: the best any policy over this vocabulary can do."""
+    logs = [t[reference] - np.nanmin(t) for t in true if np.isfinite(t[reference])]
+    return float(math.exp(np.mean(logs))) if logs else math.nan
