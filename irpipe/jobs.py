@@ -15,15 +15,17 @@ from irpipe.extract import shards
 K = TypeVar("K")
 
 
-def init_ray(address: str | None, num_cpus: int | None, object_store_mb: int) -> None:
-    """Connect to ``address``/RAY_ADDRESS, or start an embedded local Ray."""
+def init_ray(address: str | None, num_cpus: int | None, object_store_mb: int,
+             log_to_driver: bool = False) -> None:
+    """Connect to ``address``/RAY_ADDRESS, or start an embedded local Ray (workers' output is
+    shown here only with ``log_to_driver``)."""
     if ray.is_initialized():
         return
     if address or os.environ.get("RAY_ADDRESS"):
-        ray.init(address=address, log_to_driver=False)
+        ray.init(address=address, log_to_driver=log_to_driver)
     else:
         ray.init(num_cpus=num_cpus, object_store_memory=object_store_mb * 1024 * 1024,
-                 include_dashboard=False, log_to_driver=False)
+                 include_dashboard=False, log_to_driver=log_to_driver)
 
 
 def as_completed(futures: dict[Any, K]) -> Iterator[tuple[K, Any, Exception | None]]:

@@ -144,6 +144,7 @@ def format_report(report: dict[str, Any]) -> str:
                            ("policy_top1", "policy top-1 (2 compiles with -Oz), vs -Oz"),
                            (f"policy_top{n}", f"policy, 1 call + {n} compiles, vs -Oz"),
                            (f"cost_top{n}", f"cost head ranking, {n} compiles, vs -Oz"),
+                           (f"static_top{n}", f"no model: vocabulary order, {n} compiles, vs -Oz"),
                            ("oracle", "best candidate (oracle), vs -Oz")):
             vals = [report["models"][m].get(f"{objective}_{key}", math.nan) for m in names]
             rows.append(f"| {objective}: {label} | " + " | ".join(f"{v:.4f}" for v in vals) + " |")

@@ -81,7 +81,7 @@ def _fit_ray(cfg: Config, data: tuple, out: Path, resume: bool, progress: bool, 
 
     from irpipe.jobs import init_ray
 
-    init_ray(address, None if address else cfg.train.workers, object_store_mb=1024)
+    init_ray(address, None if address else cfg.train.workers, object_store_mb=1024, log_to_driver=True)
     ref = ray.put(data)
     trainer = TorchTrainer(
         _worker_loop,

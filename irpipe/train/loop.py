@@ -2,7 +2,7 @@
 
 Loss per batch (masked where a candidate was not measured)::
 
-    cost   = MSE(pred, true) + MSE(pred - mean_k pred, true - mean_k true)   # level + ranking
+    cost   = MSE(pred, true) + RankNet(pred; pairs of candidates whose true metrics differ > 0.5%)
     policy = CE(softmax(scores), softmax(-(true - min_k true) / T))          # listwise
     loss   = cost_weight * cost + policy_weight * policy
 
@@ -57,9 +57,12 @@ def loss_fn(out: dict[str, Tensor], target: Tensor, cfg: Config) -> tuple[Tensor
     pred = out["cost"]
     n = valid.sum().clamp(min=1)
     level = (((pred - t) ** 2) * valid).sum() / n
-    count = valid.sum(dim=1, keepdim=True).clamp(min=1)
-    centered = lambda x: x - (x * valid).sum(dim=1, keepdim=True) / count  # noqa: E731
-    rank = (((centered(pred) - centered(t)) ** 2) * valid).sum() / n
+    # pairwise (RankNet): for candidates i, j of a module whose measured metrics differ by more
+    # than 0.5%, -log sigmoid((pred_j - pred_i) / s) where i is the better one: Kendall tau's surrogate
+    dt = t.unsqueeze(2) - t.unsqueeze(1)                        # [B, K, K, O] t_i - t_j
+    dp = pred.unsqueeze(2) - pred.unsqueeze(1)
+    pairs = valid.unsqueeze(2) & valid.unsqueeze(1) & (dt < -0.005)
+    rank = (torch.nn.functional.softplus(dp / 0.05) * pairs).sum() / pairs.sum().clamp(min=1)
     big = torch.finfo(t.dtype).max / 4
     best = torch.where(valid, t, torch.full_like(t, big)).min(dim=1, keepdim=True).values
     logits_t = (-(t - best) / cfg.train.policy_temperature).masked_fill(~valid, -1e9)
@@ -101,6 +104,9 @@ def matrix_metrics(cost: np.ndarray, scores: np.ndarray, target: np.ndarray, ref
                     f"{name}_policy_top1": metrics.top_n_gain(pol, true, 2, reference),
                     f"{name}_policy_top{verify}": metrics.top_n_gain(pol, true, verify, reference),
                     f"{name}_cost_top{verify}": metrics.top_n_gain([-p for p in pred], true, verify, reference),
+                    # no model: the vocabulary's own (set-cover) order for every module
+                    f"{name}_static_top{verify}": metrics.top_n_gain(
+                        [-np.arange(len(t), dtype=float) for t in true], true, verify, reference),
                     f"{name}_oracle": metrics.oracle_gain(true, reference)})
     return out
 
@@ -160,7 +166,7 @@ def fit(cfg: Config, examples: list[Example], encoders: Encoders, pset: Pipeline
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
         if rank != 0:
             continue
         row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)),

@@ -95,3 +95,36 @@ def test_ray_train_ddp_matches_one_process(tiny: Path, tmp_path: Path) -> None:
         # same global batches; DDP averages two half-batch gradients (equal up to float order)
         assert b["train_loss"] == pytest.approx(a["train_loss"], rel=0.02)
         assert b["val_loss"] == pytest.approx(a["val_loss"], rel=0.02)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "irpipe.cli.main", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return proc
+
+
+def test_evaluate_with_committed_measurements(tiny: Path, tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    proc = run_cli("evaluate", "--model", str(tiny), "--dataset", "datasets/default/sample",
+                   "--measurements", "datasets/default/measurements", "--max-modules", "5",
+                   "--baselines", "random", "--json", str(report), "--no-progress")
+    assert "cost Kendall tau" in proc.stdout and "random search, 10 compiles" in proc.stdout
+    doc = json.loads(report.read_text())
+    m = doc["models"][str(tiny)]
+    assert doc["modules"] == 5 and m["arch"] == "gnn"
+    for objective in ("instcount", "size"):
+        assert m[f"{objective}_policy_top10"] >= 1.0  # -Oz is among the compiles: never worse
+        assert m[f"{objective}_oracle"] >= m[f"{objective}_policy_top10"]
+        assert doc["baselines"][f"{objective}_random_10"] >= 1.0
+
+
+def test_evaluate_measures_a_held_out_dataset(tiny: Path, tmp_path: Path) -> None:
+    from irpipe.testing.factories import many_ir, write_dataset
+
+    ds = write_dataset(tmp_path / "held-out", many_ir(3))
+    proc = run_cli("evaluate", "--model", str(tiny), "--dataset", str(ds), "--split", "all",
+                   "--work", str(tmp_path / "work"), "--baselines", "", "--no-progress")
+    assert "3 modules of 1 packages (split all)" in proc.stdout
+    assert (tmp_path / "work" / "manifest.json").is_file()
