@@ -78,6 +78,21 @@ class Predictor:
     def arch(self) -> str:
         return self.config.model.arch
 
+    def picks(self, verify: int) -> dict[str, int] | None:
+        """Calibrated policy picks per objective for ``verify`` compiles (None: not calibrated)."""
+        policy = self.meta.get("policy") or {}
+        return policy.get("picks") if policy.get("verify") == verify else None
+
+    def verify_set(self, prediction: "Prediction", objective: str = "instcount", n: int = 10) -> list[str]:
+        """The ``n`` pipelines to compile for ``objective``: -Oz (or -O3), the policy's picks,
+        then the vocabulary order (irpipe.train.metrics.choose)."""
+        from irpipe.train.metrics import choose
+
+        o = [name for name, _ in OBJECTIVES].index(objective)
+        picks = (self.picks(n) or {}).get(objective)
+        chosen = choose(prediction.scores[o], n, self.meta["reference"], picks)
+        return [self.pset.pipelines[k] for k in chosen]
+
     def inputs(self, data: bytes | str, name: str = "<module>") -> ModuleInput:
         """Parse a module for this model (isolated LLVM)."""
         return module_input(data, name=name, max_nodes=self.config.data.max_nodes)

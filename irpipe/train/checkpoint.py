@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from irpipe.errors import ModelError
@@ -89,7 +90,7 @@ def load_weights(directory: Path, model: torch.nn.Module) -> None:
     path = Path(directory) / "model.safetensors"
     try:
         state = load_file(str(path))
-    except (OSError, ValueError, RuntimeError) as exc:  # missing, truncated or not safetensors
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:  # missing, truncated, not safetensors
         raise ModelError(f"cannot read weights {path}: {exc}") from None
     missing, unexpected = set(model.state_dict()) - set(state), set(state) - set(model.state_dict())
     if missing or unexpected:
@@ -122,7 +123,7 @@ def load_train_state(directory: Path, optimizer: torch.optim.Optimizer) -> dict[
     try:
         doc = json.loads((directory / "train_state.json").read_text())
         tensors = load_file(str(directory / "train_state.safetensors"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, SafetensorError) as exc:
         raise ModelError(f"cannot resume from {directory}: {exc}") from None
     state: dict[int, dict[str, Any]] = {}
     for name, value in [*tensors.items(), *doc.pop("scalars").items()]:

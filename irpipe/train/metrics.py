@@ -9,8 +9,8 @@ All functions take, per module, arrays over the K candidate pipelines:
   module's candidates, averaged over modules (ties in the measurement are common).
 * :func:`top1_regret`: measured metric of the predicted best / the measured best - 1.
 * :func:`top_n_gain`: the policy's result with ``n`` verifying compiles: the reference
-  pipeline plus the policy's ``n - 1`` best other candidates are measured and the best
-  is kept; reference metric / kept metric (>= 1), geomean over modules.
+  pipeline plus the policy's best other candidates (:func:`choose`) are measured and the
+  best is kept; reference metric / kept metric (>= 1), geomean over modules.
 """
 
 from __future__ import annotations
@@ -61,27 +61,52 @@ def top1_regret(pred: Sequence[np.ndarray], true: Sequence[np.ndarray]) -> float
     return float(np.mean(regrets)) if regrets else math.nan
 
 
-def choose(scores: np.ndarray, n: int, reference: int, valid: np.ndarray | None = None) -> list[int]:
-    """The reference candidate, then the ``n - 1`` best-scored others (higher score = better)."""
-    order = [int(k) for k in np.argsort(-scores, kind="stable") if k != reference
-             and (valid is None or valid[k])]
-    return [reference] + order[:max(0, n - 1)]
+def choose(scores: np.ndarray, n: int, reference: int, picks: int | None = None) -> list[int]:
+    """The ``n`` candidates to compile: the reference, then the ``picks`` best-scored others
+    (higher score = better; default ``n - 1``), then the rest in vocabulary order.
+
+    The vocabulary order is the set-cover order of :func:`irpipe.label.vocab.select`, so
+    ``picks = 0`` is the no-model baseline and small ``picks`` add the model's choices to
+    a set that already covers the common cases (top-k by score alone picks near-duplicates).
+    """
+    picks = n - 1 if picks is None else picks
+    chosen = [reference]
+    for k in np.argsort(-scores, kind="stable"):
+        if len(chosen) >= min(n, 1 + picks):
+            break
+        if int(k) not in chosen:
+            chosen.append(int(k))
+    for k in range(len(scores)):
+        if len(chosen) >= n:
+            break
+        if k not in chosen:
+            chosen.append(k)
+    return chosen
 
 
 def top_n_gain(scores: Sequence[np.ndarray], true: Sequence[np.ndarray], n: int,
-               reference: int) -> float:
-    """Geomean over modules of reference metric / best metric among the chosen ``n``.
+               reference: int, picks: int | None = None) -> float:
+    """Geomean over modules of reference metric / best metric among the :func:`choose` set.
 
-    ``scores``: policy scores (higher = better).  Modules without a measured
-    reference are skipped; a chosen candidate that failed counts as not chosen.
+    Modules without a measured reference are skipped; a chosen candidate that failed
+    costs its compile and counts as no gain.
     """
     logs = []
     for s, t in zip(scores, true):
         if not np.isfinite(t[reference]):
             continue
-        picked = [k for k in choose(s, n, reference, _valid(t))]
-        logs.append(t[reference] - min(t[k] for k in picked))
+        values = [t[k] for k in choose(s, n, reference, picks) if np.isfinite(t[k])]
+        logs.append(t[reference] - min(values))
     return float(math.exp(np.mean(logs))) if logs else math.nan
+
+
+def best_picks(scores: Sequence[np.ndarray], true: Sequence[np.ndarray], n: int,
+               reference: int) -> tuple[int, list[float]]:
+    """The ``picks`` (0 .. n-1) with the best :func:`top_n_gain` (ties: more model picks),
+    and the gain of each: chosen on the validation split, never on test."""
+    gains = [top_n_gain(scores, true, n, reference, p) for p in range(n)]
+    best = max(range(n), key=lambda p: (round(gains[p], 6), p))
+    return best, gains
 
 
 def oracle_gain(true: Sequence[np.ndarray], reference: int) -> float:

@@ -38,3 +38,9 @@ def test_regret_and_policy_gain() -> None:
     worse = [np.log(np.array([100.0, 120.0, 130.0, 140.0]))]  # nothing beats -Oz: gain 1, never less
     assert metrics.top_n_gain([np.array([0.0, 3.0, 2.0, 1.0])], worse, 3, 0) == pytest.approx(1.0)
     assert metrics.choose(np.array([0.0, 1.0, 5.0]), 2, 0) == [0, 2]
+    # picks: the model's best first, then vocabulary (set-cover) order
+    assert metrics.choose(np.array([0.0, 1.0, 2.0, 9.0]), 3, 0, picks=1) == [0, 3, 1]
+    assert metrics.choose(np.array([0.0, 1.0, 2.0, 9.0]), 3, 0, picks=0) == [0, 1, 2]
+    assert metrics.top_n_gain(scores, true, 2, 0, picks=0) == pytest.approx(100 / 90)
+    picks, gains = metrics.best_picks(scores, true, 3, 0)
+    assert gains == pytest.approx([100 / 80, 100 / 90, 100 / 90]) and picks == 0

@@ -46,6 +46,9 @@ def test_checkpoint_files_and_no_pickle(tiny: Path) -> None:
     assert not [p for p in tiny.rglob("*") if p.suffix in (".pt", ".pth", ".pkl", ".pickle", ".bin")]
     rows = history(tiny)
     assert [r["epoch"] for r in rows] == [1, 2]
+    policy = json.loads((tiny / "model.json").read_text())["policy"]  # calibrated on val
+    assert policy["verify"] == 10 and set(policy["picks"]) == {"instcount", "size"}
+    assert all(0 <= p <= 9 for p in policy["picks"].values())
     assert all(k in rows[-1] for k in ("train_loss", "val_loss", "val_instcount_tau", "val_size_mape"))
 
 
@@ -91,10 +94,12 @@ def test_ray_train_ddp_matches_one_process(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "ddp"
     train(out, *SMALL, "train.workers=2")
     one, two = history(tiny), history(out)
+    assert [r["epoch"] for r in two] == [1, 2]
     for a, b in zip(one, two):
-        # same global batches; DDP averages two half-batch gradients (equal up to float order)
+        # the same global batches; DDP averages the two half-batch gradients, which equals the
+        # whole batch's gradient up to float summation order and unequal halves (odd batches)
         assert b["train_loss"] == pytest.approx(a["train_loss"], rel=0.02)
-        assert b["val_loss"] == pytest.approx(a["val_loss"], rel=0.02)
+        assert b["val_loss"] == pytest.approx(a["val_loss"], rel=0.01)
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
