@@ -1,0 +1,53 @@
+"""``irpipe optimize``: choose and apply a pipeline for one module with a trained model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "default"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("optimize", help="optimize a .ll/.bc file with the model: predict, verify, "
+                                        "never worse than -Oz")
+    p.add_argument("file", help="LLVM 22 module (.ll or .bc)")
+    p.add_argument("-o", "--output", help="write the optimized module here (.ll text, else bitcode)")
+    p.add_argument("--objective", default="size", choices=("size", "instcount"),
+                   help="size: .text bytes vs -Oz; instcount: IR instructions vs -Oz")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="checkpoint directory")
+    p.add_argument("--verify", type=int, default=10, help="compiles after the model call (-Oz included)")
+    p.add_argument("--emit-advice", help="write the choice as an advice file (JSON)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from irpipe.llvm import ir
+    from irpipe.optimize import advice
+    from irpipe.optimize.apply import OBJECTIVES, optimize
+    from irpipe.optimize.predict import Predictor
+
+    data = ir.read_module(args.file)
+    predictor = Predictor.load(args.model)
+    result = optimize(data, predictor, objective=args.objective, verify=args.verify, name=args.file)
+    if args.output:
+        out = Path(args.output)
+        if out.suffix == ".ll":
+            out.write_text(str(ir.parse(result.bitcode, name=args.file)))
+        else:
+            out.write_bytes(result.bitcode)
+    if args.emit_advice:
+        advice.write(args.emit_advice, [advice.module_advice(
+            ir.structural_hash(data), args.file, args.objective, result.pipeline)])
+    if args.json:
+        json.dump(result.summary(), sys.stdout, indent=1)
+        print()
+    else:
+        unit = OBJECTIVES[args.objective][1]
+        print(f"pipeline: {result.pipeline}")
+        print(f"{unit}: {result.baseline_metric:g} with {result.baseline}, {result.metric:g} chosen "
+              f"({result.improvement:.3f}x); {len(result.tried)} compiles, {result.seconds:.2f} s")
+    return 0

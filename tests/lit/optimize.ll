@@ -1,0 +1,38 @@
+; irpipe optimize with the committed default model: one model call, 10 verifying compiles,
+; never worse than -Oz; the written module parses and verifies again; advice is versioned JSON.
+; RUN: rm -rf %t && mkdir -p %t
+; RUN: %{irpipe} optimize %s -o %t/out.ll --emit-advice %t/advice.json --json | %FileCheck %s
+; CHECK: "objective": "size",
+; CHECK: "baseline": "default<Oz>",
+; CHECK: "compiles": 10,
+; RUN: %{irpipe} features %t/out.ll | %FileCheck %s --check-prefix=OUT
+; OUT: TotalInsts
+; RUN: cat %t/advice.json | %FileCheck %s --check-prefix=ADVICE
+; ADVICE: "format": "irpipe.advice",
+; ADVICE: "version": 1,
+; RUN: %{irpipe} optimize %s --objective instcount | %FileCheck %s --check-prefix=TEXT
+; TEXT: pipeline: {{.+}}
+; TEXT: IR instructions: {{[0-9]+}} with default<Oz>, {{[0-9]+}} chosen ({{[0-9.]+}}x); 10 compiles
+; RUN: not %{irpipe} optimize %s --model %t/nomodel 2>&1 | %FileCheck %s --check-prefix=NOMODEL
+; NOMODEL: irpipe optimize: error: model directory {{.*}}nomodel does not exist
+
+define internal i32 @sq(i32 %x) {
+entry:
+  %m = mul i32 %x, %x
+  ret i32 %m
+}
+
+define i32 @sumsq(i32 %n) {
+entry:
+  br label %loop
+loop:
+  %i = phi i32 [ 0, %entry ], [ %next, %loop ]
+  %acc = phi i32 [ 0, %entry ], [ %sum, %loop ]
+  %s = call i32 @sq(i32 %i)
+  %sum = add i32 %acc, %s
+  %next = add i32 %i, 1
+  %done = icmp sge i32 %next, %n
+  br i1 %done, label %exit, label %loop
+exit:
+  ret i32 %sum
+}
