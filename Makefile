@@ -63,7 +63,7 @@ demo: setup
 		--measurements datasets/default/measurements --baselines "" --no-progress
 
 test: setup
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/lit -q tests/lit
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/lit -q tests/lit passes/test
 	RAY_AUTH_MODE=disabled $(VENV)/bin/pytest -q tests
 
 test-slow: setup

@@ -51,6 +51,8 @@ def collect() -> tuple[dict[str, str], list[str]]:
     except ToolError as exc:
         info["libIRPipeAnalysis"] = "MISSING/MISMATCHED"
         problems.append(str(exc).splitlines()[0])
+    plugin = native.library_path().parent / "libIRPipe.so"
+    info["libIRPipe (pass plugin)"] = str(plugin) if plugin.is_file() else "not built (make native)"
     try:
         info["rustc LLVM"] = rustc_llvm_version()
     except ToolError as exc:

@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--verify", type=int, default=10, help="compiles per module after the model call")
     p.add_argument("--baselines", default="random,greedy",
                    help="search baselines at the same compiles (comma list; empty for none)")
-    p.add_argument("--max-modules", type=int)
+    p.add_argument("--max-modules", type=int, help="at most this many modules (a stable choice)")
+    p.add_argument("--max-instructions", type=int, help="skip modules with more IR instructions")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="also write the report as JSON here")
     p.add_argument("--no-progress", action="store_true")
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     options = EvalOptions(split=args.split, verify=args.verify, seed=args.seed,
                           baselines=tuple(b for b in args.baselines.split(",") if b),
-                          max_modules=args.max_modules)
+                          max_modules=args.max_modules, max_instructions=args.max_instructions)
     report = evaluate(args.model, args.dataset, measurements=args.measurements, work=args.work,
                       options=options, progress=not args.no_progress)
     print(format_report(report))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import pyarrow.compute as pc
 
 from irpipe.data.examples import OBJECTIVES, targets
 from irpipe.data.splits import select_hashes
@@ -42,6 +43,7 @@ class EvalOptions:
     seed: int = 0
     timeout_s: float = 60.0
     max_modules: int | None = None
+    max_instructions: int | None = None   # skip bigger modules (measuring them dominates the time)
 
 
 def _search_gain(data: bytes, name: str, objective: str, method: str, budget: int, seed: int,
@@ -75,7 +77,10 @@ def evaluate(model_dirs: Sequence[str | Path], dataset: str | Path, *,
     from irpipe.label.matrix import MeasureOptions
 
     predictors = [Predictor.load(d) for d in model_dirs]
-    keys = read_modules(dataset, columns=["structural_hash", "recipe_id", "package_name"])
+    keys = read_modules(dataset, columns=["structural_hash", "recipe_id", "package_name",
+                                          "instruction_count"])
+    if options.max_instructions is not None:
+        keys = keys.filter(pc.less_equal(keys["instruction_count"], options.max_instructions))
     hashes = select_hashes(keys, options.split, sample=options.max_modules,
                            seed=predictors[0].config.data.split_seed)
     if not hashes:

@@ -1,0 +1,50 @@
+//===- ApplyAdvice.h - run the pipelines an irpipe advice file names ------===//
+//
+// USAGE:
+//   opt-22 -load-pass-plugin=passes/build/lib/libIRPipe.so \
+//          -passes=irpipe-apply -irpipe-advice=advice.json in.ll -S -o out.ll
+//   clang-22 -O2 -fpass-plugin=passes/build/lib/libIRPipe.so \
+//          -mllvm -irpipe-advice=advice.json -c a.c     (or IRPIPE_ADVICE=advice.json)
+//
+// An advice file is versioned JSON (irpipe/optimize/advice.py writes the same):
+//   {"format": "irpipe.advice", "version": 1,
+//    "modules": [{"source": "a.c", "pipeline": "<module pipeline>",
+//                 "functions": {"f": "<function pipeline>"}}]}
+// A module entry applies when its "source" equals the module's source file name
+// (or its last path component), or is "*".  Its "pipeline" runs on the module,
+// then each named function runs its own function-level pipeline.
+//
+// A compile never fails because of irpipe: an unreadable or malformed file, a
+// pipeline that does not parse and a function that does not exist each print
+// one "irpipe: warning:" line and that advice is skipped (the module keeps the
+// compiler's own pipeline).
+//===----------------------------------------------------------------------===//
+#ifndef IRPIPE_APPLYADVICE_H
+#define IRPIPE_APPLYADVICE_H
+
+#include "llvm/IR/PassManager.h"
+
+namespace llvm {
+class PassBuilder;
+}
+
+namespace irpipe {
+
+class ApplyAdvicePass : public llvm::PassInfoMixin<ApplyAdvicePass> {
+public:
+  /// \p PB is the host's PassBuilder (it knows the target): it parses and
+  /// builds the advised pipelines.
+  explicit ApplyAdvicePass(llvm::PassBuilder &PB) : PB(&PB) {}
+  llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &AM);
+  static bool isRequired() { return true; }
+
+private:
+  llvm::PassBuilder *PB;
+};
+
+/// The advice file from -irpipe-advice=, else $IRPIPE_ADVICE, else "".
+std::string adviceFile();
+
+} // namespace irpipe
+
+#endif

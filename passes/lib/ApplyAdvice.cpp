@@ -1,0 +1,136 @@
+//===- ApplyAdvice.cpp - run the pipelines an irpipe advice file names ----===//
+// See include/irpipe/ApplyAdvice.h for the format and the failure policy.
+//===----------------------------------------------------------------------===//
+#include "irpipe/ApplyAdvice.h"
+
+#include "llvm/Analysis/CGSCCPassManager.h"
+#include "llvm/Analysis/LoopAnalysisManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
+#include <optional>
+
+using namespace llvm;
+
+static cl::opt<std::string>
+    AdviceOpt("irpipe-advice",
+              cl::desc("irpipe advice file (JSON) for -passes=irpipe-apply"),
+              cl::init(""));
+
+namespace irpipe {
+
+static void warn(const Twine &Msg) {
+  errs() << "irpipe: warning: " << Msg << "\n";
+}
+
+std::string adviceFile() {
+  if (!AdviceOpt.empty())
+    return AdviceOpt;
+  if (const char *Env = std::getenv("IRPIPE_ADVICE"))
+    return Env;
+  return "";
+}
+
+/// The advice entry for \p M, or nullptr (after a warning if the file is bad).
+static std::optional<json::Object> lookup(const std::string &Path,
+                                          const Module &M) {
+  auto Buf = MemoryBuffer::getFile(Path);
+  if (!Buf) {
+    warn("cannot read advice file " + Path + ": " + Buf.getError().message() +
+         "; keeping the default pipeline");
+    return std::nullopt;
+  }
+  Expected<json::Value> Doc = json::parse((*Buf)->getBuffer());
+  if (!Doc) {
+    warn("advice file " + Path + " is not JSON (" + toString(Doc.takeError()) +
+         "); keeping the default pipeline");
+    return std::nullopt;
+  }
+  const json::Object *Top = Doc->getAsObject();
+  if (!Top || Top->getString("format") != "irpipe.advice" ||
+      Top->getInteger("version") != 1) {
+    warn("advice file " + Path +
+         " is not an irpipe.advice version 1 file; keeping the default "
+         "pipeline");
+    return std::nullopt;
+  }
+  const json::Array *Mods = Top->getArray("modules");
+  if (!Mods)
+    return std::nullopt;
+  StringRef Source = M.getSourceFileName();
+  StringRef Base = sys::path::filename(Source);
+  for (const json::Value &V : *Mods) {
+    const json::Object *E = V.getAsObject();
+    if (!E)
+      continue;
+    std::optional<StringRef> S = E->getString("source");
+    if (S && (*S == "*" || *S == Source || sys::path::filename(*S) == Base))
+      return *E;
+  }
+  return std::nullopt;
+}
+
+PreservedAnalyses ApplyAdvicePass::run(Module &M, ModuleAnalysisManager &) {
+  std::string Path = adviceFile();
+  if (Path.empty())
+    return PreservedAnalyses::all();
+  std::optional<json::Object> Entry = lookup(Path, M);
+  if (!Entry)
+    return PreservedAnalyses::all();
+
+  // Fresh analysis managers, registered by the host's PassBuilder (target-aware).
+  LoopAnalysisManager LAM;
+  FunctionAnalysisManager FAM;
+  CGSCCAnalysisManager CGAM;
+  ModuleAnalysisManager MAM;
+  PB->registerModuleAnalyses(MAM);
+  PB->registerCGSCCAnalyses(CGAM);
+  PB->registerFunctionAnalyses(FAM);
+  PB->registerLoopAnalyses(LAM);
+  PB->crossRegisterProxies(LAM, FAM, CGAM, MAM);
+
+  bool Changed = false;
+  if (std::optional<StringRef> Text = Entry->getString("pipeline")) {
+    ModulePassManager MPM;
+    if (Error E = PB->parsePassPipeline(MPM, *Text)) {
+      warn("advice pipeline '" + *Text + "' does not parse (" +
+           toString(std::move(E)) + "); skipped");
+    } else {
+      MPM.run(M, MAM);
+      Changed = true;
+    }
+  }
+  if (const json::Object *Fns = Entry->getObject("functions")) {
+    for (const auto &KV : *Fns) {
+      std::optional<StringRef> Text = KV.second.getAsString();
+      Function *F = M.getFunction(KV.first.str());
+      if (!F || F->isDeclaration()) {
+        warn("advice names function '" + KV.first.str() +
+             "', which this module does not define; skipped");
+        continue;
+      }
+      FunctionPassManager FPM;
+      if (!Text) {
+        warn("advice for function '" + KV.first.str() + "' is not a string");
+        continue;
+      }
+      if (Error E = PB->parsePassPipeline(FPM, *Text)) {
+        warn("advice pipeline '" + *Text + "' for function '" + KV.first.str() +
+             "' does not parse (" + toString(std::move(E)) + "); skipped");
+        continue;
+      }
+      FAM.clear();
+      FPM.run(*F, FAM);
+      Changed = true;
+    }
+  }
+  return Changed ? PreservedAnalyses::none() : PreservedAnalyses::all();
+}
+
+} // namespace irpipe
