@@ -1,0 +1,224 @@
+"""``irpipe serve``: the model behind a Unix socket, with batched inference.
+
+Protocol: each message is a 4-byte big-endian length and a UTF-8 JSON object; one
+reply per request, on the same connection, which may carry many requests.
+
+    {"op": "health"}                        -> {"ok": true, "model": ..., "arch": ..., "stats": {...}}
+    {"op": "advise", "module": "<base64 bitcode or IR text>", "objective": "size",
+     "verify": 10}                          -> {"ok": true, "pipeline": best, "candidates": [...]}
+    anything else / a bad module            -> {"ok": false, "error": "..."}
+
+``pipeline`` is the policy's first choice when the cost head also predicts it beats
+the reference (-Oz), else the reference (no compiles happen in the server: the
+caller, e.g. the pass plugin, has a strict time budget); ``candidates`` is the
+verify set of ``irpipe optimize`` for callers that can afford to compile.
+Requests from all connections are queued and the model runs on batches of up to
+``max_batch`` modules, waiting at most ``batch_wait_s`` for a batch to fill.
+The socket is created 0600; an existing path is refused unless it is a stale
+socket of ours (no listener).  SIGTERM / SIGINT stop it cleanly: no new
+connections, queued requests answered, the socket file removed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import queue
+import socket
+import stat
+import struct
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from irpipe.errors import IrpipeError, ToolError
+from irpipe.optimize.predict import Predictor
+
+MAX_MESSAGE = 256 << 20
+
+
+class ServeError(ToolError):
+    """The server cannot start (socket path taken, not ours, not a socket)."""
+
+
+def send(conn: socket.socket, obj: dict[str, Any]) -> None:
+    """Write one framed JSON message."""
+    data = json.dumps(obj).encode()
+    conn.sendall(struct.pack(">I", len(data)) + data)
+
+
+def _recv_exact(conn: socket.socket, n: int) -> bytes | None:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = conn.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def recv(conn: socket.socket) -> dict[str, Any] | None:
+    """Read one framed JSON message (None at end of stream); ValueError if malformed."""
+    head = _recv_exact(conn, 4)
+    if head is None:
+        return None
+    (size,) = struct.unpack(">I", head)
+    if size > MAX_MESSAGE:
+        raise ValueError(f"message of {size} bytes is over the {MAX_MESSAGE} limit")
+    body = _recv_exact(conn, size)
+    if body is None:
+        return None
+    obj = json.loads(body)
+    if not isinstance(obj, dict):
+        raise ValueError("a request must be a JSON object")
+    return obj
+
+
+def prepare_socket_path(path: Path) -> None:
+    """Refuse a path that is not a stale socket of ours; remove a stale one."""
+    if not path.exists() and not path.is_symlink():
+        return
+    st = path.lstat()
+    if not stat.S_ISSOCK(st.st_mode):
+        raise ServeError(f"{path} exists and is not a socket; not touching it")
+    if st.st_uid != os.getuid():
+        raise ServeError(f"{path} is a socket owned by uid {st.st_uid}, not us; refusing it")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        path.unlink()  # stale: nobody listens
+        return
+    finally:
+        probe.close()
+    raise ServeError(f"another server is listening on {path}")
+
+
+class Server:
+    """Serve ``predictor`` on a Unix socket at ``path``."""
+
+    def __init__(self, predictor: Predictor, path: str | Path, *, max_batch: int = 16,
+                 batch_wait_s: float = 0.005):
+        self.predictor, self.path = predictor, Path(path)
+        self.max_batch, self.batch_wait_s = max_batch, batch_wait_s
+        self.requests: "queue.Queue[tuple[dict, queue.Queue]]" = queue.Queue()
+        self.stopping = threading.Event()
+        self.stats = {"requests": 0, "errors": 0, "batches": 0, "modules": 0, "started": time.time()}
+        self.sock: socket.socket | None = None
+
+    def start(self) -> None:
+        """Bind the socket (0600) and start the accept and batch threads."""
+        prepare_socket_path(self.path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)
+        try:
+            sock.bind(str(self.path))
+        finally:
+            os.umask(old)
+        os.chmod(self.path, 0o600)
+        sock.listen(64)
+        sock.settimeout(0.2)
+        self.sock = sock
+        threading.Thread(target=self._accept, daemon=True).start()
+        threading.Thread(target=self._batches, daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop accepting, let queued requests finish, remove the socket file."""
+        self.stopping.set()
+        if self.sock is not None:
+            self.sock.close()
+        deadline = time.monotonic() + 10
+        while not self.requests.empty() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if self.path.exists() and stat.S_ISSOCK(self.path.lstat().st_mode):
+            self.path.unlink()
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+
+    def _connection(self, conn: socket.socket) -> None:
+        with conn:
+            while True:
+                try:
+                    request = recv(conn)
+                except (ValueError, OSError) as exc:
+                    self.stats["errors"] += 1
+                    try:
+                        send(conn, {"ok": False, "error": f"bad request: {exc}"})
+                    except OSError:
+                        pass
+                    return
+                if request is None:
+                    return
+                self.stats["requests"] += 1
+                try:
+                    send(conn, self._answer(request))
+                except OSError:
+                    return
+
+    def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "health":
+            return {"ok": True, "model": str(self.predictor.directory), "arch": self.predictor.arch,
+                    "stats": {**self.stats, "uptime_s": round(time.time() - self.stats["started"], 3)}}
+        if op != "advise":
+            self.stats["errors"] += 1
+            return {"ok": False, "error": f"unknown op {op!r}; known: health, advise"}
+        reply: "queue.Queue[dict]" = queue.Queue(maxsize=1)
+        self.requests.put((request, reply))
+        return reply.get()
+
+    def _batches(self) -> None:
+        while not self.stopping.is_set() or not self.requests.empty():
+            try:
+                first = self.requests.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            batch = [first]
+            deadline = time.monotonic() + self.batch_wait_s
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self.requests.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            self._run(batch)
+
+    def _run(self, batch: list[tuple[dict, "queue.Queue[dict]"]]) -> None:
+        parsed, replies = [], {}
+        for i, (request, reply) in enumerate(batch):
+            try:
+                raw = base64.b64decode(request["module"], validate=True)
+                parsed.append((i, self.predictor.inputs(raw, name=str(request.get("source", "<module>")))))
+            except (KeyError, ValueError, TypeError, IrpipeError) as exc:
+                self.stats["errors"] += 1
+                replies[i] = {"ok": False, "error": f"bad module: {str(exc).splitlines()[0]}"}
+        if parsed:
+            predictions = self.predictor.predict_inputs([x for _, x in parsed])
+            self.stats["batches"] += 1
+            self.stats["modules"] += len(parsed)
+            for (i, _), pred in zip(parsed, predictions):
+                request = batch[i][0]
+                objective = request.get("objective", "size")
+                if objective not in ("size", "instcount"):
+                    replies[i] = {"ok": False, "error": f"objective {objective!r}: size or instcount"}
+                    continue
+                verify = int(request.get("verify", 10))
+                candidates = self.predictor.verify_set(pred, objective, verify)
+                first = pred.ranking(objective)[0]
+                # no compile here: keep the reference unless the cost head also predicts a gain
+                cost = pred.predicted(objective)
+                ref = self.predictor.pset.pipelines[self.predictor.meta["reference"]]
+                if cost[pred.pipelines.index(first)] >= cost[pred.pipelines.index(ref)]:
+                    first = ref
+                replies[i] = {"ok": True, "pipeline": first, "candidates": candidates}
+        for i, (_, reply) in enumerate(batch):
+            reply.put(replies[i])
