@@ -77,10 +77,20 @@ static std::optional<json::Object> lookup(const std::string &Path,
 }
 
 PreservedAnalyses ApplyAdvicePass::run(Module &M, ModuleAnalysisManager &) {
-  std::string Path = adviceFile();
-  if (Path.empty())
+  // An advised `default<Oz>` builds the default pipeline again, whose
+  // OptimizerLastEP hook adds this pass again: only the outermost one acts.
+  static thread_local int Depth = 0;
+  if (Depth > 0)
     return PreservedAnalyses::all();
-  std::optional<json::Object> Entry = lookup(Path, M);
+  struct Enter {
+    Enter() { ++Depth; }
+    ~Enter() { --Depth; }
+  } Guard;
+  std::optional<json::Object> Entry;
+  if (std::string Path = adviceFile(); !Path.empty())
+    Entry = lookup(Path, M);
+  else if (std::string Server = serverSocket(); !Server.empty())
+    Entry = askServer(Server, M);
   if (!Entry)
     return PreservedAnalyses::all();
 

@@ -28,7 +28,8 @@ static void registerCallbacks(PassBuilder &PB) {
   PB.registerOptimizerLastEPCallback(
       [&PB](ModulePassManager &MPM, OptimizationLevel Level,
             ThinOrFullLTOPhase) {
-        if (Level != OptimizationLevel::O0 && !irpipe::adviceFile().empty())
+        if (Level != OptimizationLevel::O0 &&
+            (!irpipe::adviceFile().empty() || !irpipe::serverSocket().empty()))
           MPM.addPass(irpipe::ApplyAdvicePass(PB));
       });
 }

@@ -16,28 +16,8 @@ from pathlib import Path
 import pytest
 
 from irpipe.optimize.serve import recv, send
+from irpipe.testing.serve import ask, start
 from irpipe.testing.factories import GRAPH_IR, SIMPLE_IR
-
-
-def start(sock: Path, *extra: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "irpipe.cli.main", "serve", "--socket", str(sock), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while not sock.exists():
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.time() < deadline
-        time.sleep(0.05)
-    return proc
-
-
-def ask(sock: Path, *requests: dict) -> list[dict]:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
-        c.connect(str(sock))
-        out = []
-        for r in requests:
-            send(c, r)
-            out.append(recv(c))
-        return out
 
 
 def module(text: str) -> str:

@@ -23,6 +23,10 @@
 #define IRPIPE_APPLYADVICE_H
 
 #include "llvm/IR/PassManager.h"
+#include "llvm/Support/JSON.h"
+
+#include <optional>
+#include <string>
 
 namespace llvm {
 class PassBuilder;
@@ -44,6 +48,13 @@ private:
 
 /// The advice file from -irpipe-advice=, else $IRPIPE_ADVICE, else "".
 std::string adviceFile();
+
+/// The `irpipe serve` socket from -irpipe-server=, else $IRPIPE_SERVER, else "".
+std::string serverSocket();
+
+/// Live mode: ask the server at \p Path for \p M's pipeline (see LiveAdvice.cpp);
+/// an entry {"pipeline": ...}, or nullopt after one warning.
+std::optional<llvm::json::Object> askServer(const std::string &Path, const llvm::Module &M);
 
 } // namespace irpipe
 

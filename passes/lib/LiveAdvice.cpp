@@ -1,0 +1,166 @@
+//===- LiveAdvice.cpp - ask a running `irpipe serve` for a module's pipeline ===//
+//
+// USAGE:
+//   irpipe serve --socket /tmp/irpipe.sock &
+//   opt-22 -load-pass-plugin=libIRPipe.so -passes=irpipe-apply -irpipe-server=/tmp/irpipe.sock in.ll
+//   clang-22 -O2 -fpass-plugin=libIRPipe.so -mllvm -irpipe-server=/tmp/irpipe.sock -c a.c
+//
+// The request is irpipe serve's framed JSON (4-byte big-endian length + JSON):
+// {"op": "advise", "module": <base64 bitcode>, "objective": ..., "source": ...}.
+// The whole exchange has a strict deadline (-irpipe-timeout-ms, default 500);
+// a server that is absent, slow, or answers anything but {"ok": true,
+// "pipeline": "<text>"} costs one warning and the module keeps the default
+// pipeline.
+//===----------------------------------------------------------------------===//
+#include "irpipe/ApplyAdvice.h"
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/Base64.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+using namespace llvm;
+
+static cl::opt<std::string> ServerOpt("irpipe-server",
+                                      cl::desc("Unix socket of a running `irpipe serve`"),
+                                      cl::init(""));
+static cl::opt<unsigned> TimeoutOpt("irpipe-timeout-ms",
+                                    cl::desc("deadline for one answer of irpipe serve"),
+                                    cl::init(500));
+static cl::opt<std::string> ObjectiveOpt("irpipe-objective",
+                                         cl::desc("size or instcount (irpipe serve)"),
+                                         cl::init("size"));
+
+namespace irpipe {
+
+std::string serverSocket() {
+  if (!ServerOpt.empty())
+    return ServerOpt;
+  if (const char *Env = std::getenv("IRPIPE_SERVER"))
+    return Env;
+  return "";
+}
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+/// Wait for \p Events on \p Fd until \p Deadline; false on timeout or error.
+bool waitFor(int Fd, short Events, Clock::time_point Deadline) {
+  for (;;) {
+    auto Left = std::chrono::duration_cast<std::chrono::milliseconds>(Deadline - Clock::now());
+    if (Left.count() <= 0)
+      return false;
+    pollfd P{Fd, Events, 0};
+    int R = ::poll(&P, 1, static_cast<int>(Left.count()));
+    if (R > 0)
+      return (P.revents & Events) != 0;
+    if (R == 0 || errno != EINTR)
+      return false;
+  }
+}
+
+bool sendAll(int Fd, const char *Data, size_t Size, Clock::time_point Deadline) {
+  while (Size) {
+    if (!waitFor(Fd, POLLOUT, Deadline))
+      return false;
+    ssize_t N = ::send(Fd, Data, Size, MSG_NOSIGNAL);
+    if (N < 0 && (errno == EAGAIN || errno == EINTR))
+      continue;
+    if (N <= 0)
+      return false;
+    Data += N;
+    Size -= static_cast<size_t>(N);
+  }
+  return true;
+}
+
+bool recvAll(int Fd, char *Data, size_t Size, Clock::time_point Deadline) {
+  while (Size) {
+    if (!waitFor(Fd, POLLIN, Deadline))
+      return false;
+    ssize_t N = ::recv(Fd, Data, Size, 0);
+    if (N < 0 && (errno == EAGAIN || errno == EINTR))
+      continue;
+    if (N <= 0)
+      return false;
+    Data += N;
+    Size -= static_cast<size_t>(N);
+  }
+  return true;
+}
+
+struct Fd {
+  int V;
+  ~Fd() {
+    if (V >= 0)
+      ::close(V);
+  }
+};
+} // namespace
+
+std::optional<json::Object> askServer(const std::string &Path, const Module &M) {
+  auto Deadline = Clock::now() + std::chrono::milliseconds(TimeoutOpt);
+  auto Fallback = [&](const Twine &Why) {
+    errs() << "irpipe: warning: irpipe serve at " << Path << ": " << Why
+           << "; keeping the default pipeline\n";
+    return std::nullopt;
+  };
+  SmallVector<char, 0> Bitcode;
+  raw_svector_ostream BOS(Bitcode);
+  WriteBitcodeToFile(M, BOS);
+  json::Object Req{{"op", "advise"},
+                   {"module", encodeBase64(Bitcode)},
+                   {"objective", ObjectiveOpt},
+                   {"source", M.getSourceFileName()}};
+  std::string Body;
+  raw_string_ostream(Body) << json::Value(std::move(Req));
+
+  sockaddr_un Addr{};
+  Addr.sun_family = AF_UNIX;
+  if (Path.size() >= sizeof(Addr.sun_path))
+    return Fallback("socket path too long");
+  std::memcpy(Addr.sun_path, Path.c_str(), Path.size() + 1);
+  Fd S{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
+  if (S.V < 0)
+    return Fallback(std::strerror(errno));
+  if (::connect(S.V, reinterpret_cast<sockaddr *>(&Addr), sizeof(Addr)) != 0 &&
+      !(errno == EINPROGRESS || errno == EAGAIN))
+    return Fallback(Twine("cannot connect: ") + std::strerror(errno));
+  uint32_t Len = static_cast<uint32_t>(Body.size());
+  char Head[4] = {char(Len >> 24), char(Len >> 16), char(Len >> 8), char(Len)};
+  if (!sendAll(S.V, Head, 4, Deadline) || !sendAll(S.V, Body.data(), Body.size(), Deadline))
+    return Fallback("no answer within " + Twine(TimeoutOpt) + " ms (send)");
+  unsigned char RHead[4];
+  if (!recvAll(S.V, reinterpret_cast<char *>(RHead), 4, Deadline))
+    return Fallback("no answer within " + Twine(TimeoutOpt) + " ms");
+  uint32_t RLen = (uint32_t(RHead[0]) << 24) | (uint32_t(RHead[1]) << 16) |
+                  (uint32_t(RHead[2]) << 8) | uint32_t(RHead[3]);
+  if (RLen > (1u << 20))
+    return Fallback("answer too long (" + Twine(RLen) + " bytes): not irpipe serve?");
+  std::string Answer(RLen, '\0');
+  if (!recvAll(S.V, Answer.data(), RLen, Deadline))
+    return Fallback("no answer within " + Twine(TimeoutOpt) + " ms");
+  Expected<json::Value> V = json::parse(Answer);
+  if (!V)
+    return Fallback("answer is not JSON (" + toString(V.takeError()) + ")");
+  const json::Object *O = V->getAsObject();
+  if (!O || O->getBoolean("ok") != true || !O->getString("pipeline"))
+    return Fallback("answer without a pipeline" +
+                    (O && O->getString("error") ? ": " + O->getString("error")->str() : std::string()));
+  return json::Object{{"pipeline", std::string(*O->getString("pipeline"))}};  // owned: Answer dies
+}
+
+} // namespace irpipe

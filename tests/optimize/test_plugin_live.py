@@ -1,0 +1,97 @@
+"""The pass plugin's live mode: ask irpipe serve, with a strict deadline and a fallback for a server
+that is absent, slow, or answers garbage (fake servers here); a compile never fails."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from irpipe.llvm import native
+from irpipe.llvm.tools import Toolchain
+from irpipe.optimize.serve import recv, send
+from irpipe.testing.serve import ask, start
+
+PLUGIN = native.library_path().parent / "libIRPipe.so"
+IR = """source_filename = "live.c"
+define internal i32 @sq(i32 %x) {
+  %m = mul i32 %x, %x
+  ret i32 %m
+}
+define i32 @f(i32 %n) {
+  %a = alloca i32
+  store i32 %n, ptr %a
+  %v = load i32, ptr %a
+  %s = call i32 @sq(i32 %v)
+  ret i32 %s
+}
+"""
+
+
+def opt(sock: Path, timeout_ms: int = 500) -> tuple[str, str, float]:
+    t0 = time.monotonic()
+    proc = Toolchain().run("opt", [f"-load-pass-plugin={PLUGIN}", "-passes=irpipe-apply",
+                                   f"-irpipe-server={sock}", f"-irpipe-timeout-ms={timeout_ms}",
+                                   "-S", "-", "-o", "-"], input=IR.encode(), timeout=60)
+    return proc.stdout.decode(), proc.stderr.decode(errors="replace"), time.monotonic() - t0
+
+
+def fake_server(path: Path, answer) -> socket.socket:
+    """A server that reads one request and calls ``answer(conn)``."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(str(path))
+    s.listen(4)
+
+    def loop() -> None:
+        while True:
+            try:
+                conn, _ = s.accept()
+            except OSError:
+                return
+            with conn:
+                recv(conn)
+                answer(conn)
+    threading.Thread(target=loop, daemon=True).start()
+    return s
+
+
+def test_real_server(tmp_path: Path) -> None:
+    sock = tmp_path / "s.sock"
+    proc = start(sock)
+    try:
+        out, err, _ = opt(sock, timeout_ms=5000)
+        assert "irpipe: warning" not in err and "define i32 @f(" in out
+        assert ask(sock, {"op": "health"})[0]["stats"]["modules"] == 1   # one module, one request
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("case, answer, message", [
+    ("silent", lambda c: time.sleep(3), "no answer within 200 ms"),
+    ("junk", lambda c: c.sendall(struct.pack(">I", 9) + b"not json!"), "answer is not JSON"),
+    ("huge", lambda c: c.sendall(struct.pack(">I", 1 << 30)), "answer too long"),
+    ("refusal", lambda c: send(c, {"ok": False, "error": "overloaded"}), "answer without a pipeline: overloaded"),
+    ("bad-pipeline", lambda c: send(c, {"ok": True, "pipeline": "function(no-such-pass)"}),
+     "advice pipeline 'function(no-such-pass)' does not parse"),
+])
+def test_fallbacks(tmp_path: Path, case: str, answer, message: str) -> None:
+    sock = tmp_path / f"{case}.sock"
+    server = fake_server(sock, answer)
+    try:
+        out, err, seconds = opt(sock, timeout_ms=200)
+    finally:
+        server.close()
+    assert message in err and "define i32 @f(" in out and "alloca" in out  # unchanged module
+    assert seconds < 2.5
+
+
+def test_absent_server(tmp_path: Path) -> None:
+    out, err, _ = opt(tmp_path / "none.sock")
+    assert "cannot connect: No such file or directory; keeping the default pipeline" in err
+    assert "alloca" in out
