@@ -72,26 +72,12 @@ bool waitFor(int Fd, short Events, Clock::time_point Deadline) {
   }
 }
 
-bool sendAll(int Fd, const char *Data, size_t Size, Clock::time_point Deadline) {
+/// Send (\p Out) or receive all \p Size bytes before \p Deadline.
+bool transfer(int Fd, char *Data, size_t Size, bool Out, Clock::time_point Deadline) {
   while (Size) {
-    if (!waitFor(Fd, POLLOUT, Deadline))
+    if (!waitFor(Fd, Out ? POLLOUT : POLLIN, Deadline))
       return false;
-    ssize_t N = ::send(Fd, Data, Size, MSG_NOSIGNAL);
-    if (N < 0 && (errno == EAGAIN || errno == EINTR))
-      continue;
-    if (N <= 0)
-      return false;
-    Data += N;
-    Size -= static_cast<size_t>(N);
-  }
-  return true;
-}
-
-bool recvAll(int Fd, char *Data, size_t Size, Clock::time_point Deadline) {
-  while (Size) {
-    if (!waitFor(Fd, POLLIN, Deadline))
-      return false;
-    ssize_t N = ::recv(Fd, Data, Size, 0);
+    ssize_t N = Out ? ::send(Fd, Data, Size, MSG_NOSIGNAL) : ::recv(Fd, Data, Size, 0);
     if (N < 0 && (errno == EAGAIN || errno == EINTR))
       continue;
     if (N <= 0)
@@ -141,17 +127,17 @@ std::optional<json::Object> askServer(const std::string &Path, const Module &M) 
     return Fallback(Twine("cannot connect: ") + std::strerror(errno));
   uint32_t Len = static_cast<uint32_t>(Body.size());
   char Head[4] = {char(Len >> 24), char(Len >> 16), char(Len >> 8), char(Len)};
-  if (!sendAll(S.V, Head, 4, Deadline) || !sendAll(S.V, Body.data(), Body.size(), Deadline))
+  if (!transfer(S.V, Head, 4, true, Deadline) || !transfer(S.V, Body.data(), Body.size(), true, Deadline))
     return Fallback("no answer within " + Twine(TimeoutOpt) + " ms (send)");
   unsigned char RHead[4];
-  if (!recvAll(S.V, reinterpret_cast<char *>(RHead), 4, Deadline))
+  if (!transfer(S.V, reinterpret_cast<char *>(RHead), 4, false, Deadline))
     return Fallback("no answer within " + Twine(TimeoutOpt) + " ms");
   uint32_t RLen = (uint32_t(RHead[0]) << 24) | (uint32_t(RHead[1]) << 16) |
                   (uint32_t(RHead[2]) << 8) | uint32_t(RHead[3]);
   if (RLen > (1u << 20))
     return Fallback("answer too long (" + Twine(RLen) + " bytes): not irpipe serve?");
   std::string Answer(RLen, '\0');
-  if (!recvAll(S.V, Answer.data(), RLen, Deadline))
+  if (!transfer(S.V, Answer.data(), RLen, false, Deadline))
     return Fallback("no answer within " + Twine(TimeoutOpt) + " ms");
   Expected<json::Value> V = json::parse(Answer);
   if (!V)
