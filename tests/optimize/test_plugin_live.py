@@ -95,3 +95,23 @@ def test_absent_server(tmp_path: Path) -> None:
     out, err, _ = opt(tmp_path / "none.sock")
     assert "cannot connect: No such file or directory; keeping the default pipeline" in err
     assert "alloca" in out
+
+
+def test_server_dies_mid_build(tmp_path: Path) -> None:
+    """clang-22 -O2 -fpass-plugin builds go on when the server is killed between compiles."""
+    sock = tmp_path / "s.sock"
+    src = tmp_path / "u.c"
+    src.write_text("int sq(int x) { return x * x; }\nint f(int n) { int s = 0; for (int i = 0; i < n; i++) s += sq(i); return s; }\n")
+    proc = start(sock)
+    tools = Toolchain()
+    args = ["-O2", f"-fpass-plugin={PLUGIN}", "-mllvm", f"-irpipe-server={sock}", "-c", str(src)]
+    try:
+        first = tools.run("clang", [*args, "-o", str(tmp_path / "a.o")], timeout=60)
+        assert "irpipe: warning" not in first.stderr.decode(errors="replace")
+        assert ask(sock, {"op": "health"})[0]["stats"]["modules"] == 1
+    finally:
+        proc.kill()  # no clean shutdown: the socket file stays behind, nobody listens
+        proc.wait(timeout=30)
+    second = tools.run("clang", [*args, "-o", str(tmp_path / "b.o")], timeout=60)
+    assert "keeping the default pipeline" in second.stderr.decode(errors="replace")
+    assert (tmp_path / "b.o").stat().st_size > 0
