@@ -14,6 +14,7 @@ APT_PKGS := clang-22 llvm-22 llvm-22-dev llvm-22-tools lld-22 mlir-22-tools libc
             pkg-config cmake meson ninja-build util-linux valgrind python3-venv python3-dev
 STAMP := $(VENV)/.irpipe-installed
 NATIVE_LIB := passes/build/lib/libIRPipeAnalysis.so
+PLUGIN_LIB := passes/build/lib/libIRPipe.so
 NATIVE_SRC := passes/CMakeLists.txt $(wildcard passes/lib/*.cpp passes/include/irpipe/*.h)
 
 .PHONY: all setup apt venv native demo test test-slow corpus bench bench-analysis bench-eval bench-model train-default clean
@@ -29,13 +30,14 @@ apt:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PKGS); \
 	else echo "apt: LLVM 22 and build tools present"; fi
 
-# The native analysis library (LLVM 22 C++ API, loaded by irpipe.llvm.native).
-native: $(NATIVE_LIB)
+# The native analysis library (LLVM 22 C++ API, loaded by irpipe.llvm.native) and the pass plugin.
+native: $(NATIVE_LIB) $(PLUGIN_LIB)
 
-$(NATIVE_LIB): $(NATIVE_SRC) | apt
+$(NATIVE_LIB) $(PLUGIN_LIB) &: $(NATIVE_SRC) | apt
 	cmake -S passes -B passes/build -G Ninja -DCMAKE_BUILD_TYPE=Release \
 	  -DCMAKE_CXX_COMPILER=clang++-22 -DLLVM_DIR=/usr/lib/llvm-22/lib/cmake/llvm > /dev/null
 	cmake --build passes/build
+	touch $(NATIVE_LIB) $(PLUGIN_LIB)   # ninja leaves an up-to-date library alone
 
 venv: $(STAMP)
 

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from irpipe.llvm import ir
     from irpipe.optimize import advice
-    from irpipe.optimize.apply import OBJECTIVES, optimize
+    from irpipe.optimize.apply import UNITS, optimize
     from irpipe.optimize.predict import Predictor
 
     data = ir.read_module(args.file)
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         json.dump(result.summary(), sys.stdout, indent=1)
         print()
     else:
-        unit = OBJECTIVES[args.objective][1]
+        unit = UNITS[args.objective]
         print(f"pipeline: {result.pipeline}")
         print(f"{unit}: {result.baseline_metric:g} with {result.baseline}, {result.metric:g} chosen "
               f"({result.improvement:.3f}x); {len(result.tried)} compiles, {result.seconds:.2f} s")

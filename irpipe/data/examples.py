@@ -31,6 +31,14 @@ from irpipe.llvm import features, graph, ir
 
 #: Objectives the cost and policy heads predict, in head order, and their MEASUREMENTS column.
 OBJECTIVES = (("instcount", "instructions"), ("size", "text_bytes"))
+
+
+def objective_index(name: str) -> int:
+    """The head index of objective ``name`` ("instcount" or "size")."""
+    names = [n for n, _ in OBJECTIVES]
+    if name not in names:
+        raise ValueError(f"objective {name!r}: the model predicts {', '.join(names)}")
+    return names.index(name)
 _DEFINE = re.compile(r"^define\b.*?\{\s*$(?:.*?)^\}\s*$", re.M | re.S)
 
 

@@ -21,7 +21,6 @@ is the input of ``irpipe measure`` and is saved in every model checkpoint.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -30,12 +29,15 @@ from typing import Any, Sequence
 
 import pyarrow as pa
 
+from irpipe import jsonfile
 from irpipe.errors import ConfigError
 from irpipe.label.actions import O_LEVELS, baseline, parse
+from irpipe.label.search import REFERENCE as SEARCH_REFERENCE
 
 FORMAT = "irpipe.pipelines"
 VERSION = 1
-REFERENCE = {"instcount": "default<Oz>", "size": "default<Oz>", "runtime": "default<O3>"}
+#: The reference pipeline of each objective (search's reference O level).
+REFERENCE = {objective: baseline(level) for objective, level in SEARCH_REFERENCE.items()}
 
 
 @dataclass
@@ -66,23 +68,13 @@ class PipelineSet:
 
 
 def save(pset: PipelineSet, path: str | Path) -> Path:
-    """Write ``pset`` as versioned JSON."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(pset.to_json(), indent=1) + "\n")
-    return path
+    """Write ``pset`` as versioned JSON (atomically)."""
+    return jsonfile.write(path, pset.to_json())
 
 
 def load(path: str | Path) -> PipelineSet:
     """Read a pipeline set; :class:`ConfigError` for another format or version."""
-    try:
-        doc = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read pipeline set {path}: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ConfigError(f"{path}: not an {FORMAT} file")
-    if doc.get("version") != VERSION:
-        raise ConfigError(f"{path}: {FORMAT} version {doc.get('version')}, this irpipe reads {VERSION}")
+    doc = jsonfile.read_versioned(path, FORMAT, VERSION, what="pipeline set")
     return PipelineSet([e["pipeline"] for e in doc["pipelines"]], doc.get("objective", "instcount"),
                        doc.get("info", {}))
 
@@ -94,7 +86,7 @@ def candidate_pool(labels: pa.Table, *, size: int = 128) -> PipelineSet:
     if len(objectives) != 1:
         raise ConfigError(f"labels mix objectives {sorted(objectives)}; mine one at a time")
     objective = objectives.pop()
-    ref_level = REFERENCE[objective].removeprefix("default<").removesuffix(">")
+    ref_level = SEARCH_REFERENCE[objective]
     for row in labels.select(["best_pipeline", "top_k", "baselines"]).to_pylist():
         ref = (row["baselines"] or {}).get(ref_level)
         texts = {row["best_pipeline"]: None, **{k["pipeline"]: k["metric"] for k in row["top_k"] or []}}

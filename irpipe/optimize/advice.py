@@ -10,11 +10,10 @@ plugin (issue E)::
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from irpipe.errors import ConfigError
+from irpipe import jsonfile
 from irpipe.label.actions import parse
 
 FORMAT = "irpipe.advice"
@@ -31,20 +30,10 @@ def module_advice(structural_hash: str, source: str, objective: str, pipeline: s
 
 
 def write(path: str | Path, modules: list[dict[str, Any]]) -> Path:
-    """Write an advice file."""
-    path = Path(path)
-    path.write_text(json.dumps({"format": FORMAT, "version": VERSION, "modules": modules}, indent=1) + "\n")
-    return path
+    """Write an advice file (atomically)."""
+    return jsonfile.write(path, {"format": FORMAT, "version": VERSION, "modules": modules})
 
 
 def read(path: str | Path) -> list[dict[str, Any]]:
     """The module entries of an advice file; :class:`ConfigError` for another format or version."""
-    try:
-        doc = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read advice {path}: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ConfigError(f"{path}: not an {FORMAT} file")
-    if doc.get("version") != VERSION:
-        raise ConfigError(f"{path}: {FORMAT} version {doc.get('version')}, this irpipe reads {VERSION}")
-    return list(doc.get("modules", []))
+    return list(jsonfile.read_versioned(path, FORMAT, VERSION, what="advice").get("modules", []))

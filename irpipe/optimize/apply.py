@@ -12,12 +12,12 @@ from typing import Any
 
 from irpipe.errors import IRError
 from irpipe.label.measure import EvaluationError, Evaluator
+from irpipe.label.vocab import REFERENCE
 from irpipe.llvm import ir
 from irpipe.optimize.predict import Predictor
 
-#: CLI objective -> (model objective, what is measured, reference baseline)
-OBJECTIVES = {"size": ("size", ".text bytes", "default<Oz>"),
-              "instcount": ("instcount", "IR instructions", "default<Oz>")}
+#: What each objective measures (the model's objectives; the reference is irpipe.label.vocab.REFERENCE)
+UNITS = {"size": ".text bytes", "instcount": "IR instructions"}
 
 
 @dataclass
@@ -54,10 +54,10 @@ def optimize(data: bytes | str, predictor: Predictor, *, objective: str = "size"
     output is never worse than -Oz on the measured objective.  The output module passes
     LLVM's verifier (checked in the evaluation).
     """
-    if objective not in OBJECTIVES:
-        raise IRError(f"objective {objective!r}: choose from {', '.join(OBJECTIVES)}")
+    if objective not in UNITS:
+        raise IRError(f"objective {objective!r}: choose from {', '.join(UNITS)}")
     started = time.monotonic()
-    head, _, baseline = OBJECTIVES[objective]
+    head, baseline = objective, REFERENCE[objective]
     x = predictor.inputs(data, name)
     prediction = predictor.predict_inputs([x])[0]
     candidates = predictor.verify_set(prediction, head, verify)

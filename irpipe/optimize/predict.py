@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from irpipe.data.examples import OBJECTIVES, Encoders, ModuleInput, module_input
+from irpipe.data.examples import Encoders, ModuleInput, module_input, objective_index
 from irpipe.errors import ModelError
 from irpipe.label import vocab
 from irpipe.train.config import from_dict
@@ -29,13 +29,13 @@ class Prediction:
 
     def ranking(self, objective: str = "instcount", head: str = "policy") -> list[str]:
         """Candidate pipelines, best first, by the policy head (or the cost head)."""
-        o = [name for name, _ in OBJECTIVES].index(objective)
+        o = objective_index(objective)
         key = self.scores[o] if head == "policy" else -self.cost[:, o]
         return [self.pipelines[k] for k in np.argsort(-key, kind="stable")]
 
     def predicted(self, objective: str = "instcount") -> np.ndarray:
         """Predicted metric per candidate (instructions or .text bytes)."""
-        o = [name for name, _ in OBJECTIVES].index(objective)
+        o = objective_index(objective)
         return np.exp(self.cost[:, o]) * max(self.input_instructions, 1)
 
 
@@ -51,8 +51,6 @@ class Predictor:
     @classmethod
     def load(cls, directory: str | Path) -> "Predictor":
         """Load ``directory``; :class:`ModelError` when it is missing, corrupt or mismatched."""
-        import torch
-
         from irpipe.errors import ConfigError
         from irpipe.label.actions import ACTIONS
         from irpipe.train.checkpoint import load_weights, read_meta
@@ -71,7 +69,6 @@ class Predictor:
         model = build_model(cfg, encoders, pset)
         load_weights(directory, model)
         model.eval()
-        torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
         return cls(directory, meta, model, encoders, pset)
 
     @property
@@ -88,7 +85,7 @@ class Predictor:
         then the vocabulary order (irpipe.train.metrics.choose)."""
         from irpipe.train.metrics import choose
 
-        o = [name for name, _ in OBJECTIVES].index(objective)
+        o = objective_index(objective)
         picks = (self.picks(n) or {}).get(objective)
         chosen = choose(prediction.scores[o], n, self.meta["reference"], picks)
         return [self.pset.pipelines[k] for k in chosen]

@@ -16,43 +16,31 @@ weight file that does not match the JSON (missing or unexpected tensors).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
+from irpipe import jsonfile
 from irpipe.errors import ModelError
+from irpipe.extract.shards import atomic_write_bytes
 from irpipe.schema import SCHEMA_VERSION
 
 FORMAT = "irpipe-model"
 FORMAT_VERSION = 1
 
 
-def _atomic(path: Path, write: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def save_json(path: Path, doc: dict[str, Any]) -> None:
     """Write JSON atomically."""
-    _atomic(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n"))
+    jsonfile.write(path, doc, sort_keys=True)
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     """Write a safetensors file atomically (tensors made contiguous and detached)."""
     flat = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    _atomic(Path(path), lambda tmp: save_file(flat, tmp))
+    atomic_write_bytes(Path(path), save(flat))
 
 
 def save_model(directory: Path, model: torch.nn.Module, meta: dict[str, Any]) -> None:

@@ -12,7 +12,6 @@ only in the most held-out split); the encoders are fitted on the train split onl
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import pyarrow as pa
 import torch
 
 from irpipe.data.examples import Encoders, ModuleInput, module_input, targets
-from irpipe.data.splits import assign_splits
+from irpipe.data.splits import assign_splits, select_hashes
 from irpipe.data.units import read_table
 from irpipe.errors import IrpipeError, ModelError
 from irpipe.extract.shards import read_modules
@@ -84,12 +83,6 @@ def example_items(examples: Iterable[Example]) -> list[dict[str, Any]]:
     return out
 
 
-def _stable_sample(hashes: Sequence[str], n: int | None, seed: int) -> set[str]:
-    if n is None or n >= len(hashes):
-        return set(hashes)
-    return set(sorted(hashes, key=lambda h: hashlib.sha256(f"{seed}:{h}".encode()).digest())[:n])
-
-
 def build_examples(cfg: DataConfig, arch: str, *, encoders: Encoders | None = None,
                    progress: bool = True) -> tuple[list[Example], Encoders, vocab.PipelineSet]:
     """Examples of every module that has measurements; fit ``encoders`` on train unless given."""
@@ -107,7 +100,7 @@ def build_examples(cfg: DataConfig, arch: str, *, encoders: Encoders | None = No
                                                  "content"])
     modules = modules.filter(pa.array([h in by_hash for h in modules.column("structural_hash").to_pylist()]))
     modules = assign_splits(modules, seed=cfg.split_seed)
-    keep = _stable_sample(modules.column("structural_hash").to_pylist(), cfg.max_modules, cfg.split_seed)
+    keep = select_hashes(modules, "all", sample=cfg.max_modules, seed=cfg.split_seed)
     inputs: list[tuple[dict, ModuleInput, np.ndarray]] = []
     for row in tqdm(modules.to_pylist(), desc="modules", disable=not progress, unit="mod"):
         h = row["structural_hash"]

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from irpipe.data.examples import OBJECTIVES, Encoders
-from irpipe.label.actions import ACTIONS, BY_NAME
+from irpipe.label.actions import ACTIONS
 from irpipe.label.vocab import REFERENCE, PipelineSet, save as save_pipelines
 from irpipe.nn.model import IRPipeModel, actions_tensor
 from irpipe.train import checkpoint, metrics

@@ -25,17 +25,16 @@ static cl::opt<std::string>
 
 namespace irpipe {
 
-static void warn(const Twine &Msg) {
-  errs() << "irpipe: warning: " << Msg << "\n";
+void warn(const Twine &Msg) { errs() << "irpipe: warning: " << Msg << "\n"; }
+
+std::string optionOrEnv(const std::string &Option, const char *Env) {
+  if (!Option.empty())
+    return Option;
+  const char *Value = std::getenv(Env);
+  return Value ? Value : "";
 }
 
-std::string adviceFile() {
-  if (!AdviceOpt.empty())
-    return AdviceOpt;
-  if (const char *Env = std::getenv("IRPIPE_ADVICE"))
-    return Env;
-  return "";
-}
+std::string adviceFile() { return optionOrEnv(AdviceOpt, "IRPIPE_ADVICE"); }
 
 /// The advice entry for \p M, or nullptr (after a warning if the file is bad).
 static std::optional<json::Object> lookup(const std::string &Path,

@@ -24,7 +24,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
@@ -46,13 +45,7 @@ static cl::opt<std::string> ObjectiveOpt("irpipe-objective",
 
 namespace irpipe {
 
-std::string serverSocket() {
-  if (!ServerOpt.empty())
-    return ServerOpt;
-  if (const char *Env = std::getenv("IRPIPE_SERVER"))
-    return Env;
-  return "";
-}
+std::string serverSocket() { return optionOrEnv(ServerOpt, "IRPIPE_SERVER"); }
 
 namespace {
 using Clock = std::chrono::steady_clock;
@@ -100,8 +93,7 @@ struct Fd {
 std::optional<json::Object> askServer(const std::string &Path, const Module &M) {
   auto Deadline = Clock::now() + std::chrono::milliseconds(TimeoutOpt);
   auto Fallback = [&](const Twine &Why) {
-    errs() << "irpipe: warning: irpipe serve at " << Path << ": " << Why
-           << "; keeping the default pipeline\n";
+    warn("irpipe serve at " + Path + ": " + Why + "; keeping the default pipeline");
     return std::nullopt;
   };
   SmallVector<char, 0> Bitcode;

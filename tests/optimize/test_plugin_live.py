@@ -3,7 +3,6 @@ that is absent, slow, or answers garbage (fake servers here); a compile never fa
 
 from __future__ import annotations
 
-import json
 import socket
 import struct
 import threading

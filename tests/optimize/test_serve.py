@@ -10,12 +10,11 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from irpipe.optimize.serve import recv, send
+from irpipe.optimize.serve import recv
 from irpipe.testing.serve import ask, start
 from irpipe.testing.factories import GRAPH_IR, SIMPLE_IR
 

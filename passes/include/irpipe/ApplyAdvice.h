@@ -22,6 +22,7 @@
 #ifndef IRPIPE_APPLYADVICE_H
 #define IRPIPE_APPLYADVICE_H
 
+#include "llvm/ADT/Twine.h"
 #include "llvm/IR/PassManager.h"
 #include "llvm/Support/JSON.h"
 
@@ -45,6 +46,13 @@ public:
 private:
   llvm::PassBuilder *PB;
 };
+
+/// Print one "irpipe: warning: MSG" line on stderr (the only way irpipe reports a problem
+/// inside a compile).
+void warn(const llvm::Twine &Msg);
+
+/// \p Option when set, else the environment variable \p Env, else "".
+std::string optionOrEnv(const std::string &Option, const char *Env);
 
 /// The advice file from -irpipe-advice=, else $IRPIPE_ADVICE, else "".
 std::string adviceFile();
