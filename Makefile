@@ -59,7 +59,7 @@ demo: setup
 	RAY_AUTH_MODE=disabled $(VENV)/bin/irpipe extract --recipes $(DEMO_RECIPES) --out $(DEMO_OUT) --num-cpus 2
 	$(VENV)/bin/irpipe info $(DEMO_OUT)
 	RAY_AUTH_MODE=disabled $(VENV)/bin/irpipe featurize --dataset $(DEMO_OUT) --out $(DEMO_OUT)-features --num-cpus 2
-	# the models step on the committed sample: train models/tiny (~1 min), evaluate it on the test split
+	# the models step on the committed sample: train models/tiny (15 s here), evaluate it on the test split
 	OMP_NUM_THREADS=1 $(VENV)/bin/irpipe train --config models/tiny/config.toml --out $(DEMO_OUT)-model --no-progress
 	$(VENV)/bin/irpipe evaluate --model $(DEMO_OUT)-model --model models/default --dataset datasets/default/sample \
 		--measurements datasets/default/measurements --baselines "" --no-progress
