@@ -14,7 +14,9 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
+#include <mutex>
 #include <optional>
+#include <set>
 
 using namespace llvm;
 
@@ -35,6 +37,21 @@ std::string optionOrEnv(const std::string &Option, const char *Env) {
 }
 
 std::string adviceFile() { return optionOrEnv(AdviceOpt, "IRPIPE_ADVICE"); }
+
+// Modules whose default pipeline an advised one replaced (the pass gate asks
+// for every optional pass; LTO backends may run modules on several threads).
+static std::mutex ReplacedLock;
+static std::set<const Module *> Replaced;
+
+bool isReplaced(const Module &M) {
+  std::lock_guard<std::mutex> G(ReplacedLock);
+  return !Replaced.empty() && Replaced.count(&M);
+}
+
+static void markReplaced(const Module &M) {
+  std::lock_guard<std::mutex> G(ReplacedLock);
+  Replaced.insert(&M);
+}
 
 /// The advice entry for \p M, or nullptr (after a warning if the file is bad).
 static std::optional<json::Object> lookup(const std::string &Path,
@@ -77,7 +94,7 @@ static std::optional<json::Object> lookup(const std::string &Path,
 
 PreservedAnalyses ApplyAdvicePass::run(Module &M, ModuleAnalysisManager &) {
   // An advised `default<Oz>` builds the default pipeline again, whose
-  // OptimizerLastEP hook adds this pass again: only the outermost one acts.
+  // PipelineStartEP hook adds this pass again: only the outermost one acts.
   static thread_local int Depth = 0;
   if (Depth > 0)
     return PreservedAnalyses::all();
@@ -104,7 +121,7 @@ PreservedAnalyses ApplyAdvicePass::run(Module &M, ModuleAnalysisManager &) {
   PB->registerLoopAnalyses(LAM);
   PB->crossRegisterProxies(LAM, FAM, CGAM, MAM);
 
-  bool Changed = false;
+  bool Changed = false, ModulePipelineRan = false;
   if (std::optional<StringRef> Text = Entry->getString("pipeline")) {
     ModulePassManager MPM;
     if (Error E = PB->parsePassPipeline(MPM, *Text)) {
@@ -112,7 +129,7 @@ PreservedAnalyses ApplyAdvicePass::run(Module &M, ModuleAnalysisManager &) {
            toString(std::move(E)) + "); skipped");
     } else {
       MPM.run(M, MAM);
-      Changed = true;
+      Changed = ModulePipelineRan = true;
     }
   }
   if (const json::Object *Fns = Entry->getObject("functions")) {
@@ -139,6 +156,8 @@ PreservedAnalyses ApplyAdvicePass::run(Module &M, ModuleAnalysisManager &) {
       Changed = true;
     }
   }
+  if (Replace && ModulePipelineRan)
+    markReplaced(M);  // only now: the function pipelines above had to run
   return Changed ? PreservedAnalyses::none() : PreservedAnalyses::all();
 }
 

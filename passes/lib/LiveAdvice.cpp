@@ -7,7 +7,7 @@
 //
 // The request is irpipe serve's framed JSON (4-byte big-endian length + JSON):
 // {"op": "advise", "module": <base64 bitcode>, "objective": ..., "source": ...}.
-// The whole exchange has a strict deadline (-irpipe-timeout-ms, default 500);
+// The socket must belong to this user (or root).  The whole exchange has a strict deadline (-irpipe-timeout-ms, default 500);
 // a server that is absent, slow, or answers anything but {"ok": true,
 // "pipeline": "<text>"} costs one warning and the module keeps the default
 // pipeline.
@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -96,6 +97,14 @@ std::optional<json::Object> askServer(const std::string &Path, const Module &M) 
     warn("irpipe serve at " + Path + ": " + Why + "; keeping the default pipeline");
     return std::nullopt;
   };
+  // Only a server run by this user (or root) may choose our pipelines.
+  struct stat St;
+  if (::stat(Path.c_str(), &St) != 0)
+    return Fallback(Twine("cannot connect: ") + std::strerror(errno));
+  if (!S_ISSOCK(St.st_mode))
+    return Fallback("not a socket");
+  if (St.st_uid != ::getuid() && St.st_uid != 0)
+    return Fallback("the socket is owned by uid " + Twine(St.st_uid) + ", not by this user");
   SmallVector<char, 0> Bitcode;
   raw_svector_ostream BOS(Bitcode);
   WriteBitcodeToFile(M, BOS);

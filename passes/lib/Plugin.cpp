@@ -4,17 +4,41 @@
 //   opt-22 -load-pass-plugin=libIRPipe.so -passes=irpipe-apply -irpipe-advice=A.json in.ll
 //   clang-22 -O2 -fpass-plugin=libIRPipe.so -mllvm -irpipe-advice=A.json -c a.c
 //
-// Registers `irpipe-apply` for textual pipelines, and hooks it at the end of
-// the default optimization pipeline (OptimizerLastEP) so that an ordinary
-// `clang -O2 -fpass-plugin=...` build applies the advice; without an advice
-// file the hook does nothing.
+// Registers `irpipe-apply` for textual pipelines (it runs the advised pipeline
+// where it stands), and hooks the start of the default optimization pipeline
+// (PipelineStartEP) so that an ordinary `clang -O2 -fpass-plugin=...` build
+// *replaces* the default pipeline by the advised one for each advised module:
+// the advised passes run on clang's unoptimized IR, exactly what irpipe
+// optimize measured, and a pass gate (ShouldRunOptionalPass) then skips the
+// optional passes of the default pipeline for that module.  Required passes
+// still run; codegen keeps the build's -O level.  A module without advice (or
+// whose advice fails) keeps the whole default pipeline.  Without an advice file
+// or server the hook adds nothing.
 //===----------------------------------------------------------------------===//
 #include "irpipe/ApplyAdvice.h"
 
+#include "llvm/Analysis/LazyCallGraph.h"
+#include "llvm/Analysis/LoopInfo.h"
+#include "llvm/IR/Function.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/PassInstrumentation.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Plugins/PassPlugin.h"
 
 using namespace llvm;
+
+/// The module an IR unit handed to pass instrumentation belongs to (or null).
+static const Module *unitModule(const Any &IR) {
+  if (const auto *M = llvm::any_cast<const Module *>(&IR))
+    return *M;
+  if (const auto *F = llvm::any_cast<const Function *>(&IR))
+    return (*F)->getParent();
+  if (const auto *L = llvm::any_cast<const Loop *>(&IR))
+    return (*L)->getHeader()->getModule();
+  if (const auto *C = llvm::any_cast<const LazyCallGraph::SCC *>(&IR))
+    return (*C)->begin()->getFunction().getParent();
+  return nullptr;
+}
 
 static void registerCallbacks(PassBuilder &PB) {
   PB.registerPipelineParsingCallback(
@@ -22,19 +46,23 @@ static void registerCallbacks(PassBuilder &PB) {
             ArrayRef<PassBuilder::PipelineElement>) {
         if (Name != "irpipe-apply")
           return false;
-        MPM.addPass(irpipe::ApplyAdvicePass(PB));
+        MPM.addPass(irpipe::ApplyAdvicePass(PB, /*Replace=*/false));
         return true;
       });
-  PB.registerOptimizerLastEPCallback(
-      [&PB](ModulePassManager &MPM, OptimizationLevel Level,
-            ThinOrFullLTOPhase) {
+  PB.registerPipelineStartEPCallback(
+      [&PB](ModulePassManager &MPM, OptimizationLevel Level) {
         if (Level != OptimizationLevel::O0 &&
             (!irpipe::adviceFile().empty() || !irpipe::serverSocket().empty()))
-          MPM.addPass(irpipe::ApplyAdvicePass(PB));
+          MPM.addPass(irpipe::ApplyAdvicePass(PB, /*Replace=*/true));
       });
+  if (PassInstrumentationCallbacks *PIC = PB.getPassInstrumentationCallbacks())
+    PIC->registerShouldRunOptionalPassCallback([](StringRef, Any IR) {
+      const Module *M = unitModule(IR);
+      return !M || !irpipe::isReplaced(*M);
+    });
 }
 
 extern "C" LLVM_ATTRIBUTE_WEAK __attribute__((visibility("default")))
 PassPluginLibraryInfo llvmGetPassPluginInfo() {
-  return {LLVM_PLUGIN_API_VERSION, "irpipe", "0.1", registerCallbacks};
+  return {LLVM_PLUGIN_API_VERSION, "irpipe", "0.2", registerCallbacks};
 }

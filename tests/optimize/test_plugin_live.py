@@ -3,6 +3,7 @@ that is absent, slow, or answers garbage (fake servers here); a compile never fa
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 import threading
@@ -114,3 +115,22 @@ def test_server_dies_mid_build(tmp_path: Path) -> None:
     second = tools.run("clang", [*args, "-o", str(tmp_path / "b.o")], timeout=60)
     assert "keeping the default pipeline" in second.stderr.decode(errors="replace")
     assert (tmp_path / "b.o").stat().st_size > 0
+
+
+def test_socket_of_another_user_is_not_asked(tmp_path: Path) -> None:
+    """A server socket owned by another (non-root) user may not choose our pipelines."""
+    if os.getuid() != 0:
+        pytest.skip("chown to another user needs root")
+    sock = tmp_path / "foreign.sock"
+    asked = []
+    server = fake_server(sock, lambda c: (asked.append(1), send(c, {"ok": True, "pipeline": "function(sroa)"})))
+    os.chown(sock, 65534, 65534)
+    try:
+        out, err, _ = opt(sock)
+    finally:
+        server.close()
+    assert "the socket is owned by uid 65534, not by this user; keeping the default pipeline" in err
+    assert "alloca" in out and not asked
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    assert "not a socket" in opt(plain)[1]

@@ -39,13 +39,19 @@ class ApplyAdvicePass : public llvm::PassInfoMixin<ApplyAdvicePass> {
 public:
   /// \p PB is the host's PassBuilder (it knows the target): it parses and
   /// builds the advised pipelines.
-  explicit ApplyAdvicePass(llvm::PassBuilder &PB) : PB(&PB) {}
+  /// With \p Replace (the clang hook), an applied module pipeline replaces the
+  /// rest of the default pipeline (see Plugin.cpp).
+  ApplyAdvicePass(llvm::PassBuilder &PB, bool Replace) : PB(&PB), Replace(Replace) {}
   llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &AM);
   static bool isRequired() { return true; }
 
 private:
   llvm::PassBuilder *PB;
+  bool Replace;
 };
+
+/// True once an advised pipeline has replaced the default pipeline for \p M.
+bool isReplaced(const llvm::Module &M);
 
 /// Print one "irpipe: warning: MSG" line on stderr (the only way irpipe reports a problem
 /// inside a compile).
