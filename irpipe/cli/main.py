@@ -11,7 +11,7 @@ from irpipe import __version__
 from irpipe.errors import IrpipeError
 
 SUBCOMMANDS = ("env", "extract", "info", "features", "graph", "featurize", "tokenizer", "label",
-               "measure", "vocab", "train", "evaluate", "optimize", "serve")
+               "measure", "vocab", "train", "train-inliner", "evaluate", "optimize", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in SUBCOMMANDS:
-        importlib.import_module(f"irpipe.cli.{name}").register(sub)
+        importlib.import_module(f"irpipe.cli.{name.replace('-', '_')}").register(sub)
     return parser
 
 

@@ -1,36 +1,76 @@
-"""``irpipe serve``: serve a model on a Unix socket (batched; health/stats; clean SIGTERM)."""
+"""``irpipe serve``: the model on a Unix socket (batched; health/stats; clean SIGTERM), and the
+learned inliner on LLVM's interactive ML-advisor pipes (MLGO protocol) for stock clang-22."""
 
 from __future__ import annotations
 
 import argparse
 import signal
 import threading
+from pathlib import Path
+
+INLINER_MODEL = Path(__file__).resolve().parents[2] / "models" / "inliner"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from irpipe.cli.optimize import DEFAULT_MODEL
 
-    p = sub.add_parser("serve", help="serve the model on a Unix socket (0600) for the pass plugin")
+    p = sub.add_parser("serve", help="serve the model on a Unix socket (0600) for the pass plugin, "
+                                     "and the inliner on MLGO's interactive pipes")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="checkpoint directory")
-    p.add_argument("--socket", required=True, help="Unix socket path to create")
+    p.add_argument("--socket", help="Unix socket path to create (the pass plugin's live mode)")
     p.add_argument("--max-batch", type=int, default=16)
     p.add_argument("--batch-wait-ms", type=float, default=5.0)
+    p.add_argument("--record", help="on stop, write every answer as an advice file (replay a build "
+                                     "with -irpipe-advice and no server)")
+    p.add_argument("--inliner-channel", metavar="BASE",
+                   help="answer clang-22's ML inliner on BASE.in/BASE.out (clang-22 -mllvm "
+                        "-enable-ml-inliner=release -mllvm -inliner-interactive-channel-base=BASE "
+                        "-mllvm -inliner-interactive-include-default); one compiler at a time")
+    p.add_argument("--inliner-model", default=str(INLINER_MODEL), help="inliner policy directory")
+    p.add_argument("--regalloc-channel", metavar="BASE",
+                   help="answer the regalloc eviction advisor (-regalloc-enable-advisor=release "
+                        "-regalloc-evict-interactive-channel-base=BASE) with a valid no-eviction choice")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from irpipe.optimize.predict import Predictor
-    from irpipe.optimize.serve import Server
+    from irpipe.errors import ConfigError
+    from irpipe.optimize.inliner import InlinerPolicy, NoEviction
+    from irpipe.optimize.mlgo import Channel
 
-    server = Server(Predictor.load(args.model), args.socket, max_batch=args.max_batch,
-                    batch_wait_s=args.batch_wait_ms / 1000)
+    if not (args.socket or args.inliner_channel or args.regalloc_channel):
+        raise ConfigError("nothing to serve: give --socket, --inliner-channel and/or --regalloc-channel")
+    channels = []
+    if args.inliner_channel:
+        channels.append(Channel(args.inliner_channel, InlinerPolicy.load(args.inliner_model)))
+    if args.regalloc_channel:
+        channels.append(Channel(args.regalloc_channel, NoEviction()))
+    server = None
+    if args.socket:
+        from irpipe.optimize.predict import Predictor
+        from irpipe.optimize.serve import Server
+
+        server = Server(Predictor.load(args.model), args.socket, max_batch=args.max_batch,
+                        batch_wait_s=args.batch_wait_ms / 1000, record=args.record)
+        server.channels = channels
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
-    server.start()
-    print(f"irpipe serve: {args.model} on {args.socket}", flush=True)
-    while not done.wait(0.5):
-        pass
-    server.stop()
+    try:
+        for ch in channels:
+            ch.__enter__()
+            threading.Thread(target=ch.serve_forever, daemon=True).start()
+        if server is not None:
+            server.start()
+        what = [f"{args.model} on {args.socket}"] if server else []
+        what += [f"{ch.policy.kind} advisor on {ch.base}.in/.out" for ch in channels]
+        print(f"irpipe serve: {'; '.join(what)}", flush=True)
+        while not done.wait(0.5):
+            pass
+    finally:
+        if server is not None:
+            server.stop()
+        for ch in channels:
+            ch.stop()
     print("irpipe serve: stopped", flush=True)
     return 0

@@ -133,6 +133,11 @@ class Toolchain:
                              f"{' '.join(args)[:200]}\n{tail(proc.stderr)}")
         return proc
 
+    def start(self, name: str, args: Sequence[str], **popen: object) -> subprocess.Popen[bytes]:
+        """Start tool ``name`` without waiting (for tools that talk to us while they run, such as
+        LLVM's interactive ML advisors); the caller waits, with its own timeout."""
+        return subprocess.Popen([self.find(name).path, *args], **popen)  # type: ignore[call-overload]
+
 
 def rustc_llvm_version(rustc: str = "/usr/bin/rustc") -> str:
     """LLVM version of the pinned rustc (Debian's rustc-web), checked to be LLVM 22 (``rustc -vV``)."""

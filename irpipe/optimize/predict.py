@@ -94,6 +94,27 @@ class Predictor:
         """Parse a module for this model (isolated LLVM)."""
         return module_input(data, name=name, max_nodes=self.config.data.max_nodes)
 
+    def cache_key(self, x: ModuleInput) -> str:
+        """A digest of what this model's encoder reads of ``x``: equal keys, equal predictions.
+
+        The GNN reads the graph and the Autophase vector (a -fPIC and a non-PIC compile of one
+        file give the same graph), the transformer the function texts and Autophase.
+        """
+        import hashlib
+
+        h = hashlib.sha256(self.arch.encode())
+        h.update(np.ascontiguousarray(x.autophase).tobytes())
+        h.update(str(x.instructions).encode())
+        if self.arch == "gnn":
+            g = x.graph
+            for a in (g.node_type, g.node_text, g.node_function, g.node_block, g.edge_source,
+                      g.edge_target, g.edge_flow, g.edge_position):
+                h.update(np.ascontiguousarray(a).tobytes())
+            h.update("\0".join(g.texts).encode())
+        else:
+            h.update("\0".join(x.functions).encode())
+        return h.hexdigest()
+
     def predict_inputs(self, inputs: Sequence[ModuleInput], batch_size: int = 16) -> list[Prediction]:
         """Predictions for parsed modules (batched)."""
         from irpipe.train.data import encode

@@ -14,6 +14,11 @@ caller, e.g. the pass plugin, has a strict time budget); ``candidates`` is the
 verify set of ``irpipe optimize`` for callers that can afford to compile.
 Requests from all connections are queued and the model runs on batches of up to
 ``max_batch`` modules, waiting at most ``batch_wait_s`` for a batch to fill.
+Answers are cached by what the model reads of a module (``Predictor.cache_key``):
+a build that compiles each file twice (static and -fPIC) pays one inference.
+With ``record``, every answer is kept as an advice entry for its source file and
+written (atomically) as an advice file on stop: a later build can replay the
+decisions with ``-irpipe-advice`` and no server.
 The socket is created 0600; an existing path is refused unless it is a stale
 socket of ours (no listener).  SIGTERM / SIGINT stop it cleanly: no new
 connections, queued requests answered, the socket file removed.
@@ -30,6 +35,7 @@ import stat
 import struct
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -100,12 +106,19 @@ class Server:
     """Serve ``predictor`` on a Unix socket at ``path``."""
 
     def __init__(self, predictor: Predictor, path: str | Path, *, max_batch: int = 16,
-                 batch_wait_s: float = 0.005):
+                 batch_wait_s: float = 0.005, record: str | Path | None = None,
+                 cache_size: int = 4096):
         self.predictor, self.path = predictor, Path(path)
+        self.record = Path(record) if record else None
+        self.recorded: dict[str, dict[str, Any]] = {}
+        self.cache: "OrderedDict[str, Any]" = OrderedDict()
+        self.cache_size = cache_size
+        self.channels: list[Any] = []  # MLGO channels served beside the socket (health reports them)
         self.max_batch, self.batch_wait_s = max_batch, batch_wait_s
         self.requests: "queue.Queue[tuple[dict, queue.Queue]]" = queue.Queue()
         self.stopping = threading.Event()
-        self.stats = {"requests": 0, "errors": 0, "batches": 0, "modules": 0, "started": time.time()}
+        self.stats = {"requests": 0, "errors": 0, "batches": 0, "modules": 0, "cache_hits": 0,
+                      "started": time.time()}
         self.sock: socket.socket | None = None
 
     def start(self) -> None:
@@ -136,6 +149,10 @@ class Server:
             time.sleep(0.01)
         if self.path.exists() and stat.S_ISSOCK(self.path.lstat().st_mode):
             self.path.unlink()
+        if self.record is not None:
+            from irpipe.optimize import advice
+
+            advice.write(self.record, sorted(self.recorded.values(), key=lambda e: e["source"]))
 
     def _accept(self) -> None:
         while not self.stopping.is_set():
@@ -171,7 +188,8 @@ class Server:
         op = request.get("op")
         if op == "health":
             return {"ok": True, "model": str(self.predictor.directory), "arch": self.predictor.arch,
-                    "stats": {**self.stats, "uptime_s": round(time.time() - self.stats["started"], 3)}}
+                    "stats": {**self.stats, "uptime_s": round(time.time() - self.stats["started"], 3)},
+                    "channels": {str(c.base): {"kind": c.policy.kind, **c.stats} for c in self.channels}}
         if op != "advise":
             self.stats["errors"] += 1
             return {"ok": False, "error": f"unknown op {op!r}; known: health, advise"}
@@ -199,28 +217,40 @@ class Server:
         for i, (request, reply) in enumerate(batch):
             try:
                 raw = base64.b64decode(request["module"], validate=True)
-                parsed.append((i, self.predictor.inputs(raw, name=str(request.get("source", "<module>")))))
+                x = self.predictor.inputs(raw, name=str(request.get("source", "<module>")))
             except (KeyError, ValueError, TypeError, IrpipeError) as exc:
                 self.stats["errors"] += 1
                 replies[i] = {"ok": False, "error": f"bad module: {str(exc).splitlines()[0]}"}
-        if parsed:
-            predictions = self.predictor.predict_inputs([x for _, x in parsed])
+                continue
+            parsed.append((i, x, self.predictor.cache_key(x)))
+        todo = [(i, x, key) for i, x, key in parsed if key not in self.cache]
+        if todo:
+            for (_, _, key), pred in zip(todo, self.predictor.predict_inputs([x for _, x, _ in todo])):
+                self.cache[key] = pred
+            while len(self.cache) > self.cache_size:
+                self.cache.popitem(last=False)
             self.stats["batches"] += 1
-            self.stats["modules"] += len(parsed)
-            for (i, _), pred in zip(parsed, predictions):
-                request = batch[i][0]
-                objective = request.get("objective", "size")
-                if objective not in ("size", "instcount"):
-                    replies[i] = {"ok": False, "error": f"objective {objective!r}: size or instcount"}
-                    continue
-                verify = int(request.get("verify", 10))
-                candidates = self.predictor.verify_set(pred, objective, verify)
-                first = pred.ranking(objective)[0]
-                # no compile here: keep the reference unless the cost head also predicts a gain
-                cost = pred.predicted(objective)
-                ref = self.predictor.pset.pipelines[self.predictor.meta["reference"]]
-                if cost[pred.pipelines.index(first)] >= cost[pred.pipelines.index(ref)]:
-                    first = ref
-                replies[i] = {"ok": True, "pipeline": first, "candidates": candidates}
+        self.stats["modules"] += len(parsed)
+        self.stats["cache_hits"] += len(parsed) - len(todo)
+        for i, x, key in parsed:
+            replies[i] = self._advise(batch[i][0], self.cache[key])
         for i, (_, reply) in enumerate(batch):
             reply.put(replies[i])
+
+    def _advise(self, request: dict[str, Any], pred: Any) -> dict[str, Any]:
+        """The answer for one module's prediction (no compile: the caller has a deadline)."""
+        objective = request.get("objective", "size")
+        if objective not in ("size", "instcount"):
+            return {"ok": False, "error": f"objective {objective!r}: size or instcount"}
+        candidates = self.predictor.verify_set(pred, objective, int(request.get("verify", 10)))
+        first = pred.ranking(objective)[0]
+        # keep the reference unless the cost head also predicts a gain
+        cost = pred.predicted(objective)
+        ref = self.predictor.pset.pipelines[self.predictor.meta["reference"]]
+        if cost[pred.pipelines.index(first)] >= cost[pred.pipelines.index(ref)]:
+            first = ref
+        source = str(request.get("source", ""))
+        if self.record is not None and source:
+            self.recorded[source] = {"structural_hash": "", "source": source, "objective": objective,
+                                     "pipeline": first, "functions": {}}
+        return {"ok": True, "pipeline": first, "candidates": candidates}

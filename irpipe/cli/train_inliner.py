@@ -1,0 +1,30 @@
+"""``irpipe train-inliner``: learn an inlining policy for size, run inside stock clang-22 (MLGO protocol)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train-inliner", help="train the inlining policy that `irpipe serve "
+                                             "--inliner-channel` answers clang-22's ML inliner with")
+    p.add_argument("--dataset", required=True, help="dataset directory of MODULES shards")
+    p.add_argument("--out", required=True, help="policy directory (inliner.safetensors + inliner.json)")
+    p.add_argument("--train-modules", type=int, default=30)
+    p.add_argument("--eval-modules", type=int, default=60, help="held-out (val+test) modules for the report")
+    p.add_argument("--iterations", type=int, default=8)
+    p.add_argument("--pairs", type=int, default=4, help="antithetic pairs per iteration")
+    p.add_argument("--sigma", type=float, default=0.15)
+    p.add_argument("--lr", type=float, default=0.3)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from irpipe.train.inliner import ESConfig, run as train
+
+    report = train(args.dataset, args.out, train_modules=args.train_modules, eval_modules=args.eval_modules,
+                   config=ESConfig(args.iterations, args.pairs, args.sigma, args.lr, args.seed))
+    print(json.dumps({"train": report["train"], "held_out": report["held_out"]}, indent=1))
+    return 0

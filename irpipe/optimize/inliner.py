@@ -1,0 +1,128 @@
+"""Policies for LLVM's interactive ML advisors (see :mod:`irpipe.optimize.mlgo`).
+
+:class:`InlinerPolicy` is a learned linear policy over MLGO's inlining features
+(39 int64 scalars, ``inlining_default`` among them when the compiler runs with
+``-inliner-interactive-include-default``): inline when ``w . phi(x) + b > 0`` with
+``phi(x) = sign(x) log1p(|x|) / scale``.  Its starting point (:meth:`InlinerPolicy.default`)
+reproduces LLVM's own decision exactly; training (:mod:`irpipe.train.inliner`) moves it
+towards smaller code.  Stored as safetensors + JSON (``inliner.safetensors``,
+``inliner.json``: format ``irpipe.inliner`` v1), never pickle.
+
+:class:`NoEviction` answers the regalloc eviction protocol with the always-valid
+"evict nothing" choice: the protocol is served, no learned eviction policy is claimed.
+
+    USAGE: policy = InlinerPolicy.load("models/inliner"); policy({"callee_users": arr, ...})
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from irpipe import jsonfile
+from irpipe.errors import ModelError
+from irpipe.optimize.mlgo import NO_EVICTION
+
+FORMAT = "irpipe.inliner"
+VERSION = 1
+DEFAULT_FEATURE = "inlining_default"
+
+
+def phi(x: np.ndarray) -> np.ndarray:
+    """The signed log transform of raw feature values."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+class InlinerPolicy:
+    """Inline iff ``weights . phi(x) / scale + bias > 0`` over ``names`` (missing features are 0).
+
+    Args:
+        names: feature names, in weight order.
+        weights: [F] float.
+        bias: scalar.
+        scale: [F] positive divisors of phi (feature spread on training call sites).
+    """
+
+    kind = "inline"
+
+    def __init__(self, names: list[str], weights: np.ndarray, bias: float, scale: np.ndarray,
+                 info: dict[str, Any] | None = None):
+        self.names = list(names)
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.bias = float(bias)
+        self.scale = np.asarray(scale, dtype=np.float64)
+        self.info = dict(info or {})
+        if self.weights.shape != (len(self.names),) or self.scale.shape != self.weights.shape:
+            raise ModelError(f"inliner policy: {len(self.names)} names, weights {self.weights.shape}, "
+                             f"scale {self.scale.shape}")
+
+    @classmethod
+    def default(cls, names: list[str], scale: np.ndarray | None = None) -> "InlinerPolicy":
+        """The policy that answers LLVM's own decision (``inlining_default``)."""
+        if DEFAULT_FEATURE not in names:
+            raise ModelError(f"the features lack {DEFAULT_FEATURE!r}: run the compiler with "
+                             "-inliner-interactive-include-default")
+        scale = np.ones(len(names)) if scale is None else np.asarray(scale, dtype=np.float64)
+        w = np.zeros(len(names))
+        w[names.index(DEFAULT_FEATURE)] = scale[names.index(DEFAULT_FEATURE)] / phi(1.0)
+        return cls(names, w, -0.5, scale)
+
+    def vector(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        """phi(x) / scale in ``names`` order."""
+        raw = np.array([float(features[n].reshape(-1)[0]) if n in features else 0.0 for n in self.names])
+        return phi(raw) / self.scale
+
+    def __call__(self, features: dict[str, np.ndarray]) -> int:
+        return int(self.vector(features) @ self.weights + self.bias > 0)
+
+    def with_params(self, params: np.ndarray) -> "InlinerPolicy":
+        """A copy with ``params`` = [weights..., bias]."""
+        return InlinerPolicy(self.names, params[:-1], float(params[-1]), self.scale, self.info)
+
+    @property
+    def params(self) -> np.ndarray:
+        return np.append(self.weights, self.bias)
+
+    def save(self, directory: str | Path, info: dict[str, Any] | None = None) -> Path:
+        """Write ``inliner.safetensors`` + ``inliner.json`` (atomically)."""
+        from safetensors.numpy import save
+
+        from irpipe.extract.shards import atomic_write_bytes
+
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(d / "inliner.safetensors", save({
+            "weights": self.weights.astype(np.float64), "bias": np.array([self.bias]),
+            "scale": self.scale.astype(np.float64)}))
+        jsonfile.write(d / "inliner.json", {"format": FORMAT, "version": VERSION,
+                                            "features": self.names, **(info or self.info)})
+        return d
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "InlinerPolicy":
+        """Read a saved policy; :class:`ModelError` for a missing or corrupt one."""
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
+        d = Path(directory)
+        if not (d / "inliner.json").is_file():
+            raise ModelError(f"{d} is not an irpipe inliner policy (no inliner.json)")
+        meta = jsonfile.read_versioned(d / "inliner.json", FORMAT, VERSION, what="inliner policy")
+        try:
+            t = load_file(str(d / "inliner.safetensors"))
+            return cls(list(meta["features"]), t["weights"], float(t["bias"][0]), t["scale"],
+                       {k: v for k, v in meta.items() if k not in ("format", "version", "features")})
+        except (OSError, SafetensorError, KeyError, ValueError) as exc:
+            raise ModelError(f"{d / 'inliner.safetensors'}: cannot load the policy ({exc})") from None
+
+
+class NoEviction:
+    """Regalloc eviction: always the valid "evict nothing" choice."""
+
+    kind = "evict"
+
+    def __call__(self, features: dict[str, np.ndarray]) -> int:
+        return NO_EVICTION
