@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -12,11 +13,14 @@ DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "default"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("optimize", help="optimize a .ll/.bc file with the model: predict, verify, "
-                                        "never worse than -Oz")
+                                        "never worse than -Oz (size) or -O3 (speed)")
     p.add_argument("file", help="LLVM 22 module (.ll or .bc)")
     p.add_argument("-o", "--output", help="write the optimized module here (.ll text, else bitcode)")
-    p.add_argument("--objective", default="size", choices=("size", "instcount"),
-                   help="size: .text bytes vs -Oz; instcount: IR instructions vs -Oz")
+    p.add_argument("--objective", default="size", choices=("size", "instcount", "speed"),
+                   help="size: .text bytes vs -Oz; instcount: IR instructions vs -Oz; speed: CPU time "
+                        "of the program (needs main) vs -O3, output checked")
+    p.add_argument("--run-args", default="", help="speed: the program's arguments (one string)")
+    p.add_argument("--repeats", type=int, default=5, help="speed: runs per candidate")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="checkpoint directory")
     p.add_argument("--verify", type=int, default=10, help="compiles after the model call (-Oz included)")
     p.add_argument("--emit-advice", help="write the choice as an advice file (JSON)")
@@ -32,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
 
     data = ir.read_module(args.file)
     predictor = Predictor.load(args.model)
-    result = optimize(data, predictor, objective=args.objective, verify=args.verify, name=args.file)
+    result = optimize(data, predictor, objective=args.objective, verify=args.verify, name=args.file,
+                      run_args=shlex.split(args.run_args), repeats=args.repeats)
     if args.output:
         out = Path(args.output)
         if out.suffix == ".ll":
@@ -48,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         unit = UNITS[args.objective]
         print(f"pipeline: {result.pipeline}")
-        print(f"{unit}: {result.baseline_metric:g} with {result.baseline}, {result.metric:g} chosen "
-              f"({result.improvement:.3f}x); {len(result.tried)} compiles, {result.seconds:.2f} s")
+        if result.summary()["metric"] is not None:
+            print(f"{unit}: {result.baseline_metric:g} with {result.baseline}, {result.metric:g} chosen "
+                  f"({result.improvement:.3f}x); {len(result.tried)} compiles, {result.seconds:.2f} s")
+        if result.note:
+            print(f"note: {result.note}")
     return 0

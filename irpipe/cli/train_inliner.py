@@ -15,8 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-modules", type=int, default=60, help="held-out (val+test) modules for the report")
     p.add_argument("--iterations", type=int, default=8)
     p.add_argument("--pairs", type=int, default=4, help="antithetic pairs per iteration")
-    p.add_argument("--sigma", type=float, default=0.15)
-    p.add_argument("--lr", type=float, default=0.3)
+    p.add_argument("--sigma", type=float, default=0.1)
+    p.add_argument("--lr", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=run)
 

@@ -3,7 +3,7 @@
 :class:`InlinerPolicy` is a learned linear policy over MLGO's inlining features
 (39 int64 scalars, ``inlining_default`` among them when the compiler runs with
 ``-inliner-interactive-include-default``): inline when ``w . phi(x) + b > 0`` with
-``phi(x) = sign(x) log1p(|x|) / scale``.  Its starting point (:meth:`InlinerPolicy.default`)
+``phi(x) = (sign(x) log1p(|x|) - center) / scale``.  Its starting point (:meth:`InlinerPolicy.default`)
 reproduces LLVM's own decision exactly; training (:mod:`irpipe.train.inliner`) moves it
 towards smaller code.  Stored as safetensors + JSON (``inliner.safetensors``,
 ``inliner.json``: format ``irpipe.inliner`` v1), never pickle.
@@ -37,50 +37,57 @@ def phi(x: np.ndarray) -> np.ndarray:
 
 
 class InlinerPolicy:
-    """Inline iff ``weights . phi(x) / scale + bias > 0`` over ``names`` (missing features are 0).
+    """Inline iff ``weights . (phi(x) - center) / scale + bias > 0`` over ``names`` (missing
+    features are 0).
 
     Args:
         names: feature names, in weight order.
         weights: [F] float.
         bias: scalar.
         scale: [F] positive divisors of phi (feature spread on training call sites).
+        center: [F] mean of phi on training call sites (default 0).
     """
 
     kind = "inline"
 
     def __init__(self, names: list[str], weights: np.ndarray, bias: float, scale: np.ndarray,
-                 info: dict[str, Any] | None = None):
+                 info: dict[str, Any] | None = None, center: np.ndarray | None = None):
         self.names = list(names)
         self.weights = np.asarray(weights, dtype=np.float64)
         self.bias = float(bias)
         self.scale = np.asarray(scale, dtype=np.float64)
+        self.center = np.zeros_like(self.scale) if center is None else np.asarray(center, dtype=np.float64)
         self.info = dict(info or {})
         if self.weights.shape != (len(self.names),) or self.scale.shape != self.weights.shape:
             raise ModelError(f"inliner policy: {len(self.names)} names, weights {self.weights.shape}, "
                              f"scale {self.scale.shape}")
 
     @classmethod
-    def default(cls, names: list[str], scale: np.ndarray | None = None) -> "InlinerPolicy":
-        """The policy that answers LLVM's own decision (``inlining_default``)."""
+    def default(cls, names: list[str], scale: np.ndarray | None = None,
+                center: np.ndarray | None = None, margin: float = 2.0) -> "InlinerPolicy":
+        """The policy that answers LLVM's own decision (``inlining_default``): logit +margin
+        where LLVM inlines, -margin where it does not."""
         if DEFAULT_FEATURE not in names:
             raise ModelError(f"the features lack {DEFAULT_FEATURE!r}: run the compiler with "
                              "-inliner-interactive-include-default")
         scale = np.ones(len(names)) if scale is None else np.asarray(scale, dtype=np.float64)
+        center = np.zeros(len(names)) if center is None else np.asarray(center, dtype=np.float64)
+        d = names.index(DEFAULT_FEATURE)
         w = np.zeros(len(names))
-        w[names.index(DEFAULT_FEATURE)] = scale[names.index(DEFAULT_FEATURE)] / phi(1.0)
-        return cls(names, w, -0.5, scale)
+        w[d] = 2 * margin * scale[d] / phi(1.0)
+        return cls(names, w, -margin + 2 * margin * center[d] / phi(1.0), scale, center=center)
 
     def vector(self, features: dict[str, np.ndarray]) -> np.ndarray:
         """phi(x) / scale in ``names`` order."""
         raw = np.array([float(features[n].reshape(-1)[0]) if n in features else 0.0 for n in self.names])
-        return phi(raw) / self.scale
+        return (phi(raw) - self.center) / self.scale
 
     def __call__(self, features: dict[str, np.ndarray]) -> int:
         return int(self.vector(features) @ self.weights + self.bias > 0)
 
     def with_params(self, params: np.ndarray) -> "InlinerPolicy":
         """A copy with ``params`` = [weights..., bias]."""
-        return InlinerPolicy(self.names, params[:-1], float(params[-1]), self.scale, self.info)
+        return InlinerPolicy(self.names, params[:-1], float(params[-1]), self.scale, self.info, self.center)
 
     @property
     def params(self) -> np.ndarray:
@@ -96,7 +103,7 @@ class InlinerPolicy:
         d.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(d / "inliner.safetensors", save({
             "weights": self.weights.astype(np.float64), "bias": np.array([self.bias]),
-            "scale": self.scale.astype(np.float64)}))
+            "scale": self.scale.astype(np.float64), "center": self.center.astype(np.float64)}))
         jsonfile.write(d / "inliner.json", {"format": FORMAT, "version": VERSION,
                                             "features": self.names, **(info or self.info)})
         return d
@@ -114,7 +121,8 @@ class InlinerPolicy:
         try:
             t = load_file(str(d / "inliner.safetensors"))
             return cls(list(meta["features"]), t["weights"], float(t["bias"][0]), t["scale"],
-                       {k: v for k, v in meta.items() if k not in ("format", "version", "features")})
+                       {k: v for k, v in meta.items() if k not in ("format", "version", "features")},
+                       t["center"])
         except (OSError, SafetensorError, KeyError, ValueError) as exc:
             raise ModelError(f"{d / 'inliner.safetensors'}: cannot load the policy ({exc})") from None
 

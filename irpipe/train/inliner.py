@@ -90,8 +90,9 @@ class ESConfig:
 
     iterations: int = 8
     pairs: int = 4            # antithetic pairs per iteration (2 * pairs policies evaluated)
-    sigma: float = 0.15       # perturbation std, in units of the scaled features
-    lr: float = 0.3           # step on the rank-normalized gradient estimate
+    sigma: float = 0.1        # perturbation std of each parameter (features are standardized;
+                              # the default decision's logit margin is +-2)
+    lr: float = 0.2           # step on the rank-normalized gradient estimate
     seed: int = 0
 
 
@@ -110,7 +111,7 @@ def train(modules: list[bytes], *, config: ESConfig = ESConfig(),
         raise IrpipeError("the training modules made no inlining decisions")
     feats = np.array([[float(r[n][0]) for n in names] for r in record])
     scale = np.maximum(phi(feats).std(axis=0), 1e-3)
-    policy = InlinerPolicy.default(names, scale)
+    policy = InlinerPolicy.default(names, scale, phi(feats).mean(axis=0))
 
     def reward(p: InlinerPolicy) -> float:
         return geomean_gain(base, [compile_text_bytes(m, p) for m in modules])

@@ -15,6 +15,15 @@
 ; TEXT: IR instructions: {{[0-9]+}} with default<Oz>, {{[0-9]+}} chosen ({{[0-9.]+}}x); 10 compiles
 ; RUN: not %{irpipe} optimize %s --model %t/nomodel 2>&1 | %FileCheck %s --check-prefix=NOMODEL
 ; NOMODEL: irpipe optimize: error: model directory {{.*}}nomodel does not exist
+; A corrupt model directory: one error line, no traceback.
+; RUN: mkdir -p %t/corrupt && echo '{broken' > %t/corrupt/model.json
+; RUN: not %{irpipe} optimize %s --model %t/corrupt 2>&1 | %FileCheck %s --check-prefix=CORRUPT
+; CORRUPT: irpipe optimize: error: {{.*}}model.json
+; CORRUPT-NOT: Traceback
+; Speed runs the program; a module without main() keeps -O3 and says so.
+; RUN: %{irpipe} optimize %s --objective speed | %FileCheck %s --check-prefix=SPEED
+; SPEED: pipeline: default<O3>
+; SPEED: note: speed is measured by running the program and this module defines no main(): kept default<O3>
 
 define internal i32 @sq(i32 %x) {
 entry:

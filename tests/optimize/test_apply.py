@@ -36,10 +36,48 @@ def test_one_compile_is_the_baseline(predictor: Predictor) -> None:
 
 
 def test_bad_input(predictor: Predictor) -> None:
-    with pytest.raises(IRError, match="objective 'speed'"):
-        optimize(SIMPLE_IR, predictor, objective="speed")
+    with pytest.raises(IRError, match="objective 'fast'"):
+        optimize(SIMPLE_IR, predictor, objective="fast")
     with pytest.raises(IRError):
         optimize("define i32 @f( {", predictor)
+
+
+PROGRAM = r"""#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv) {
+  int n = argc > 1 ? atoi(argv[1]) : 1000;
+  unsigned *a = malloc(n * sizeof *a), h = 2166136261u;
+  for (int r = 0; r < 200; r++)
+    for (int i = 0; i < n; i++) { a[i] = a[i] * 31 + i * r; h = (h ^ a[i]) * 16777619u; }
+  printf("%u\n", h);
+  free(a);
+  return 0;
+}
+"""
+
+
+def test_speed_runs_the_program_and_is_never_slower_than_o3(predictor: Predictor, tmp_path: Path) -> None:
+    """speed: candidates are built and run (output checked); -O3 stays unless a winner is confirmed."""
+    from irpipe.label.runtime import Program
+
+    program = Program.from_c(_write(tmp_path / "p.c", PROGRAM))
+    r = optimize(program.bitcode, predictor, objective="speed", verify=3, run_args=["20000"], repeats=3)
+    assert r.baseline == "default<O3>" and r.objective == "speed"
+    assert r.tried[0]["pipeline"] == "default<O3>" and len([t for t in r.tried if "metric" in t]) >= 2
+    assert r.pipeline == "default<O3>" or "confirmed" in r.note
+    assert r.metric <= r.baseline_metric and r.note
+    ir.parse(r.bitcode)
+
+
+def test_speed_without_main_keeps_o3_and_says_why(predictor: Predictor) -> None:
+    r = optimize(SIMPLE_IR, predictor, objective="speed")
+    assert r.pipeline == "default<O3>" and r.improvement == 1.0 and "no main()" in r.note
+    assert r.summary()["metric"] is None
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
 
 
 def test_advice_round_trip(tmp_path: Path) -> None:

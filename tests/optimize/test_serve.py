@@ -99,3 +99,21 @@ def test_refuses_paths_that_are_not_its_own(tmp_path: Path) -> None:
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 1 and message in proc.stderr
     assert plain.read_text() == "x"
+
+
+def test_cache_and_record(tmp_path: Path) -> None:
+    """A repeated module is answered from the cache; --record writes the answers as advice on stop."""
+    from irpipe.optimize import advice
+
+    sock, record = tmp_path / "s.sock", tmp_path / "advice.json"
+    proc = start(sock, "--record", str(record))
+    try:
+        req = {"op": "advise", "module": module(GRAPH_IR), "objective": "size", "source": "g.c"}
+        first, second = ask(sock, req, req)
+        (health,) = ask(sock, {"op": "health"})
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
+    assert first == second and health["stats"]["cache_hits"] == 1 and health["stats"]["modules"] == 2
+    (entry,) = advice.read(record)
+    assert entry["source"] == "g.c" and entry["pipeline"] == first["pipeline"]
