@@ -7,8 +7,10 @@ interleaved round by round (ABCD ABCD ...), and runs ``make test`` after each bu
 
   plain    CC=clang-22, CFLAGS=-O2
   plugin   + -fpass-plugin=libIRPipe.so (no advice: the hook stays out of the pipeline)
-  advice   + -mllvm -irpipe-advice=FILE (every module runs the model's most frequent choice)
-  live     + -mllvm -irpipe-server=SOCK with `irpipe serve` running (one request per module)
+  advice   + -mllvm -irpipe-advice=FILE: per-TU advice, recorded by `irpipe serve --record` during
+           one untimed live build first (replays the model's decisions with no server)
+  live     + -mllvm -irpipe-server=SOCK with a fresh `irpipe serve` per build (one request per module;
+           its answer cache only helps within the build, e.g. the static and -fPIC compiles of a file)
 
 The figure is the CPU time (user+sys of all children) of ``make`` (compiling and linking only),
 median over rounds, and its ratio to the plain build measured in the same run; for the live build
@@ -69,7 +71,6 @@ def main() -> None:
     args = ap.parse_args()
 
     from irpipe.extract.sources import PrivateApt
-    from irpipe.label import vocab
     from irpipe.llvm import native
     from irpipe.llvm.tools import Toolchain
     from irpipe.optimize import advice
@@ -82,35 +83,48 @@ def main() -> None:
     tree = trees[0] if trees else PrivateApt(work / "apt").source(*ZLIB, src)
     clang = str(Toolchain().find("clang").path)
     plugin = native.library_path().parent / "libIRPipe.so"
-    first = vocab.load(Path(args.model) / "pipelines.json").pipelines[1]
-    adv = advice.write(work / "advice.json", [advice.module_advice("*", "*", "size", first)])
-    sock = Path(tempfile.mkdtemp(prefix="irpipe-bench-")) / "serve.sock"
-    server = start(sock, "--model", args.model)
+    sockdir = Path(tempfile.mkdtemp(prefix="irpipe-bench-"))
+    live = (f"{clang} -fpass-plugin={plugin} -mllvm -irpipe-server={sockdir / 'serve.sock'} "
+            "-mllvm -irpipe-timeout-ms=2000")
+    # per-TU advice for the whole package: one recording live build (untimed) writes it
+    adv = work / "advice.json"
+    server = start(sockdir / "serve.sock", "--model", args.model, "--record", str(adv))
+    build(tree, work / "build-record", live, {})
+    server.terminate()
+    server.wait(timeout=60)
+    entries = advice.read(adv)
+    print(f"recorded advice for {len(entries)} translation units: "
+          f"{sum(e['pipeline'] != 'default<Oz>' for e in entries)} not -Oz", file=sys.stderr)
     configs = {
-        "plain": (clang, {}),
-        "plugin": (f"{clang} -fpass-plugin={plugin}", {}),
-        "advice": (f"{clang} -fpass-plugin={plugin} -mllvm -irpipe-advice={adv}", {}),
-        "live": (f"{clang} -fpass-plugin={plugin} -mllvm -irpipe-server={sock} "
-                 "-mllvm -irpipe-timeout-ms=2000", {}),
+        "plain": clang,
+        "plugin": f"{clang} -fpass-plugin={plugin}",
+        "advice": f"{clang} -fpass-plugin={plugin} -mllvm -irpipe-advice={adv}",
+        "live": live,
     }
     times: dict[str, list[float]] = {k: [] for k in configs}
+    served: list[float] = []
     tests: dict[str, list[bool]] = {k: [] for k in configs}
-    try:
-        for r in range(args.rounds):
-            for name, (cc, env) in configs.items():
-                served = process_cpu(server.pid)
-                seconds, ok, _ = build(tree, work / f"build-{name}", cc, env)
-                seconds += process_cpu(server.pid) - served  # 0 unless the build asked the server
-                times[name].append(seconds)
-                tests[name].append(ok)
-                print(f"round {r + 1} {name}: {seconds:.2f} s CPU, make test {'ok' if ok else 'FAILED'}",
-                      file=sys.stderr, flush=True)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    for r in range(args.rounds):
+        for name, cc in configs.items():
+            server = start(sockdir / "serve.sock", "--model", args.model) if name == "live" else None
+            try:
+                before = process_cpu(server.pid) if server else 0.0
+                seconds, ok, _ = build(tree, work / f"build-{name}", cc, {})
+                if server:  # a fresh server each live build: its cache holds only this build's modules
+                    served.append(process_cpu(server.pid) - before)
+                    seconds += served[-1]
+            finally:
+                if server:
+                    server.terminate()
+                    server.wait(timeout=60)
+            times[name].append(seconds)
+            tests[name].append(ok)
+            print(f"round {r + 1} {name}: {seconds:.2f} s CPU, make test {'ok' if ok else 'FAILED'}",
+                  file=sys.stderr, flush=True)
     base = statistics.median(times["plain"])
-    print(f"zlib {ZLIB[1]}: ./configure && make (CFLAGS=-O2), {args.rounds} interleaved rounds, "
-          f"CPU user+sys of make; advice pipeline: {first}")
+    print(f"zlib {ZLIB[1]} (Debian source package): ./configure && make (CFLAGS=-O2), {args.rounds} "
+          f"interleaved rounds, CPU user+sys of make (live: + the server's CPU, median "
+          f"{statistics.median(served):.2f} s); advice: {len(entries)} per-TU entries recorded by irpipe serve")
     print()
     print("| build | make CPU s (median) | vs plain | make test |")
     print("|---|---:|---:|---|")
@@ -118,7 +132,7 @@ def main() -> None:
         med = statistics.median(times[name])
         print(f"| {name} | {med:.2f} | {med / base:.3f}x | "
               f"{'passed' if all(tests[name]) else 'FAILED'} ({sum(tests[name])}/{len(tests[name])}) |")
-    (work / "result.json").write_text(json.dumps({"times": times, "tests": tests,
+    (work / "result.json").write_text(json.dumps({"times": times, "tests": tests, "server_cpu": served,
                                                   "date": time.strftime("%Y-%m-%d")}, indent=1))
 
 
