@@ -88,6 +88,14 @@ FAILURES = pa.schema(
     ]
 )
 
+# The columns that key every per-module table to a MODULES row (and its package split).
+MODULE_KEY = [
+    pa.field("structural_hash", pa.string(), nullable=False),
+    pa.field("package_name", pa.string()),
+    pa.field("recipe_id", pa.string()),
+    pa.field("language", pa.string()),
+]
+
 # A conformant FEATURES row (written by `irpipe featurize`) must:
 # - be keyed by the `structural_hash` of the MODULES row it describes (one row per hash);
 # - carry `package_name`, `recipe_id` and `language` of that row (splits are by package);
@@ -98,10 +106,7 @@ FAILURES = pa.schema(
 #   in `function_instcount` / `function_autophase` (same order).
 FEATURES = pa.schema(
     [
-        pa.field("structural_hash", pa.string(), nullable=False),
-        pa.field("package_name", pa.string()),
-        pa.field("recipe_id", pa.string()),
-        pa.field("language", pa.string()),
+        *MODULE_KEY,
         pa.field("instcount", pa.list_(pa.int64(), 70), nullable=False),
         pa.field("autophase", pa.list_(pa.int64(), 56), nullable=False),
         pa.field("functions", pa.list_(pa.string())),
@@ -119,10 +124,7 @@ FEATURES = pa.schema(
 # and `edge_position[j]`.  Node 0 is the "[external]" root.
 GRAPHS = pa.schema(
     [
-        pa.field("structural_hash", pa.string(), nullable=False),
-        pa.field("package_name", pa.string()),
-        pa.field("recipe_id", pa.string()),
-        pa.field("language", pa.string()),
+        *MODULE_KEY,
         pa.field("num_nodes", pa.int64(), nullable=False),
         pa.field("num_edges", pa.int64(), nullable=False),
         pa.field("node_type", pa.list_(pa.int8())),
@@ -153,10 +155,7 @@ GRAPHS = pa.schema(
 _BASELINES = pa.struct([(o, pa.float64()) for o in ("O0", "O1", "O2", "O3", "Os", "Oz")])
 LABELS = pa.schema(
     [
-        pa.field("structural_hash", pa.string(), nullable=False),
-        pa.field("package_name", pa.string()),
-        pa.field("recipe_id", pa.string()),
-        pa.field("language", pa.string()),
+        *MODULE_KEY,
         pa.field("objective", pa.string(), nullable=False),
         pa.field("method", pa.string(), nullable=False),
         pa.field("seed", pa.int64()),
@@ -185,10 +184,7 @@ LABELS = pa.schema(
 #   failed, with the one-line reason in `error`.
 MEASUREMENTS = pa.schema(
     [
-        pa.field("structural_hash", pa.string(), nullable=False),
-        pa.field("package_name", pa.string()),
-        pa.field("recipe_id", pa.string()),
-        pa.field("language", pa.string()),
+        *MODULE_KEY,
         pa.field("pipeline", pa.string(), nullable=False),
         pa.field("actions", pa.list_(pa.string())),
         pa.field("input_instructions", pa.int64()),

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: done.set())
     try:
         for ch in channels:
-            ch.__enter__()
+            ch.open()
             threading.Thread(target=ch.serve_forever, daemon=True).start()
         if server is not None:
             server.start()

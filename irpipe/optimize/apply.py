@@ -117,8 +117,8 @@ def _optimize_speed(data: bytes | str, predictor: Predictor, *, verify: int, nam
 
     x = predictor.inputs(data, name)
     ev = Evaluator(data, name=name, timeout_s=timeout_s)
-    _, raw = ev.evaluate(SPEED_BASELINE, bitcode=True)
-    if not _defines_main(data, name):
+    if "main" not in x.graph.functions:  # the graph's functions are the defined ones
+        _, raw = ev.evaluate(SPEED_BASELINE, bitcode=True)
         return OptimizeResult("speed", SPEED_BASELINE, float("nan"), SPEED_BASELINE, float("nan"),
                               x.instructions, raw["bitcode"], [], time.monotonic() - started,
                               note="speed is measured by running the program and this module defines "
@@ -162,7 +162,3 @@ def _optimize_speed(data: bytes | str, predictor: Predictor, *, verify: int, nam
     return OptimizeResult("speed", chosen, medians[chosen], SPEED_BASELINE, base, x.instructions,
                           bitcode, tried, time.monotonic() - started, note=note)
 
-
-def _defines_main(data: bytes | str, name: str) -> bool:
-    mod = ir.parse(data, name=name)
-    return any(f.name == "main" and not f.is_declaration for f in mod.functions)

@@ -164,10 +164,14 @@ class Channel:
         self._idle = threading.Event()  # set while no serve_forever loop runs
         self._idle.set()
 
-    def __enter__(self) -> "Channel":
+    def open(self) -> "Channel":
+        """Create the two 0600 pipes (compilers can connect from now on)."""
         make_fifo(self.inbound)
         make_fifo(self.outbound)
         return self
+
+    def __enter__(self) -> "Channel":
+        return self.open()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

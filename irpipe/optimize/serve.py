@@ -251,6 +251,7 @@ class Server:
             first = ref
         source = str(request.get("source", ""))
         if self.record is not None and source:
-            self.recorded[source] = {"structural_hash": "", "source": source, "objective": objective,
-                                     "pipeline": first, "functions": {}}
+            from irpipe.optimize import advice
+
+            self.recorded[source] = advice.module_advice("", source, objective, first)
         return {"ok": True, "pipeline": first, "candidates": candidates}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import subprocess
 import tempfile
 import threading
 import time
@@ -52,10 +53,10 @@ def compile_text_bytes(bitcode: bytes, policy: Policy, *, timeout_s: float = 120
             t.start()
             proc = Toolchain().start("clang", [*FLAGS, "-mllvm", f"-inliner-interactive-channel-base={ch.base}",
                                                "-c", str(src), "-o", str(obj)],
-                                     stdout=-3, stderr=-1)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             try:
                 _, err = proc.communicate(timeout=timeout_s)
-            except Exception:
+            except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.communicate()
                 raise ToolError(f"clang-22 with the interactive inliner timed out after {timeout_s:g} s")
@@ -104,12 +105,12 @@ def geomean_gain(base: list[int], sizes: list[int]) -> float:
 def train(modules: list[bytes], *, config: ESConfig = ESConfig(),
           progress: Callable[[str], None] = print) -> tuple[InlinerPolicy, dict]:
     """ES from LLVM's own decisions; returns the best policy seen and its training history."""
-    record = Default(record=True)
-    base = [compile_text_bytes(m, record) for m in modules]
-    record, names = record.seen, list(record.seen[0]) if record.seen else []
-    if not record:
+    default = Default(record=True)
+    base = [compile_text_bytes(m, default) for m in modules]
+    if not default.seen:
         raise IrpipeError("the training modules made no inlining decisions")
-    feats = np.array([[float(r[n][0]) for n in names] for r in record])
+    names = list(default.seen[0])
+    feats = np.array([[float(r[n][0]) for n in names] for r in default.seen])
     scale = np.maximum(phi(feats).std(axis=0), 1e-3)
     policy = InlinerPolicy.default(names, scale, phi(feats).mean(axis=0))
 
@@ -118,8 +119,9 @@ def train(modules: list[bytes], *, config: ESConfig = ESConfig(),
     rng = np.random.default_rng(config.seed)
     theta = policy.params
     best = (reward(policy), theta.copy())
-    history = [{"iteration": 0, "reward": best[0], "decisions": len(record)}]
-    progress(f"inliner ES: {len(modules)} modules, {len(record)} call sites, start reward {best[0]:.4f}")
+    history = [{"iteration": 0, "reward": best[0], "decisions": len(default.seen)}]
+    progress(f"inliner ES: {len(modules)} modules, {len(default.seen)} call sites, "
+             f"start reward {best[0]:.4f}")
     for it in range(1, config.iterations + 1):
         t0 = time.monotonic()
         eps = rng.standard_normal((config.pairs, theta.size))
@@ -139,7 +141,7 @@ def train(modules: list[bytes], *, config: ESConfig = ESConfig(),
         progress(f"iteration {it}/{config.iterations}: reward {now:.4f} (best {best[0]:.4f}, "
                  f"population max {r.max():.4f}) {time.monotonic() - t0:.0f} s")
     return policy.with_params(best[1]), {"history": history, "train_modules": len(modules),
-                                         "train_call_sites": len(record)}
+                                         "train_call_sites": len(default.seen)}
 
 
 def evaluate(policy: InlinerPolicy, modules: list[bytes]) -> dict[str, float]:

@@ -111,7 +111,7 @@ def test_default_answers_reproduce_llvm_and_never_inlining_is_larger(tmp_path: P
 
 
 def test_stop_unblocks_a_channel_waiting_for_a_compiler(tmp_path: Path) -> None:
-    ch = Channel(tmp_path / "ch", NoEviction()).__enter__()
+    ch = Channel(tmp_path / "ch", NoEviction()).open()
     t = threading.Thread(target=ch.serve_forever, daemon=True)
     t.start()
     time.sleep(0.2)
