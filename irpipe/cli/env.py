@@ -51,7 +51,7 @@ def collect() -> tuple[dict[str, str], list[str]]:
     except ToolError as exc:
         info["libIRPipeAnalysis"] = "MISSING/MISMATCHED"
         problems.append(str(exc).splitlines()[0])
-    plugin = native.library_path().parent / "libIRPipe.so"
+    plugin = native.plugin_path()
     info["libIRPipe (pass plugin)"] = str(plugin) if plugin.is_file() else "not built (make native)"
     try:
         info["rustc LLVM"] = rustc_llvm_version()

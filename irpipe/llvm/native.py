@@ -42,6 +42,11 @@ def library_path() -> Path:
     return Path(override) if override else _REPO / "passes" / "build" / "lib" / LIBRARY_NAME
 
 
+def plugin_path() -> Path:
+    """The pass plugin (``libIRPipe.so``), next to the native library."""
+    return library_path().parent / "libIRPipe.so"
+
+
 def _declare(lib: C.CDLL) -> None:
     p, i64, sz = C.c_void_p, C.c_int64, C.c_size_t
     err = C.POINTER(C.c_void_p)

@@ -17,7 +17,7 @@ from irpipe.llvm.tools import Toolchain
 from irpipe.optimize.serve import recv, send
 from irpipe.testing.serve import ask, start
 
-PLUGIN = native.library_path().parent / "libIRPipe.so"
+PLUGIN = native.plugin_path()
 IR = """source_filename = "live.c"
 define internal i32 @sq(i32 %x) {
   %m = mul i32 %x, %x

@@ -1,0 +1,1 @@
+"""Native benchmarks: suites of programs, builds through IR, interleaved measurement, reports."""

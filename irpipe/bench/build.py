@@ -1,0 +1,149 @@
+"""Build a benchmark through LLVM IR: front end once per TU, then one optimization per variant.
+
+Every variant of a program is compiled the same way except for the IR pipeline:
+
+1. ``clang-22 -c -emit-llvm -O3 -Xclang -disable-llvm-passes -march=x86-64-v3 -ffp-contract=on``
+   per translation unit (unoptimized IR that keeps -O3's front-end facts: TBAA, lifetimes,
+   no optnone), once per benchmark;
+2. ``opt-22 -passes=PIPELINE`` per TU (or the pass plugin's ``irpipe-apply`` for advice with
+   function pipelines);
+3. ``llc-22 -O3 -mcpu=x86-64-v3`` per TU and ``clang-22``/``clang++-22`` to link.
+
+So baseline and candidate share -march, -ffp-contract, the code generator and libc; only
+step 2 differs.  Steps run on a small thread pool (the tools are subprocesses).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import struct
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from irpipe.bench.suite import Benchmark, source_files
+from irpipe.errors import IrpipeError, ToolError
+from irpipe.llvm.tools import Toolchain
+
+FRONTEND_FLAGS = ("-c", "-emit-llvm", "-O3", "-Xclang", "-disable-llvm-passes", "-march=x86-64-v3",
+                  "-ffp-contract=on", "-g0", "-w")
+CODEGEN_FLAGS = ("-O3", "-mcpu=x86-64-v3", "-relocation-model=pic", "-filetype=obj")
+
+
+class BuildFailed(IrpipeError, RuntimeError):
+    """A benchmark does not compile or link; the message names the step and ends with its stderr."""
+
+
+@dataclass(frozen=True)
+class TUPlan:
+    """How one translation unit is optimized: a pipeline, or advice applied by the pass plugin."""
+
+    pipeline: str
+    advice: dict | None = None  # one irpipe.advice module entry with function pipelines
+
+
+@dataclass
+class Binary:
+    """A linked variant: the executable, its .text bytes and how long the build took."""
+
+    label: str
+    exe: Path
+    text_bytes: int
+    build_seconds: float
+    plans: dict[str, TUPlan]
+
+
+def text_size(path: Path) -> int:
+    """Size of the ``.text`` section of an ELF64 little-endian file (0 if it has none)."""
+    data = path.read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2:
+        raise BuildFailed(f"{path}: not an ELF64 file")
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    strtab_off = sections[shstrndx][4]
+    for name_off, _, _, _, _, size in sections:
+        end = data.index(b"\0", strtab_off + name_off)
+        if data[strtab_off + name_off:end] == b".text":
+            return int(size)
+    return 0
+
+
+class Builder:
+    """Builds variants of one benchmark in ``work`` (``frontend()`` once, ``build()`` per variant)."""
+
+    def __init__(self, bench: Benchmark, tree: Path, work: Path, *, tools: Toolchain | None = None,
+                 jobs: int = 2, plugin: Path | None = None):
+        self.bench, self.tree, self.work = bench, tree, work
+        self.tools = tools or Toolchain()
+        self.jobs, self.plugin = jobs, plugin
+        self.units: dict[str, Path] = {}
+
+    def _step(self, tool: str, args: list[str], what: str, cwd: Path | None = None) -> None:
+        try:
+            self.tools.run(tool, args, cwd=cwd, timeout=max(300.0, self.bench.timeout))
+        except ToolError as exc:
+            raise BuildFailed(f"{self.bench.name}: {what} failed: {exc}") from None
+
+    def _map(self, fn: Callable[[str], object], items: list[str]) -> None:
+        with ThreadPoolExecutor(max(1, self.jobs)) as pool:
+            for _ in pool.map(fn, items):
+                pass
+
+    def frontend(self) -> dict[str, Path]:
+        """Compile every TU to unoptimized bitcode (cached in ``work``, keyed by source and flags)."""
+        if self.units:
+            return self.units
+        files = source_files(self.bench, self.tree)
+        cc = "clang++" if self.bench.is_cxx else "clang"
+        out_dir = self.work / "ir"
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+        def one(rel: str) -> None:
+            src = self.tree / rel
+            key = hashlib.sha256(src.read_bytes() + json.dumps([cc, *FRONTEND_FLAGS, *self.bench.cflags]).encode())
+            out = out_dir / f"{rel.replace('/', '__')}.{key.hexdigest()[:12]}.bc"
+            if not out.exists():
+                tmp = out.with_suffix(".tmp")
+                self._step(cc, [*FRONTEND_FLAGS, *self.bench.cflags, rel, "-o", str(tmp)], f"compiling {rel}", self.tree)
+                tmp.replace(out)
+            self.units[rel] = out
+
+        self._map(one, files)
+        self.units = {rel: self.units[rel] for rel in files}
+        return self.units
+
+    def build(self, label: str, plan_for: Callable[[str, Path], TUPlan]) -> Binary:
+        """Optimize each TU by ``plan_for(tu, bitcode)``, generate code, link into ``work/label``."""
+        started = time.monotonic()
+        units = self.frontend()
+        out = self.work / label
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        plans = {rel: plan_for(rel, bc) for rel, bc in units.items()}
+
+        def one(rel: str) -> None:
+            stem = out / rel.replace("/", "__")
+            plan = plans[rel]
+            args = ["-passes=" + plan.pipeline]
+            if plan.advice is not None:
+                if self.plugin is None or not self.plugin.is_file():
+                    raise BuildFailed(f"{self.bench.name}: advice with function pipelines needs the pass "
+                                      "plugin (make native builds passes/build/lib/libIRPipe.so)")
+                advice_file = stem.with_suffix(".advice.json")
+                advice_file.write_text(json.dumps({"format": "irpipe.advice", "version": 1,
+                                                   "modules": [{**plan.advice, "source": "*"}]}))
+                args = [f"-load-pass-plugin={self.plugin}", "-passes=irpipe-apply", f"-irpipe-advice={advice_file}"]
+            self._step("opt", [*args, str(units[rel]), "-o", f"{stem}.bc"], f"opt on {rel} ({plan.pipeline})")
+            self._step("llc", [*CODEGEN_FLAGS, f"{stem}.bc", "-o", f"{stem}.o"], f"llc on {rel}")
+
+        self._map(one, list(units))
+        exe = out / self.bench.name
+        linker = "clang++" if self.bench.is_cxx else "clang"
+        objects = [f"{out / rel.replace('/', '__')}.o" for rel in units]
+        self._step(linker, [*objects, "-o", str(exe), *self.bench.ldflags], "linking")
+        return Binary(label, exe, text_size(exe), time.monotonic() - started, plans)

@@ -1,0 +1,162 @@
+"""What a candidate build runs on each translation unit.
+
+Kinds (``irpipe bench --candidate KIND [ARG]``):
+
+- ``pipeline STR``: the same pipeline on every TU.
+- ``advice PATH``: irpipe.advice file(s) (``irpipe optimize --emit-advice``, ``irpipe serve
+  --record``); each TU takes the entry whose ``source`` names it, TUs without one keep the
+  baseline.  Entries with function pipelines go through the pass plugin.
+- ``optimize [MODEL]``: the default model (or MODEL).  For ``--objective size`` every TU gets
+  :func:`irpipe.optimize.apply.optimize` (one model call, 10 verifying compiles, never worse
+  than the baseline on .text).  For ``speed`` the choice is made for the whole program by
+  running it: the model's O2/O3-based pipelines and the loop-transform pipelines of
+  :data:`SPEED_SPACE` are screened (``verify`` of them), and one replaces -O3 only when it is
+  faster by more than the noise floor and holds in interleaved confirmation rounds.
+- ``search``: the same selection over all of :data:`SPEED_SPACE` (an upper bound at that
+  budget); for size, every pipeline of the model's pipeline set per TU.
+
+The selection runs its own measurements; the figures ``irpipe bench`` reports come from fresh
+interleaved rounds after it, so a lucky screening run does not carry into the result.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from irpipe.bench.build import Binary, Builder, BuildFailed, TUPlan
+from irpipe.bench.run import RunFailed, Runner
+from irpipe.errors import ConfigError
+
+_PRE = "function(sroa,early-cse,simplifycfg,instcombine,loop-mssa(loop-rotate,licm))"
+#: speed pipelines irpipe screens: -O3, -O2 and -O3 after loop transforms -O3 leaves out
+SPEED_SPACE = (
+    "default<O3>",
+    "default<O2>",
+    f"{_PRE},function(loop(loop-interchange)),default<O3>",
+    f"{_PRE},function(loop(loop-unroll-and-jam)),default<O3>",
+    f"{_PRE},function(loop-fusion),default<O3>",
+    "cgscc(inline),default<O3>",
+    "function(gvn-sink),default<O3>",
+    "default<O3>,default<O3>",
+    "default<O3>,function(slp-vectorizer,instcombine,simplifycfg)",
+)
+KINDS = ("pipeline", "advice", "optimize", "search")
+BASELINES = {"O0": "default<O0>", "O1": "default<O1>", "O2": "default<O2>", "O3": "default<O3>",
+             "Os": "default<Os>", "Oz": "default<Oz>"}
+CONFIRM_ROUNDS = 3
+
+
+def baseline_pipeline(name: str) -> str:
+    """``O3`` -> ``default<O3>``; any other text is taken as a pipeline."""
+    return BASELINES.get(name, name)
+
+
+@dataclass
+class Candidate:
+    """One ``--candidate``: its kind, argument and the label the report uses."""
+
+    kind: str
+    arg: str | None = None
+    label: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(f"candidate kind {self.kind!r}: choose from {', '.join(KINDS)}")
+        if self.kind in ("pipeline", "advice") and not self.arg:
+            raise ConfigError(f"--candidate {self.kind} needs an argument")
+        if self.kind == "pipeline":
+            from irpipe.label.actions import parse
+            parse(self.arg)  # a pipeline that does not parse is the user's error, said at once
+        if not self.label:
+            self.label = {"pipeline": f"pipeline {self.arg}", "advice": f"advice {self.arg}",
+                          "optimize": "optimize" + (f" {self.arg}" if self.arg else ""),
+                          "search": "search"}[self.kind]
+
+
+def load_advice(path: Path) -> dict[str, dict]:
+    """Advice entries by source name, from one file or every *.json of a directory."""
+    from irpipe.optimize import advice
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    if not files:
+        raise ConfigError(f"{path}: no advice files")
+    return {e["source"]: e for f in files for e in advice.read(f)}
+
+
+def _advice_plan(entries: dict[str, dict], baseline: str) -> Callable[[str, Path], TUPlan]:
+    def plan(rel: str, _bc: Path) -> TUPlan:
+        e = entries.get(rel) or entries.get(Path(rel).name) or entries.get("*")
+        if e is None:
+            return TUPlan(baseline)
+        return TUPlan(e["pipeline"], {"pipeline": e["pipeline"], "functions": e["functions"]} if e.get("functions") else None)
+    return plan
+
+
+def _size_plan(predictor: object, search: bool, baseline: str) -> Callable[[str, Path], TUPlan]:
+    from irpipe.optimize.apply import optimize
+    from irpipe.label.measure import EvaluationError, Evaluator
+
+    def plan(rel: str, bc: Path) -> TUPlan:
+        data = bc.read_bytes()
+        if not search:
+            return TUPlan(optimize(data, predictor, objective="size", name=rel).pipeline)  # type: ignore[arg-type]
+        ev, best = Evaluator(data, name=rel), (float("inf"), baseline)
+        for p in dict.fromkeys([baseline, *predictor.pset.pipelines]):  # type: ignore[attr-defined]
+            try:
+                best = min(best, (ev.evaluate(p, object_file=True)[0].metric("size"), p))
+            except EvaluationError:
+                continue
+        return TUPlan(best[1])
+    return plan
+
+
+def speed_space(predictor: object | None, verify: int) -> list[str]:
+    """The pipelines the speed selection screens, -O3 first (model-ranked O2/O3 pipelines next)."""
+    space = list(SPEED_SPACE)
+    if predictor is not None:
+        ranked = [p for p in predictor.pset.pipelines if "<O3>" in p or "<O2>" in p]  # type: ignore[attr-defined]
+        space = list(dict.fromkeys([space[0], *ranked, *space[1:]]))
+    return space[:verify] if verify else space
+
+
+def select_speed(builder: Builder, runner: Runner, baseline: Binary, base_pipeline: str, reference: str,
+                 space: list[str], floor: float, log: Callable[[str], None]) -> tuple[str, list[dict]]:
+    """Screen ``space`` (each build run against the baseline as A B B A); confirm the best."""
+    tried: list[dict] = []
+    best: tuple[float, str, Binary] | None = None
+    for i, pipeline in enumerate(space):
+        if pipeline == base_pipeline:
+            continue
+        try:
+            b = builder.build(f"screen{i}", lambda rel, bc, p=pipeline: TUPlan(p))
+            a1, c1, c2, a2 = (runner.run(e) for e in (baseline.exe, b.exe, b.exe, baseline.exe))
+        except (BuildFailed, RunFailed) as exc:
+            tried.append({"pipeline": pipeline, "error": str(exc).splitlines()[0][:200]})
+            continue
+        if reference not in (c1.sha256,) or c1.sha256 != c2.sha256:
+            tried.append({"pipeline": pipeline, "error": "output differs from the baseline's (never chosen)"})
+            continue
+        ratio = (a1.cpu + a2.cpu) / max(c1.cpu + c2.cpu, 1e-9)
+        tried.append({"pipeline": pipeline, "screen_speedup": round(ratio, 4)})
+        if best is None or ratio > best[0]:
+            best = (ratio, pipeline, b)
+    if best is None or best[0] <= 1 + floor:
+        log(f"  selection: nothing beat the baseline by more than {floor:.1%} in screening")
+        return base_pipeline, tried
+    pairs = []
+    for r in range(CONFIRM_ROUNDS):  # interleaved, alternating who goes first
+        if r % 2 == 0:
+            a = runner.run(baseline.exe).cpu
+            c = runner.run(best[2].exe).cpu
+        else:
+            c = runner.run(best[2].exe).cpu
+            a = runner.run(baseline.exe).cpu
+        pairs.append((a, c))
+    ratio = statistics.median(a / c for a, c in pairs)
+    held = ratio > 1 + floor and sum(c < a for a, c in pairs) >= 2
+    tried.append({"pipeline": best[1], "confirm_speedup": round(ratio, 4), "confirmed": held})
+    log(f"  selection: {best[1]!r} {'confirmed' if held else 'not confirmed'} at {ratio:.3f}x")
+    return (best[1] if held else base_pipeline), tried

@@ -1,0 +1,231 @@
+"""Benchmark a suite: build baseline and candidates through IR, check outputs, measure interleaved.
+
+Per program, in order (the first failure decides its status, and a failed program never counts
+as a speedup):
+
+1. fetch/prepare the sources (Debian programs) -> ``fetch-failed``;
+2. build the baseline -> ``build-failed``;
+3. run it twice -> ``crashed`` / ``timeout`` / ``nondeterministic`` (outputs differ);
+4. compare its output hash with ``expected_sha256`` -> ``no-hash`` / ``wrong-hash``;
+5. per candidate: build (selection first, for ``optimize``/``search``), run once and compare
+   its output with the baseline's -> candidate ``build-failed`` / ``crashed`` / ``timeout`` /
+   ``mismatch``;
+6. ``rounds`` interleaved rounds (baseline, candidates, baseline copy; order alternating), then
+   callgrind instruction counts of the count workload for every binary.
+
+Each program's result is written to ``out/programs/NAME.json`` as soon as it is done; a re-run
+with the same settings and ``resume`` skips finished programs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from irpipe.bench import stats
+from irpipe.bench.build import Binary, Builder, BuildFailed, TUPlan
+from irpipe.bench.candidates import Candidate, baseline_pipeline, load_advice, select_speed, speed_space
+from irpipe.bench.candidates import _advice_plan, _size_plan
+from irpipe.bench.run import RunFailed, Runner, RunTimeout
+from irpipe.bench.suite import Benchmark, SuiteError, discover, source_tree
+from irpipe.errors import FetchError, IrpipeError, ToolError
+from irpipe.jsonfile import write as write_json
+
+OBJECTIVES = ("speed", "size")
+SELECTION_FLOOR = 0.03  # before the suite's A/A floor is known (A/A on these machines: 2-3%)
+
+
+@dataclass
+class BenchConfig:
+    """Settings of one ``irpipe bench`` run (saved with its results)."""
+
+    suite: str
+    candidates: list[Candidate] = field(default_factory=lambda: [Candidate("optimize")])
+    baseline: str = "O3"
+    objective: str = "speed"
+    rounds: int = 7             # interleaved rounds per program (each: baseline, candidates, A/A copy)
+    callgrind: bool = True      # instruction counts of the count workload (20-50x slower than native)
+    model: str = "models/default"
+    verify: int = 6             # speed selection: pipelines screened per program by `optimize`
+    jobs: int = 2               # parallel compiles
+    only: list[str] | None = None
+    cache: str = str(Path.home() / ".cache" / "irpipe" / "bench")
+    plugin: str | None = None
+
+    def key(self) -> str:
+        """What a finished program's result depends on (resume reuses only equal keys)."""
+        doc = {k: v for k, v in asdict(self).items() if k not in ("only", "jobs", "cache")}
+        return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _status(exc: Exception) -> str:
+    return "timeout" if isinstance(exc, RunTimeout) else "crashed" if isinstance(exc, RunFailed) else "build-failed"
+
+
+class ProgramBench:
+    """Benchmarks one program under a :class:`BenchConfig`."""
+
+    def __init__(self, b: Benchmark, cfg: BenchConfig, predictor: object | None, log: Callable[[str], None]):
+        self.b, self.cfg, self.predictor, self.log = b, cfg, predictor, log
+        self.cache = Path(cfg.cache)
+        self.base = baseline_pipeline(cfg.baseline)
+        self.result: dict[str, Any] = {"name": b.name, "status": "ok", "detail": ""}
+
+    def fail(self, status: str, detail: str) -> dict[str, Any]:
+        self.result.update(status=status, detail=detail.splitlines()[0][:400] if detail else "")
+        self.log(f"  {self.b.name}: {status}: {self.result['detail']}")
+        return self.result
+
+    def _plan(self, c: Candidate, builder: Builder, runner: Runner, base: Binary,
+              reference: str) -> tuple[Callable[[str, Path], TUPlan], dict]:
+        if c.kind == "pipeline":
+            return (lambda rel, bc: TUPlan(c.arg)), {}
+        if c.kind == "advice":
+            return _advice_plan(load_advice(Path(c.arg)), self.base), {}
+        if self.cfg.objective == "size":
+            return _size_plan(self.predictor, c.kind == "search", self.base), {}
+        space = speed_space(self.predictor if c.kind == "optimize" else None, self.cfg.verify if c.kind == "optimize" else 0)
+        chosen, tried = select_speed(builder, runner, base, self.base, reference, space, SELECTION_FLOOR, self.log)
+        return (lambda rel, bc: TUPlan(chosen)), {"selected": chosen, "screened": tried}
+
+    def run(self) -> dict[str, Any]:
+        b, cfg = self.b, self.cfg
+        try:
+            tree = source_tree(b, self.cache)
+        except (FetchError, IrpipeError, OSError) as exc:
+            return self.fail("fetch-failed", str(exc))
+        work = self.cache / "work" / b.name
+        builder = Builder(b, tree, work, jobs=cfg.jobs, plugin=Path(cfg.plugin) if cfg.plugin else None)
+        runner = Runner(b, self.cache)
+        try:
+            return self._measure(builder, runner)
+        finally:
+            runner.close()
+
+    def _measure(self, builder: Builder, runner: Runner) -> dict[str, Any]:
+        b, cfg, res = self.b, self.cfg, self.result
+        try:
+            base = builder.build("baseline", lambda rel, bc: TUPlan(self.base))
+            first, second = runner.run(base.exe), runner.run(base.exe)
+        except (BuildFailed, SuiteError, ToolError, RunFailed) as exc:
+            return self.fail(_status(exc) if isinstance(exc, RunFailed) else "build-failed", str(exc))
+        res["tus"] = len(builder.units)
+        res["observed_sha256"] = first.sha256
+        if first.sha256 != second.sha256:
+            return self.fail("nondeterministic", "two runs of the same baseline binary printed different output")
+        if b.expected_sha256 is None:
+            return self.fail("no-hash", f"no expected_sha256 in benchmark.toml; the baseline prints sha256 {first.sha256}")
+        if b.expected_sha256 != first.sha256:
+            return self.fail("wrong-hash", f"output sha256 {first.sha256} != expected {b.expected_sha256}")
+        res["baseline"] = {"pipeline": self.base, "text_bytes": base.text_bytes, "build_s": round(base.build_seconds, 2)}
+        binaries: list[tuple[dict, Binary]] = []
+        for i, c in enumerate(cfg.candidates):
+            entry: dict[str, Any] = {"label": c.label, "status": "ok"}
+            res.setdefault("candidates", []).append(entry)
+            try:
+                plan, extra = self._plan(c, builder, runner, base, first.sha256)
+                entry.update(extra)
+                cand = builder.build(f"cand{i}", plan)
+                out = runner.run(cand.exe)
+            except (BuildFailed, ToolError, RunFailed) as exc:
+                entry.update(status=_status(exc), detail=str(exc).splitlines()[0][:400])
+                self.log(f"  {b.name} [{c.label}]: {entry['status']}: {entry['detail']}")
+                continue
+            if out.sha256 != first.sha256:
+                entry.update(status="mismatch", detail=f"output sha256 {out.sha256} differs from the baseline's")
+                self.log(f"  {b.name} [{c.label}]: MISMATCH: output differs from the baseline's")
+                continue
+            pipelines = sorted({p.pipeline for p in cand.plans.values()})
+            entry.update(pipelines=pipelines if len(pipelines) <= 8 else pipelines[:8] + ["..."],
+                         text_bytes=cand.text_bytes, text_ratio=round(base.text_bytes / max(cand.text_bytes, 1), 5),
+                         build_s=round(cand.build_seconds, 2))
+            binaries.append((entry, cand))
+        if cfg.objective == "speed":
+            self._rounds(runner, base, binaries)
+        if cfg.callgrind:
+            self._counts(runner, base, binaries)
+        return res
+
+    def _rounds(self, runner: Runner, base: Binary, binaries: list[tuple[dict, Binary]]) -> None:
+        copy = base.exe.with_name(base.exe.name + ".aa")
+        shutil.copy2(base.exe, copy)
+        times: dict[int, list[float]] = {k: [] for k in (-1, -2, *range(len(binaries)))}
+        exes = {-1: base.exe, -2: copy, **{i: c.exe for i, (_, c) in enumerate(binaries)}}
+        dead: set[int] = set()
+        for r in range(self.cfg.rounds):
+            for who in stats.round_order(len(binaries), r):
+                if who in dead:
+                    continue
+                try:
+                    times[who].append(runner.run(exes[who]).cpu)
+                except RunFailed as exc:  # a flaky crash after a good first run: never a speedup
+                    if who < 0:
+                        raise
+                    dead.add(who)
+                    binaries[who][0].update(status=_status(exc), detail=f"round {r + 1}: {exc}")
+        n = self.cfg.rounds
+        self.result["baseline"]["cpu"] = [round(t, 4) for t in times[-1]]
+        self.result["aa"] = stats.paired_speedup(times[-1], times[-2]).as_dict()
+        for i, (entry, _) in enumerate(binaries):
+            if i in dead or len(times[i]) != n:
+                continue
+            entry["cpu"] = [round(t, 4) for t in times[i]]
+            entry["speedup"] = stats.paired_speedup(times[-1], times[i]).as_dict()
+        self.log(f"  {self.b.name}: baseline {sorted(times[-1])[n // 2]:.3f} s, A/A {self.result['aa']['median']:.3f}, "
+                 + ", ".join(f"{e['label']}: {e['speedup']['median']:.3f}x" for e, _ in binaries if "speedup" in e))
+
+    def _counts(self, runner: Runner, base: Binary, binaries: list[tuple[dict, Binary]]) -> None:
+        try:
+            base_count, base_hash = runner.count_instructions(base.exe)
+        except RunFailed as exc:
+            self.result["callgrind"] = f"not counted: {exc}"
+            return
+        self.result["baseline"]["instructions"] = base_count
+        for entry, cand in binaries:
+            if entry["status"] != "ok":
+                continue
+            try:
+                count, h = runner.count_instructions(cand.exe)
+            except RunFailed as exc:
+                entry["callgrind"] = f"not counted: {exc}"
+                continue
+            if h != base_hash:
+                entry.update(status="mismatch", detail="output of the count workload differs from the baseline's")
+                continue
+            entry.update(instructions=count, instr_ratio=round(base_count / max(count, 1), 5))
+
+
+def bench_suite(cfg: BenchConfig, out: Path, *, resume: bool = True,
+                log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Benchmark every program of ``cfg.suite``; write ``out/bench.json`` (and per-program files)."""
+    from irpipe.bench.report import summarize
+
+    if cfg.objective not in OBJECTIVES:
+        raise SuiteError(f"objective {cfg.objective!r}: choose from {', '.join(OBJECTIVES)}")
+    programs, problems = discover(cfg.suite, cfg.only)
+    predictor = None
+    if any(c.kind in ("optimize", "search") for c in cfg.candidates):
+        from irpipe.optimize.predict import Predictor
+        predictor = Predictor.load(cfg.model)
+    (out / "programs").mkdir(parents=True, exist_ok=True)
+    results = [{"name": name, "status": "invalid", "detail": detail.splitlines()[0]} for name, detail in problems.items()]
+    for i, b in enumerate(programs, 1):
+        done = out / "programs" / f"{b.name}.json"
+        key = cfg.key() + hashlib.sha256((b.directory / "benchmark.toml").read_bytes()).hexdigest()[:16]
+        if resume and done.exists():
+            prev = json.loads(done.read_text())
+            if prev.get("key") == key:
+                log(f"[{i}/{len(programs)}] {b.name}: done in an earlier run (resumed)")
+                results.append(prev["result"])
+                continue
+        log(f"[{i}/{len(programs)}] {b.name}")
+        result = ProgramBench(b, cfg, predictor, log).run()
+        write_json(done, {"key": key, "result": result})
+        results.append(result)
+    doc = summarize(cfg, results)
+    write_json(out / "bench.json", doc)
+    return doc

@@ -1,0 +1,85 @@
+"""``irpipe bench``: build a suite of C/C++ programs through IR, baseline vs candidates, and measure.
+
+Exit status: 0 when every program was counted and no candidate changed an output or ran
+significantly slower; 2 when some program could not be counted (build failure, crash, timeout,
+nondeterministic output, missing or wrong expected hash); 3 when a candidate changed a program's
+output or is a regression that stands above the noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from irpipe.cli.optimize import DEFAULT_MODEL
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="benchmark native programs (benchmark.toml): speedup vs -O3 with "
+                                     "identical output, bootstrap CIs, callgrind counts, JSON + PNG")
+    p.add_argument("--suite", required=True, help="a directory of programs, each with benchmark.toml")
+    p.add_argument("--candidate", nargs="+", action="append", metavar=("KIND", "ARG"),
+                   help="optimize [MODEL] | advice PATH | pipeline STR | search; repeat to compare "
+                        "several in one interleaved run (default: optimize)")
+    p.add_argument("--baseline", default=None, help="O0..O3, Os, Oz or a pipeline (default: O3 for "
+                                                    "speed, Oz for size)")
+    p.add_argument("--objective", default="speed", choices=("speed", "size"))
+    p.add_argument("--rounds", type=int, default=7, help="interleaved rounds per program")
+    p.add_argument("--no-callgrind", action="store_true", help="skip instruction counts")
+    p.add_argument("--only", nargs="+", help="benchmark only these programs (by name)")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model of `--candidate optimize`")
+    p.add_argument("--verify", type=int, default=6, help="speed: pipelines `optimize` screens per program")
+    p.add_argument("--out", default="out/bench", help="directory for bench.json, bench.png, bench.md")
+    p.add_argument("--cache", default=None, help="build and source cache (default ~/.cache/irpipe/bench)")
+    p.add_argument("--fresh", action="store_true", help="re-measure programs finished by an earlier run")
+    p.add_argument("--print-hashes", action="store_true",
+                   help="build and run the baseline only; print each program's expected_sha256 line")
+    p.set_defaults(run=run)
+
+
+def _candidates(raw: list[list[str]] | None) -> list:
+    from irpipe.bench.candidates import Candidate
+    from irpipe.errors import ConfigError
+
+    out = []
+    for words in raw or [["optimize"]]:
+        if len(words) > 2:
+            raise ConfigError(f"--candidate {' '.join(words)}: give a kind and at most one argument "
+                              "(quote a pipeline)")
+        out.append(Candidate(words[0], words[1] if len(words) > 1 else None))
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from irpipe.bench import report
+    from irpipe.bench.harness import BenchConfig, bench_suite
+    from irpipe.llvm.native import plugin_path
+
+    out = Path(args.out)
+    baseline = args.baseline or ("O3" if args.objective == "speed" else "Oz")
+    cfg = BenchConfig(suite=str(Path(args.suite)), candidates=[] if args.print_hashes else _candidates(args.candidate),
+                      baseline=baseline, objective=args.objective, rounds=args.rounds,
+                      callgrind=not (args.no_callgrind or args.print_hashes), model=args.model,
+                      verify=args.verify, only=args.only, plugin=str(plugin_path()))
+    if args.cache:
+        cfg.cache = args.cache
+    if args.print_hashes:
+        cfg.rounds = 0
+    doc = bench_suite(cfg, out, resume=not (args.fresh or args.print_hashes),
+                      log=lambda m: print(m, file=sys.stderr, flush=True))
+    if args.print_hashes:
+        for r in doc["results"]:
+            if "observed_sha256" in r and r["status"] in ("ok", "no-hash", "wrong-hash"):
+                print(f'{r["name"]}: expected_sha256 = "{r["observed_sha256"]}"')
+            else:
+                print(f"{r['name']}: {r['status']}: {r.get('detail', '')}")
+        return 0
+    text = report.table(doc)
+    (out / "bench.md").write_text(text + "\n")
+    png = report.chart(doc, out / "bench.png")
+    print(text)
+    print(f"\nwrote {out / 'bench.json'}, {out / 'bench.md'}" + (f", {png}" if png else ""))
+    if any(s["mismatch"] or s["slower"] for s in doc["summary"]):
+        return 3
+    return 2 if doc["not_counted"] else 0
