@@ -113,12 +113,20 @@ def _size_plan(predictor: object, search: bool, baseline: str) -> Callable[[str,
     return plan
 
 
-def speed_space(predictor: object | None, verify: int) -> list[str]:
-    """The pipelines the speed selection screens, -O3 first (model-ranked O2/O3 pipelines next)."""
+def speed_space(predictor: object | None, verify: int, units: dict[str, Path] | None = None) -> list[str]:
+    """The pipelines the speed selection screens, -O3 first.
+
+    With a model, its O2/O3-based pipelines come next, in the order its instruction-count policy
+    ranks them for the program's largest translation unit (the model has no runtime head: issue
+    F's measurements are the data one needs), then the rest of :data:`SPEED_SPACE`."""
     space = list(SPEED_SPACE)
     if predictor is not None:
-        ranked = [p for p in predictor.pset.pipelines if "<O3>" in p or "<O2>" in p]  # type: ignore[attr-defined]
-        space = list(dict.fromkeys([space[0], *ranked, *space[1:]]))
+        ranked = list(predictor.pset.pipelines)  # type: ignore[attr-defined]
+        if units:
+            largest = max(units.values(), key=lambda p: p.stat().st_size)
+            ranked = predictor.predict(largest.read_bytes(), name=largest.name).ranking("instcount")  # type: ignore[attr-defined]
+        fast = [p for p in ranked if "<O3>" in p or "<O2>" in p]
+        space = list(dict.fromkeys([space[0], *fast, *space[1:]]))
     return space[:verify] if verify else space
 
 

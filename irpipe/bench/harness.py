@@ -88,7 +88,8 @@ class ProgramBench:
             return _advice_plan(load_advice(Path(c.arg)), self.base), {}
         if self.cfg.objective == "size":
             return _size_plan(self.predictor, c.kind == "search", self.base), {}
-        space = speed_space(self.predictor if c.kind == "optimize" else None, self.cfg.verify if c.kind == "optimize" else 0)
+        space = (speed_space(self.predictor, self.cfg.verify, builder.units) if c.kind == "optimize"
+                 else speed_space(None, 0))
         chosen, tried = select_speed(builder, runner, base, self.base, reference, space, SELECTION_FLOOR, self.log)
         return (lambda rel, bc: TUPlan(chosen)), {"selected": chosen, "screened": tried}
 

@@ -1,0 +1,76 @@
+"""Candidates that need the model or the plugin: optimize (speed and size) and advice files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from irpipe.bench.candidates import SPEED_SPACE, Candidate, speed_space
+from irpipe.bench.harness import BenchConfig, bench_suite
+from irpipe.llvm import native
+from irpipe.testing.gates import requires_llvm
+
+pytestmark = requires_llvm
+DEFAULT = Path(__file__).resolve().parents[2] / "models" / "default"
+
+# two translation units, so advice can name one of them
+MAIN = r'''#include <stdio.h>
+unsigned mix(unsigned h, unsigned i);
+int main(void) { unsigned h = 1; for (unsigned i = 0; i < 300000; i++) h = mix(h, i); printf("%u\n", h); return 0; }
+'''
+MIX = "static unsigned sq(unsigned x) { return x * x; }\nunsigned mix(unsigned h, unsigned i) { return (h ^ sq(i)) * 16777619u; }\n"
+
+
+def expected() -> str:
+    h = 1
+    for i in range(300000):
+        h = ((h ^ (i * i % 2**32)) * 16777619) % 2**32
+    return hashlib.sha256(f"{h}\n".encode()).hexdigest()
+
+
+@pytest.fixture()
+def suite(tmp_path: Path) -> Path:
+    d = tmp_path / "suite" / "two"
+    d.mkdir(parents=True)
+    (d / "main.c").write_text(MAIN)
+    (d / "mix.c").write_text(MIX)
+    (d / "benchmark.toml").write_text(f'sources = ["main.c", "mix.c"]\nexpected_sha256 = "{expected()}"\n')
+    return tmp_path / "suite"
+
+
+def test_optimize_speed_screens_and_reports(suite: Path, tmp_path: Path) -> None:
+    cfg = BenchConfig(suite=str(suite), candidates=[Candidate("optimize")], rounds=2, callgrind=False,
+                      model=str(DEFAULT), verify=3, cache=str(tmp_path / "cache"))
+    doc = bench_suite(cfg, tmp_path / "out", log=lambda m: None)
+    (r,) = doc["results"]
+    e = r["candidates"][0]
+    assert r["status"] == "ok" and r["tus"] == 2 and e["status"] == "ok"
+    assert e["selected"] in speed_space(None, 0) or "<O" in e["selected"]
+    screened = [t for t in e["screened"] if "confirm_speedup" not in t]
+    assert len(screened) == 2 and all("screen_speedup" in t or "error" in t for t in screened)
+    assert e["pipelines"] == [e["selected"]]
+
+
+def test_speed_space_puts_the_baseline_first() -> None:
+    assert speed_space(None, 0) == list(SPEED_SPACE) and speed_space(None, 2) == list(SPEED_SPACE[:2])
+
+
+def test_optimize_size_and_advice(suite: Path, tmp_path: Path) -> None:
+    if not native.plugin_path().is_file():
+        pytest.skip("the pass plugin is not built (make native)")
+    advice = tmp_path / "advice.json"
+    advice.write_text(json.dumps({"format": "irpipe.advice", "version": 1, "modules": [
+        {"structural_hash": "", "source": "mix.c", "objective": "size", "pipeline": "default<Oz>",
+         "functions": {"mix": "function(instcombine)"}}]}))
+    cfg = BenchConfig(suite=str(suite), candidates=[Candidate("optimize"), Candidate("advice", str(advice))],
+                      objective="size", baseline="Oz", callgrind=False, model=str(DEFAULT),
+                      cache=str(tmp_path / "cache"), plugin=str(native.plugin_path()))
+    doc = bench_suite(cfg, tmp_path / "out", log=lambda m: None)
+    (r,) = doc["results"]
+    opt, adv = r["candidates"]
+    assert opt["status"] == "ok" and opt["text_ratio"] >= 1.0  # optimize never loses to -Oz on .text per TU
+    assert adv["status"] == "ok" and adv["pipelines"] == ["default<Oz>"]
+    assert doc["summary"][1]["smaller"] + doc["summary"][1]["larger"] <= 1 and "speedup" not in opt
