@@ -21,6 +21,7 @@ interleaved rounds after it, so a lucky screening run does not carry into the re
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,27 +131,39 @@ def speed_space(predictor: object | None, verify: int, units: dict[str, Path] | 
     return space[:verify] if verify else space
 
 
+def _screen(builder: Builder, runner: Runner, baseline: Binary, pipeline: str,
+            reference: str) -> tuple[dict, Binary | None]:
+    """Build ``pipeline`` and run it against the baseline as A B B A: (record, binary or None)."""
+    label = "screen-" + hashlib.sha1(pipeline.encode()).hexdigest()[:10]
+    try:
+        b = builder.build(label, lambda rel, bc: TUPlan(pipeline))
+        a1, c1, c2, a2 = (runner.run(e) for e in (baseline.exe, b.exe, b.exe, baseline.exe))
+    except (BuildFailed, RunFailed) as exc:
+        return {"pipeline": pipeline, "error": str(exc).splitlines()[0][:200]}, None
+    if c1.sha256 != reference or c2.sha256 != reference:
+        return {"pipeline": pipeline, "error": "output differs from the baseline's (never chosen)"}, None
+    ratio = (a1.cpu + a2.cpu) / max(c1.cpu + c2.cpu, 1e-9)
+    return {"pipeline": pipeline, "screen_speedup": round(ratio, 4)}, b
+
+
 def select_speed(builder: Builder, runner: Runner, baseline: Binary, base_pipeline: str, reference: str,
-                 space: list[str], floor: float, log: Callable[[str], None]) -> tuple[str, list[dict]]:
-    """Screen ``space`` (each build run against the baseline as A B B A); confirm the best."""
+                 space: list[str], floor: float, log: Callable[[str], None],
+                 screened: dict[str, tuple[dict, Binary | None]] | None = None) -> tuple[str, list[dict]]:
+    """Screen ``space`` (each build against the baseline as A B B A); confirm the best.
+
+    ``screened`` caches screening per pipeline, so candidates of one program share it."""
+    screened = {} if screened is None else screened
     tried: list[dict] = []
     best: tuple[float, str, Binary] | None = None
-    for i, pipeline in enumerate(space):
+    for pipeline in space:
         if pipeline == base_pipeline:
             continue
-        try:
-            b = builder.build(f"screen{i}", lambda rel, bc, p=pipeline: TUPlan(p))
-            a1, c1, c2, a2 = (runner.run(e) for e in (baseline.exe, b.exe, b.exe, baseline.exe))
-        except (BuildFailed, RunFailed) as exc:
-            tried.append({"pipeline": pipeline, "error": str(exc).splitlines()[0][:200]})
-            continue
-        if reference not in (c1.sha256,) or c1.sha256 != c2.sha256:
-            tried.append({"pipeline": pipeline, "error": "output differs from the baseline's (never chosen)"})
-            continue
-        ratio = (a1.cpu + a2.cpu) / max(c1.cpu + c2.cpu, 1e-9)
-        tried.append({"pipeline": pipeline, "screen_speedup": round(ratio, 4)})
-        if best is None or ratio > best[0]:
-            best = (ratio, pipeline, b)
+        if pipeline not in screened:
+            screened[pipeline] = _screen(builder, runner, baseline, pipeline, reference)
+        record, b = screened[pipeline]
+        tried.append(record)
+        if b is not None and (best is None or record["screen_speedup"] > best[0]):
+            best = (record["screen_speedup"], pipeline, b)
     if best is None or best[0] <= 1 + floor:
         log(f"  selection: nothing beat the baseline by more than {floor:.1%} in screening")
         return base_pipeline, tried

@@ -74,6 +74,7 @@ class ProgramBench:
         self.cache = Path(cfg.cache)
         self.base = baseline_pipeline(cfg.baseline)
         self.result: dict[str, Any] = {"name": b.name, "status": "ok", "detail": ""}
+        self.screened: dict[str, tuple[dict, Binary | None]] = {}  # speed screening, shared by candidates
 
     def fail(self, status: str, detail: str) -> dict[str, Any]:
         self.result.update(status=status, detail=detail.splitlines()[0][:400] if detail else "")
@@ -90,7 +91,8 @@ class ProgramBench:
             return _size_plan(self.predictor, c.kind == "search", self.base), {}
         space = (speed_space(self.predictor, self.cfg.verify, builder.units) if c.kind == "optimize"
                  else speed_space(None, 0))
-        chosen, tried = select_speed(builder, runner, base, self.base, reference, space, SELECTION_FLOOR, self.log)
+        chosen, tried = select_speed(builder, runner, base, self.base, reference, space, SELECTION_FLOOR,
+                                     self.log, self.screened)
         return (lambda rel, bc: TUPlan(chosen)), {"selected": chosen, "screened": tried}
 
     def run(self) -> dict[str, Any]:
