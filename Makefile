@@ -17,7 +17,7 @@ NATIVE_LIB := passes/build/lib/libIRPipeAnalysis.so
 PLUGIN_LIB := passes/build/lib/libIRPipe.so
 NATIVE_SRC := passes/CMakeLists.txt $(wildcard passes/lib/*.cpp passes/include/irpipe/*.h)
 
-.PHONY: all setup apt venv native demo test test-slow corpus bench bench-analysis bench-eval bench-model train-default clean
+.PHONY: all setup apt venv native demo test test-slow corpus bench bench-analysis bench-eval bench-model bench-native train-default clean
 
 all: setup
 
@@ -86,6 +86,11 @@ bench-eval: setup
 
 bench-model: setup
 	$(PY) benchmarks/model_bench.py --dataset $(DATASET)
+
+# native programs (benchmarks/suite): -O3 vs -O2, the default model and search, one interleaved run
+bench-native: setup
+	$(VENV)/bin/irpipe bench --suite benchmarks/suite --candidate pipeline 'default<O2>' \
+	  --candidate optimize --candidate search --rounds 5 --out out/bench-native
 
 # the default model, end to end from the committed sample (see models/default/README.md)
 train-default: setup

@@ -147,7 +147,7 @@ class ProgramBench:
                          text_bytes=cand.text_bytes, text_ratio=round(base.text_bytes / max(cand.text_bytes, 1), 5),
                          build_s=round(cand.build_seconds, 2))
             binaries.append((entry, cand))
-        if cfg.objective == "speed":
+        if cfg.objective == "speed" and cfg.rounds > 0:
             self._rounds(runner, base, binaries)
         if cfg.callgrind:
             self._counts(runner, base, binaries)
