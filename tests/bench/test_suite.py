@@ -104,3 +104,15 @@ def test_the_shipped_suite_parses() -> None:
     assert not problems
     assert all(b.expected_sha256 for b in found)
     assert sum(b.debian is None for b in found) >= 25 and sum(b.debian is not None for b in found) >= 4
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_a_debian_program_fetches_builds_and_matches_its_hash(tmp_path: Path) -> None:
+    """deb-src fetch, prepare, build through IR, run the workload: the committed hash holds."""
+    from irpipe.bench.harness import BenchConfig, bench_suite
+
+    root = Path(__file__).resolve().parents[2] / "benchmarks" / "suite"
+    cfg = BenchConfig(suite=str(root), candidates=[], rounds=0, callgrind=False, only=["debian-bzip2"])
+    doc = bench_suite(cfg, tmp_path, resume=False, log=lambda m: None)
+    assert [r["status"] for r in doc["results"]] == ["ok"]
