@@ -19,7 +19,7 @@ import random
 import re
 import shutil
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from irpipe.errors import ConfigError
