@@ -9,7 +9,6 @@ counts come from valgrind callgrind on the benchmark's (smaller) count workload.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from irpipe.bench.suite import Benchmark, Step, materialize_inputs
 from irpipe.errors import IrpipeError
+from irpipe.label.runtime import wait_cpu
 
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
@@ -39,23 +39,6 @@ class Outcome:
     sha256: str
     cpu: float
     wall: float
-
-
-def _wait(proc: subprocess.Popen[bytes], timeout: float) -> tuple[int, float]:
-    """Wait for ``proc`` with a limit; return (exit code, user+sys CPU seconds)."""
-    deadline = time.monotonic() + timeout
-    delay = 0.001
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.returncode, usage.ru_utime + usage.ru_stime
-        if time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            raise RunTimeout(f"ran past its {timeout:g} s limit (killed)")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.02)
 
 
 class Runner:
@@ -83,7 +66,10 @@ class Runner:
                 with open(out_path, "wb") as out:
                     proc = subprocess.Popen([str(exe), *step.args], cwd=scratch, stdout=out,
                                             stderr=subprocess.DEVNULL, stdin=stdin)
-                    code, cpu = _wait(proc, self.bench.timeout)
+                    try:
+                        code, cpu = wait_cpu(proc, self.bench.timeout)
+                    except TimeoutError as exc:
+                        raise RunTimeout(str(exc)) from None
             finally:
                 if step.stdin:
                     stdin.close()  # type: ignore[union-attr]

@@ -113,17 +113,14 @@ class RuntimeEvaluator:
             proc = subprocess.Popen([str(exe), *self.program.args], stdout=out,
                                     stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
             try:
-                _, status, usage = _wait4(proc.pid, self.program.timeout_s)
+                _, cpu = wait_cpu(proc, self.program.timeout_s)
             except TimeoutError:
-                proc.kill()
-                proc.wait()
                 raise NotRunnable(f"{self.program.name}: ran past {self.program.timeout_s:.0f} s") from None
-            proc.returncode = os.waitstatus_to_exitcode(status)
             if proc.returncode != 0:
                 raise NotRunnable(f"{self.program.name}: exited {proc.returncode}")
             out.seek(0)
             self.last_wall = time.perf_counter() - started
-            return out.read(), usage.ru_utime + usage.ru_stime
+            return out.read(), cpu
 
     def check_reference(self) -> bytes:
         """Build at -O0, run twice, keep the output; refuse nondeterministic programs."""
@@ -172,15 +169,20 @@ class RuntimeEvaluator:
         self._tmp.cleanup()
 
 
-def _wait4(pid: int, timeout_s: float) -> tuple[int, int, object]:
-    """wait4 with a time limit (polls WNOHANG); raises TimeoutError past it."""
+def wait_cpu(proc: subprocess.Popen[bytes], timeout_s: float) -> tuple[int, float]:
+    """Wait for ``proc`` (polling ``wait4``); return (exit code, user+sys CPU seconds of the process).
+
+    Past ``timeout_s`` the process is killed and :class:`TimeoutError` raised."""
     deadline = time.monotonic() + timeout_s
     delay = 0.001
     while True:
-        got, status, usage = os.wait4(pid, os.WNOHANG)
+        got, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if got:
-            return got, status, usage
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, usage.ru_utime + usage.ru_stime
         if time.monotonic() > deadline:
-            raise TimeoutError
+            proc.kill()
+            proc.wait()
+            raise TimeoutError(f"ran past its {timeout_s:g} s limit (killed)")
         time.sleep(delay)
-        delay = min(delay * 2, 0.05)
+        delay = min(delay * 2, 0.02)
