@@ -140,7 +140,14 @@ def test_serve_answers_stock_clang_inliner_and_regalloc(tmp_path: Path) -> None:
         tools.run("clang", ["-O2", "-mllvm", "-regalloc-enable-advisor=release", "-mllvm",
                             f"-regalloc-evict-interactive-channel-base={tmp_path / 'ra'}",
                             "-c", str(src), "-o", str(tmp_path / "b.o")], timeout=60)
-        channels = ask(sock, {"op": "health"})[0]["channels"]
+        # a channel counts a compile when it reads the compiler's end of stream, which can come
+        # a moment after clang exits (on a loaded machine): poll health for up to 20 s
+        deadline = time.monotonic() + 20
+        while True:
+            channels = ask(sock, {"op": "health"})[0]["channels"]
+            if all(c["compiles"] >= 1 for c in channels.values()) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
     finally:
         proc.terminate()
         assert proc.wait(timeout=30) == 0
