@@ -26,7 +26,8 @@ from irpipe.errors import ConfigError
 
 FILENAME = "benchmark.toml"
 _TOP = {"name", "sources", "exclude", "cflags", "ldflags", "args", "timeout", "expected_sha256",
-        "count_args", "source", "input", "run", "count_run", "language"}
+        "count_args", "source", "input", "run", "count_run", "language",
+        "description", "license", "tags"}  # the last three: documentation only
 _SOURCE = {"debian", "version", "prepare"}
 _INPUT = {"file", "generate", "bytes", "seed", "copy"}
 _STEP = {"args", "stdout", "stdin"}
@@ -234,7 +235,12 @@ def generate(kind: str, nbytes: int, seed: int) -> bytes:
 
 
 def materialize_inputs(b: Benchmark, scratch: Path, cache: Path) -> None:
-    """Put the benchmark's input files in ``scratch`` (generated files are cached by content key)."""
+    """Fill the run's scratch directory: links to the benchmark folder's files (so arguments that
+    name them work), then the ``[[input]]`` files (generated ones are cached by content key)."""
+    declared = {Path(inp.file).parts[0] for inp in b.inputs}
+    for entry in b.directory.iterdir():
+        if entry.name != FILENAME and entry.name not in declared:
+            (scratch / entry.name).symlink_to(entry)
     for inp in b.inputs:
         dest = scratch / inp.file
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -59,7 +59,8 @@ args = ["x"]
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     suite.materialize_inputs(b, scratch, tmp_path / "cache")
-    assert (scratch / "s.lua").read_text() == "print(1)"
+    assert (scratch / "s.lua").read_text() == "print(1)" and (scratch / "m.cpp").is_symlink()
+    assert not (scratch / "benchmark.toml").exists() and not (scratch / "s.lua").is_symlink()
     data = (scratch / "in.txt").read_bytes()
     assert len(data) == 1000 and data == suite.generate("lines", 1000, 3)  # deterministic
     assert suite.generate("binary", 64, 1) != suite.generate("binary", 64, 2)
