@@ -146,6 +146,10 @@ class ProgramBench:
             entry.update(pipelines=pipelines if len(pipelines) <= 8 else pipelines[:8] + ["..."],
                          text_bytes=cand.text_bytes, text_ratio=round(base.text_bytes / max(cand.text_bytes, 1), 5),
                          build_s=round(cand.build_seconds, 2))
+            if cand.exe.read_bytes() == base.exe.read_bytes():
+                # the same program: its speedup is 1 by construction, and timing it would only add noise
+                entry.update(identical=True, speedup=stats.IDENTICAL.as_dict(), instr_ratio=1.0)
+                continue
             binaries.append((entry, cand))
         if cfg.objective == "speed" and cfg.rounds > 0:
             self._rounds(runner, base, binaries)

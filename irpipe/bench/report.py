@@ -32,6 +32,7 @@ def summarize(cfg: Any, results: list[dict[str, Any]]) -> dict[str, Any]:
             "geomean_speedup": _r(stats.geomean([e["speedup"]["median"] for e in ok if "speedup" in e])),
             "geomean_text_ratio": _r(stats.geomean([e["text_ratio"] for e in ok])),
             "geomean_instr_ratio": _r(stats.geomean([e["instr_ratio"] for e in ok if "instr_ratio" in e])),
+            "identical_to_baseline": sum(bool(e.get("identical")) for e in ok),
             "faster": verdicts.count("faster"), "slower": verdicts.count("slower"),
             "smaller": verdicts.count("smaller"), "larger": verdicts.count("larger"),
             "mismatch": sum(e["status"] == "mismatch" for _, e in entries),
@@ -67,6 +68,8 @@ def table(doc: dict[str, Any]) -> str:
             sp = e.get("speedup")
             score = (f"{sp['median']:.3f} [{sp['ci95'][0]:.3f}, {sp['ci95'][1]:.3f}]" if sp else "-") if speed \
                 else _fmt(e.get("text_ratio"), ".4f")
+            if e.get("identical"):
+                score = "1 (the baseline's binary)"
             rows.append([r["name"], e["label"], e["status"], score, e.get("verdict", ""),
                          _fmt(e.get("instr_ratio")), f"{r['baseline']['text_bytes']} -> {e.get('text_bytes', '-')}"])
     lines = ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -75,7 +78,8 @@ def table(doc: dict[str, Any]) -> str:
     for s in doc["summary"]:
         lines.append(f"{s['label']}: geomean speedup {_fmt(s['geomean_speedup'])}x, .text ratio "
                      f"{_fmt(s['geomean_text_ratio'])}x, instr ratio {_fmt(s['geomean_instr_ratio'])}x over "
-                     f"{s['programs']} programs; faster {s['faster']}, slower {s['slower']}, "
+                     f"{s['programs']} programs ({s['identical_to_baseline']} kept the baseline's binary); "
+                     f"faster {s['faster']}, slower {s['slower']}, "
                      f"mismatch {s['mismatch']}, failed {s['failed']}")
     return "\n".join(lines)
 

@@ -41,6 +41,10 @@ class Speedup:
         return {"median": round(self.median, 5), "ci95": [round(self.low, 5), round(self.high, 5)]}
 
 
+#: the speedup of a candidate whose binary is byte-identical to the baseline's (not timed)
+IDENTICAL = Speedup(1.0, 1.0, 1.0)
+
+
 def paired_speedup(baseline: list[float], candidate: list[float], *, resamples: int = 4000,
                    seed: int = 0) -> Speedup:
     """Median of ``baseline[i] / candidate[i]`` with a percentile-bootstrap 95% interval."""

@@ -63,8 +63,9 @@ def make_suite(root: Path, hashes: dict[str, str | None], args: dict[str, list[s
 def test_statuses_and_a_counted_program(tmp_path: Path) -> None:
     h = good_hash(["20000"], tmp_path)
     suite = make_suite(tmp_path, {"good": h, "crash": h, "hang": h, "random": h, "nobuild": h}, {"good": ["20000"], "ub": ["2147483647"]})
-    cfg = BenchConfig(suite=str(suite), candidates=[Candidate("pipeline", "default<O2>")], rounds=3,
-                      callgrind=True, cache=str(tmp_path / "cache"))
+    cfg = BenchConfig(suite=str(suite), candidates=[Candidate("pipeline", "default<O1>"),
+                                                    Candidate("pipeline", "default<O3>")],
+                      rounds=3, callgrind=True, cache=str(tmp_path / "cache"))
     doc = bench_suite(cfg, tmp_path / "out", log=lambda m: None)
     status = {r["name"]: r["status"] for r in doc["results"]}
     assert status == {"good": "ok", "nobuild": "build-failed", "crash": "crashed", "hang": "timeout",
@@ -73,14 +74,16 @@ def test_statuses_and_a_counted_program(tmp_path: Path) -> None:
     ub = next(r for r in doc["results"] if r["name"] == "ub")
     assert "the baseline prints sha256" in ub["detail"]
     good = next(r for r in doc["results"] if r["name"] == "good")
-    cand = good["candidates"][0]
+    cand, same = good["candidates"]
+    # a candidate that builds the baseline's very binary is 1 by construction, never timed
+    assert same["identical"] and same["speedup"] == {"median": 1.0, "ci95": [1.0, 1.0]} and "cpu" not in same
     assert cand["status"] == "ok" and len(cand["cpu"]) == 3 and cand["verdict"] in ("faster", "same", "slower")
     lo, hi = cand["speedup"]["ci95"]
     assert lo <= cand["speedup"]["median"] <= hi
     assert good["baseline"]["instructions"] > 0 and cand["instr_ratio"] > 0 and good["baseline"]["text_bytes"] > 0
-    assert doc["summary"][0]["programs"] == 1 and "aa" in good
+    assert doc["summary"][0]["programs"] == 1 and "aa" in good and doc["summary"][1]["identical_to_baseline"] == 1
     text = table(doc)
-    assert "| good | pipeline default<O2> | ok |" in text and "| crash |  | crashed |" in text
+    assert "| good | pipeline default<O1> | ok |" in text and "the baseline's binary" in text and "| crash |  | crashed |" in text
     assert chart(doc, tmp_path / "b.png").stat().st_size > 1000
     # a re-run resumes every finished program; a wrong hash is caught
     doc2 = bench_suite(cfg, tmp_path / "out", log=lambda m: None)
