@@ -96,7 +96,8 @@ def chart(doc: dict[str, Any], path: Path) -> Path | None:
         return None
     labels = [s["label"] for s in doc["summary"]]
     width = 0.8 / max(1, len(labels))
-    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(ok) * max(1, len(labels))), 4.5))
+    fig, ax = plt.subplots(figsize=(min(24, 3 + 0.5 * len(ok)), 4.5))
+    lows, highs = [1.0], [1.0]
     for j, label in enumerate(labels):
         xs, ys, lo, hi = [], [], [], []
         for k, r in enumerate(ok):
@@ -109,8 +110,11 @@ def chart(doc: dict[str, Any], path: Path) -> Path | None:
             ci = (e.get("speedup") or {}).get("ci95", [v, v])
             lo.append(v - ci[0])
             hi.append(ci[1] - v)
-        ax.bar(xs, ys, width, yerr=[lo, hi] if speed else None, label=label, capsize=2)
+            lows.append(ci[0])
+            highs.append(ci[1])
+        ax.bar(xs, [y - 1.0 for y in ys], width, bottom=1.0, yerr=[lo, hi] if speed else None, label=label, capsize=2)
     ax.axhline(1.0, color="black", lw=0.8)
+    ax.set_ylim(min(lows) - 0.03, max(highs) + 0.03)  # ratios sit near 1: do not start the axis at 0
     if speed:
         for y in (1 + doc["noise_floor"], 1 - doc["noise_floor"]):
             ax.axhline(y, color="gray", lw=0.6, ls="--")
