@@ -28,6 +28,7 @@ from typing import Callable
 from irpipe.bench.suite import Benchmark, source_files
 from irpipe.errors import IrpipeError, ToolError
 from irpipe.llvm.tools import Toolchain
+from irpipe.optimize import advice
 
 FRONTEND_FLAGS = ("-c", "-emit-llvm", "-O3", "-Xclang", "-disable-llvm-passes", "-march=x86-64-v3",
                   "-ffp-contract=on", "-g0", "-w")
@@ -135,8 +136,7 @@ class Builder:
                     raise BuildFailed(f"{self.bench.name}: advice with function pipelines needs the pass "
                                       "plugin (make native builds passes/build/lib/libIRPipe.so)")
                 advice_file = stem.with_suffix(".advice.json")
-                advice_file.write_text(json.dumps({"format": "irpipe.advice", "version": 1,
-                                                   "modules": [{**plan.advice, "source": "*"}]}))
+                advice.write(advice_file, [{**plan.advice, "source": "*"}])
                 args = [f"-load-pass-plugin={self.plugin}", "-passes=irpipe-apply", f"-irpipe-advice={advice_file}"]
             self._step("opt", [*args, str(units[rel]), "-o", f"{stem}.bc"], f"opt on {rel} ({plan.pipeline})")
             self._step("llc", [*CODEGEN_FLAGS, f"{stem}.bc", "-o", f"{stem}.o"], f"llc on {rel}")

@@ -22,14 +22,15 @@ interleaved rounds after it, so a lucky screening run does not carry into the re
 from __future__ import annotations
 
 import hashlib
-import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from irpipe.bench.build import Binary, Builder, BuildFailed, TUPlan
 from irpipe.bench.run import RunFailed, Runner
 from irpipe.errors import ConfigError
+from irpipe.label import actions
+from irpipe.label.runtime import CONFIRM_ROUNDS, confirmed
 
 _PRE = "function(sroa,early-cse,simplifycfg,instcombine,loop-mssa(loop-rotate,licm))"
 #: speed pipelines irpipe screens: -O3, -O2 and -O3 after loop transforms -O3 leaves out
@@ -45,14 +46,11 @@ SPEED_SPACE = (
     "default<O3>,function(slp-vectorizer,instcombine,simplifycfg)",
 )
 KINDS = ("pipeline", "advice", "optimize", "search")
-BASELINES = {"O0": "default<O0>", "O1": "default<O1>", "O2": "default<O2>", "O3": "default<O3>",
-             "Os": "default<Os>", "Oz": "default<Oz>"}
-CONFIRM_ROUNDS = 3
 
 
 def baseline_pipeline(name: str) -> str:
     """``O3`` -> ``default<O3>``; any other text is taken as a pipeline."""
-    return BASELINES.get(name, name)
+    return actions.baseline(name) if name in actions.O_LEVELS else name
 
 
 @dataclass
@@ -62,7 +60,6 @@ class Candidate:
     kind: str
     arg: str | None = None
     label: str = ""
-    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -70,8 +67,7 @@ class Candidate:
         if self.kind in ("pipeline", "advice") and not self.arg:
             raise ConfigError(f"--candidate {self.kind} needs an argument")
         if self.kind == "pipeline":
-            from irpipe.label.actions import parse
-            parse(self.arg)  # a pipeline that does not parse is the user's error, said at once
+            actions.parse(self.arg)  # a pipeline that does not parse is the user's error, said at once
         if not self.label:
             self.label = {"pipeline": f"pipeline {self.arg}", "advice": f"advice {self.arg}",
                           "optimize": "optimize" + (f" {self.arg}" if self.arg else ""),
@@ -87,7 +83,7 @@ def load_advice(path: Path) -> dict[str, dict]:
     return {e["source"]: e for f in files for e in advice.read(f)}
 
 
-def _advice_plan(entries: dict[str, dict], baseline: str) -> Callable[[str, Path], TUPlan]:
+def advice_plan(entries: dict[str, dict], baseline: str) -> Callable[[str, Path], TUPlan]:
     def plan(rel: str, _bc: Path) -> TUPlan:
         e = entries.get(rel) or entries.get(Path(rel).name) or entries.get("*")
         if e is None:
@@ -96,7 +92,7 @@ def _advice_plan(entries: dict[str, dict], baseline: str) -> Callable[[str, Path
     return plan
 
 
-def _size_plan(predictor: object, search: bool, baseline: str) -> Callable[[str, Path], TUPlan]:
+def size_plan(predictor: object, search: bool, baseline: str) -> Callable[[str, Path], TUPlan]:
     from irpipe.optimize.apply import optimize
     from irpipe.label.measure import EvaluationError, Evaluator
 
@@ -169,15 +165,10 @@ def select_speed(builder: Builder, runner: Runner, baseline: Binary, base_pipeli
         return base_pipeline, tried
     pairs = []
     for r in range(CONFIRM_ROUNDS):  # interleaved, alternating who goes first
-        if r % 2 == 0:
-            a = runner.run(baseline.exe).cpu
-            c = runner.run(best[2].exe).cpu
-        else:
-            c = runner.run(best[2].exe).cpu
-            a = runner.run(baseline.exe).cpu
-        pairs.append((a, c))
-    ratio = statistics.median(a / c for a, c in pairs)
-    held = ratio > 1 + floor and sum(c < a for a, c in pairs) >= 2
+        first, second = (baseline.exe, best[2].exe) if r % 2 == 0 else (best[2].exe, baseline.exe)
+        t1, t2 = runner.run(first).cpu, runner.run(second).cpu
+        pairs.append((t1, t2) if r % 2 == 0 else (t2, t1))
+    ratio, held = confirmed(pairs, floor)
     tried.append({"pipeline": best[1], "confirm_speedup": round(ratio, 4), "confirmed": held})
     log(f"  selection: {best[1]!r} {'confirmed' if held else 'not confirmed'} at {ratio:.3f}x")
     return (best[1] if held else base_pipeline), tried

@@ -29,14 +29,14 @@ from typing import Any, Callable
 from irpipe.bench import stats
 from irpipe.bench.build import Binary, Builder, BuildFailed, TUPlan
 from irpipe.bench.candidates import Candidate, baseline_pipeline, load_advice, select_speed, speed_space
-from irpipe.bench.candidates import _advice_plan, _size_plan
+from irpipe.bench.candidates import advice_plan, size_plan
 from irpipe.bench.run import RunFailed, Runner, RunTimeout
 from irpipe.bench.suite import Benchmark, SuiteError, discover, source_tree
 from irpipe.errors import FetchError, IrpipeError, ToolError
 from irpipe.jsonfile import write as write_json
+from irpipe.label.runtime import SPEED_NOISE  # the floor for selection, before the suite's A/A floor is known
 
 OBJECTIVES = ("speed", "size")
-SELECTION_FLOOR = 0.03  # before the suite's A/A floor is known (A/A on these machines: 2-3%)
 
 
 @dataclass
@@ -86,12 +86,12 @@ class ProgramBench:
         if c.kind == "pipeline":
             return (lambda rel, bc: TUPlan(c.arg)), {}
         if c.kind == "advice":
-            return _advice_plan(load_advice(Path(c.arg)), self.base), {}
+            return advice_plan(load_advice(Path(c.arg)), self.base), {}
         if self.cfg.objective == "size":
-            return _size_plan(self.predictor, c.kind == "search", self.base), {}
+            return size_plan(self.predictor, c.kind == "search", self.base), {}
         space = (speed_space(self.predictor, self.cfg.verify, builder.units) if c.kind == "optimize"
                  else speed_space(None, 0))
-        chosen, tried = select_speed(builder, runner, base, self.base, reference, space, SELECTION_FLOOR,
+        chosen, tried = select_speed(builder, runner, base, self.base, reference, space, SPEED_NOISE,
                                      self.log, self.screened)
         return (lambda rel, bc: TUPlan(chosen)), {"selected": chosen, "screened": tried}
 

@@ -8,6 +8,7 @@ counts come from valgrind callgrind on the benchmark's (smaller) count workload.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import shutil
@@ -55,24 +56,23 @@ class Runner:
         materialize_inputs(self.bench, scratch, self.cache)
         return scratch
 
-    def run(self, exe: Path, steps: tuple[Step, ...] | None = None) -> Outcome:
-        """Run the workload once; :class:`RunFailed` / :class:`RunTimeout` if a step fails."""
+    def _steps(self, argv0: list[str], steps: tuple[Step, ...], timeout: float,
+               keep_stderr: bool = False) -> tuple[str, float, list[str]]:
+        """Run ``argv0 + step.args`` for each step in a fresh scratch directory:
+        (sha256 of the stdout bytes, total CPU seconds, each step's stderr if kept)."""
         scratch = self._scratch()
-        digest, cpu_total, started = hashlib.sha256(), 0.0, time.perf_counter()
-        for i, step in enumerate(steps or self.bench.steps):
-            stdin = open(scratch / step.stdin, "rb") if step.stdin else subprocess.DEVNULL
-            out_path = scratch / (step.stdout or f".stdout-{i}")
-            try:
-                with open(out_path, "wb") as out:
-                    proc = subprocess.Popen([str(exe), *step.args], cwd=scratch, stdout=out,
-                                            stderr=subprocess.DEVNULL, stdin=stdin)
-                    try:
-                        code, cpu = wait_cpu(proc, self.bench.timeout)
-                    except TimeoutError as exc:
-                        raise RunTimeout(str(exc)) from None
-            finally:
-                if step.stdin:
-                    stdin.close()  # type: ignore[union-attr]
+        digest, cpu_total, errors = hashlib.sha256(), 0.0, []
+        for i, step in enumerate(steps):
+            out_path, err_path = scratch / (step.stdout or f".stdout-{i}"), scratch / f".stderr-{i}"
+            with contextlib.ExitStack() as stack:
+                stdin = stack.enter_context(open(scratch / step.stdin, "rb")) if step.stdin else subprocess.DEVNULL
+                err = stack.enter_context(open(err_path, "wb")) if keep_stderr else subprocess.DEVNULL
+                proc = subprocess.Popen([*argv0, *step.args], cwd=scratch, stdin=stdin, stderr=err,
+                                        stdout=stack.enter_context(open(out_path, "wb")))
+                try:
+                    code, cpu = wait_cpu(proc, timeout)
+                except TimeoutError as exc:
+                    raise RunTimeout(str(exc)) from None
             if code != 0:
                 what = f"killed by signal {-code}" if code < 0 else f"exited {code}"
                 raise RunFailed(f"step {i + 1} ({' '.join(step.args)[:80]}) {what}")
@@ -80,31 +80,24 @@ class Runner:
             with open(out_path, "rb") as f:
                 for chunk in iter(lambda: f.read(1 << 20), b""):
                     digest.update(chunk)
-        return Outcome(digest.hexdigest(), cpu_total, time.perf_counter() - started)
+            if keep_stderr:
+                errors.append(err_path.read_text(errors="replace"))
+        return digest.hexdigest(), cpu_total, errors
+
+    def run(self, exe: Path) -> Outcome:
+        """Run the workload once; :class:`RunFailed` / :class:`RunTimeout` if a step fails."""
+        started = time.perf_counter()
+        sha, cpu, _ = self._steps([str(exe)], self.bench.steps, self.bench.timeout)
+        return Outcome(sha, cpu, time.perf_counter() - started)
 
     def count_instructions(self, exe: Path) -> tuple[int, str]:
         """Guest instructions of the count workload under callgrind, and that run's output hash."""
-        scratch = self._scratch()
-        total, digest = 0, hashlib.sha256()
-        for i, step in enumerate(self.bench.count_steps):
-            out_path = scratch / (step.stdout or f".stdout-{i}")
-            stdin = open(scratch / step.stdin, "rb") if step.stdin else subprocess.DEVNULL
-            try:
-                with open(out_path, "wb") as out:
-                    proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                                           str(exe), *step.args], cwd=scratch, stdout=out, stdin=stdin,
-                                          stderr=subprocess.PIPE, timeout=self.bench.timeout * 50)
-            except subprocess.TimeoutExpired:
-                raise RunTimeout(f"callgrind ran past {self.bench.timeout * 50:g} s") from None
-            finally:
-                if step.stdin:
-                    stdin.close()  # type: ignore[union-attr]
-            m = _COLLECTED.search(proc.stderr.decode(errors="replace"))
-            if proc.returncode != 0 or not m:
-                raise RunFailed(f"callgrind step {i + 1}: exit {proc.returncode}, no instruction count")
-            total += int(m.group(1))
-            digest.update(out_path.read_bytes())
-        return total, digest.hexdigest()
+        valgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", str(exe)]
+        sha, _, errors = self._steps(valgrind, self.bench.count_steps, self.bench.timeout * 50, keep_stderr=True)
+        counts = [_COLLECTED.search(e) for e in errors]
+        if not all(counts):
+            raise RunFailed("callgrind printed no instruction count")
+        return sum(int(m.group(1)) for m in counts), sha  # type: ignore[union-attr]
 
     def close(self) -> None:
         self._tmp.cleanup()

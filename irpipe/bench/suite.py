@@ -18,6 +18,7 @@ import hashlib
 import random
 import re
 import shutil
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,7 +204,6 @@ def source_tree(b: Benchmark, cache: Path) -> Path:
         return b.directory
     from irpipe.extract.sandbox import Limits, run_step
     from irpipe.extract.sources import PrivateApt
-    import time
 
     root = cache / "src" / re.sub(r"[^A-Za-z0-9.+-]", "_", f"{b.debian}-{b.debian_version}")
     done = root / ".irpipe-prepared"

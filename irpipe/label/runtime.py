@@ -28,6 +28,16 @@ from irpipe.label.measure import EvaluationError, Evaluator
 from irpipe.llvm.tools import Toolchain
 
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
+#: a speed candidate must beat -O3 by this much (A/A runs on these machines differ by 2-3%)
+SPEED_NOISE = 0.03
+CONFIRM_ROUNDS = 3
+
+
+def confirmed(pairs: list[tuple[float, float]], floor: float = SPEED_NOISE) -> tuple[float, bool]:
+    """(median baseline/candidate ratio, whether it holds) over interleaved confirmation rounds:
+    the candidate must be faster by more than ``floor`` and faster in most rounds."""
+    ratio = statistics.median(b / c for b, c in pairs)
+    return ratio, ratio > 1 + floor and sum(c < b for b, c in pairs) > len(pairs) // 2
 
 
 class Miscompile(EvaluationError):

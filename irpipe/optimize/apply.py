@@ -27,8 +27,6 @@ from irpipe.optimize.predict import Predictor
 #: What each objective measures (the model's objectives; the reference is irpipe.label.vocab.REFERENCE)
 UNITS = {"size": ".text bytes", "instcount": "IR instructions", "speed": "CPU seconds"}
 SPEED_BASELINE = "default<O3>"
-#: a speed candidate must beat -O3 by this much (A/A runs on these machines differ by 2-3%)
-SPEED_NOISE = 0.03
 
 
 @dataclass
@@ -113,7 +111,7 @@ def _optimize_speed(data: bytes | str, predictor: Predictor, *, verify: int, nam
     """Speed: run the program built with -O3 and with the candidates; keep a confirmed winner."""
     import statistics
 
-    from irpipe.label.runtime import Program, RuntimeEvaluator
+    from irpipe.label.runtime import CONFIRM_ROUNDS, SPEED_NOISE, Program, RuntimeEvaluator, confirmed
 
     x = predictor.inputs(data, name)
     ev = Evaluator(data, name=name, timeout_s=timeout_s)
@@ -145,11 +143,11 @@ def _optimize_speed(data: bytes | str, predictor: Predictor, *, verify: int, nam
         chosen, note = SPEED_BASELINE, "no candidate beat -O3 by more than the noise floor"
         if best != SPEED_BASELINE and medians[best] < base * (1 - SPEED_NOISE):
             # confirm in interleaved rounds (ABAB...): the winner must hold in most of them
-            pairs = [(run.measure(SPEED_BASELINE).median, run.measure(best).median) for _ in range(3)]
-            ratio = statistics.median(b / c for b, c in pairs)
+            pairs = [(run.measure(SPEED_BASELINE).median, run.measure(best).median) for _ in range(CONFIRM_ROUNDS)]
+            ratio, holds = confirmed(pairs)
             tried.append({"pipeline": best, "confirm_rounds": [[round(b, 5), round(c, 5)] for b, c in pairs],
                           "confirmed_speedup": round(ratio, 4)})
-            if ratio > 1 + SPEED_NOISE and sum(c < b for b, c in pairs) >= 2:
+            if holds:
                 chosen, note = best, f"confirmed in 3 interleaved rounds: {ratio:.3f}x"
                 base = statistics.median(b for b, _ in pairs)
                 medians[best] = statistics.median(c for _, c in pairs)
