@@ -37,6 +37,14 @@ class IRError(IrpipeError, ValueError):
     """LLVM IR or bitcode that cannot be read (corrupt, truncated, wrong LLVM version)."""
 
 
+class MLIRError(IRError):
+    """MLIR text that cannot be read: a syntax error, an unknown dialect or op, a failed verifier."""
+
+
+class LoweringError(IrpipeError, RuntimeError):
+    """A well-formed MLIR module that the compiler cannot lower or run (e.g. an unsupported op)."""
+
+
 class RecipeError(IrpipeError, ValueError):
     """A recipe TOML is malformed (unknown key, missing field, bad value)."""
 

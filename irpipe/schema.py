@@ -20,7 +20,11 @@ import pyarrow as pa
 from irpipe.errors import SchemaError
 
 #: Bumped on any change of a column's name, type or meaning.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+#: Older versions this irpipe still reads, and how they differ.  v1: MODULES had no
+#: ir_kind/dialects/mlir_level (every row was LLVM); readers fill those with nulls, and a null
+#: ir_kind means "llvm".
+READABLE_VERSIONS = {"1": "MODULES without ir_kind, dialects, mlir_level (LLVM only)", "2": "current"}
 
 #: The columns of the public ComPile release, in its order.
 COMPILE_COLUMNS = (
@@ -33,14 +37,23 @@ COMPILE_COLUMNS = (
 )
 
 # A conformant MODULES row must:
-# - hold in `content` the bytes of ONE LLVM bitcode module (starting with the
+# - have `ir_kind` "llvm" or "mlir" (null in v1 shards: "llvm");
+# - for ir_kind "llvm", hold in `content` the bytes of ONE LLVM bitcode module (starting with the
 #   magic BC C0 DE or the bitcode wrapper DE C0 17 0B) as embedded by
 #   clang-22 -Xclang -fembed-bitcode=all (pre-optimization IR), rustc
 #   --emit=llvm-bc -C no-prepopulate-passes, or numba's inspect_llvm();
-# - have `structural_hash` = irpipe.llvm.ir.structural_hash(content): equal for
+# - for ir_kind "mlir", hold in `content` the UTF-8 text of ONE MLIR module as printed by
+#   irpipe.mlir.ir (IREE 3.13's MLIR, no locations), `dialects` the dialects of its ops
+#   (builtin excluded, sorted), `mlir_level` the lowering level (irpipe.mlir.ir.LEVELS: "source"
+#   is the frontend's StableHLO, then IREE's phases down to "vm"), `structural_hash` =
+#   irpipe.mlir.ir.structural_hash, `function_count` its function ops, `instruction_count` its
+#   ops, `source_path` the "module:function[arg specs]" it was lowered from and `compile_command`
+#   how (jax.jit(...).lower(...), or the iree-compile phase); modules of one source share
+#   `object_path` (the source's id) so that splits keep a program's levels together;
+# - for ir_kind "llvm", have `structural_hash` = irpipe.llvm.ir.structural_hash(content): equal for
 #   modules that differ only in value names, metadata, debug info or PIC-ness;
 #   no two rows of one dataset share it (dedup keeps the first by package id);
-# - have `language` in {"c", "c++", "objective-c", "rust", "python-numba", "fortran", "other"};
+# - have `language` in {"c", "c++", "objective-c", "rust", "python-numba", "python-jax", "fortran", "other"};
 # - have `license_expression` an SPDX expression that the job's allow-list accepted,
 #   `license_source` telling where it came from ("debian-copyright", "pypi-metadata",
 #   "cargo-toml", "recipe") and `license_files` the license text(s) found;
@@ -68,11 +81,15 @@ MODULES = pa.schema(
         pa.field("bitcode_size", pa.int64()),
         pa.field("function_count", pa.int32()),
         pa.field("instruction_count", pa.int64()),
+        pa.field("ir_kind", pa.string()),
+        pa.field("dialects", pa.list_(pa.string())),
+        pa.field("mlir_level", pa.string()),
     ]
 )
 
 # A conformant FAILURES row must name the package and recipe, the `stage` in
-# {"recipe", "fetch", "license", "build", "timeout", "extract", "worker", "featurize", "label", "measure"}, a
+# {"recipe", "fetch", "license", "build", "timeout", "extract", "lower", "worker", "featurize", "label",
+# "measure"} ("lower": an MLIR module that IREE cannot lower, the program's other modules kept), a
 # one-line `error`, and the last lines of the relevant log in `log_tail`.
 # Module-level problems (a corrupt .llvmbc) are rows too, with `object_path` set;
 # the package's other modules are still kept.
@@ -195,11 +212,39 @@ MEASUREMENTS = pa.schema(
     ]
 )
 
-TABLES: dict[str, pa.Schema] = {"modules": MODULES, "failures": FAILURES, "features": FEATURES,
-                                "graphs": GRAPHS, "labels": LABELS, "measurements": MEASUREMENTS}
+# A conformant MLIR_RUNS row (written by `irpipe measure-mlir`) must:
+# - be keyed by (`structural_hash` of a "source"-level MLIR MODULES row, `config`), one row per
+#   pair, with the module's package keys and its `source_path` (the program it came from);
+# - name the compile `config` (a key of irpipe.mlir.measure.CONFIGS) and give the exact
+#   iree-compile `flags` it stands for;
+# - give `seconds`: the median over `repetitions` Google-benchmark repetitions of CPU seconds per
+#   call (iree-benchmark-module, local-sync device, one thread), with `seconds_iqr` their
+#   interquartile range; `instructions`: instructions per call under callgrind, as
+#   (I(11 calls) - I(1 call)) / 10, so process start and module load cancel out;
+#   `vmfb_bytes`, `compile_seconds`;
+# - when compiling or running failed: `seconds` and `instructions` null, the reason in `error`.
+MLIR_RUNS = pa.schema(
+    [
+        *MODULE_KEY,
+        pa.field("source_path", pa.string()),
+        pa.field("config", pa.string(), nullable=False),
+        pa.field("flags", pa.list_(pa.string())),
+        pa.field("seconds", pa.float64()),
+        pa.field("seconds_iqr", pa.float64()),
+        pa.field("repetitions", pa.int32()),
+        pa.field("instructions", pa.int64()),
+        pa.field("vmfb_bytes", pa.int64()),
+        pa.field("compile_seconds", pa.float64()),
+        pa.field("error", pa.string()),
+    ]
+)
 
-FAILURE_STAGES = ("recipe", "fetch", "license", "build", "timeout", "extract", "worker", "featurize",
-                  "label", "measure")
+TABLES: dict[str, pa.Schema] = {"modules": MODULES, "failures": FAILURES, "features": FEATURES,
+                                "graphs": GRAPHS, "labels": LABELS, "measurements": MEASUREMENTS,
+                                "mlir_runs": MLIR_RUNS}
+
+FAILURE_STAGES = ("recipe", "fetch", "license", "build", "timeout", "extract", "lower", "worker",
+                  "featurize", "label", "measure")
 
 
 def stamped(schema: pa.Schema, table_name: str) -> pa.Schema:
@@ -239,9 +284,9 @@ def check_metadata(schema: pa.Schema, table_name: str, *, allow_compile: bool = 
         raise SchemaError(f"not an irpipe {table_name} table (no irpipe.schema metadata)")
     if name.decode() != table_name:
         raise SchemaError(f"expected an irpipe {table_name} table, got {name.decode()!r}")
-    if version.decode() != SCHEMA_VERSION:
+    if version.decode() not in READABLE_VERSIONS:
         raise SchemaError(f"{table_name} table has schema version {version.decode()}, "
-                          f"this irpipe reads version {SCHEMA_VERSION}")
+                          f"this irpipe reads versions {', '.join(READABLE_VERSIONS)}")
 
 
 def validate(table: pa.Table, table_name: str) -> None:

@@ -12,7 +12,7 @@ A recipe says WHAT to build; nothing in it is code.  Unknown keys are errors
     path = "../local/tiny"     # local only: directory or tarball, relative to the recipe
 
     [build]
-    kind = "debian-rules"      # autoconf | make | cmake | meson | debian-rules | setuptools | cargo | numba
+    kind = "debian-rules"      # autoconf | make | cmake | meson | debian-rules | setuptools | cargo | numba | jax
     args = []                  # extra configure/cmake/meson/cargo arguments
     make_args = []
     env = {}                   # extra environment for the build
@@ -28,10 +28,16 @@ A recipe says WHAT to build; nothing in it is code.  Unknown keys are errors
 
     [numba]                    # numba only: "module:function" = ["signature", ...]
     functions = { "pkg.mod:f" = ["float64(float64[:])"] }
+
+    [jax]                      # jax only (source local or pypi): "module:function" = [input variants]
+    functions = { "mlp:mlp2" = ["f32[64,128] f32[128,256]", "f32[8,32] f32[32,16]"] }
+                               # each variant: space-separated argument specs DTYPE[d0,d1,...],
+                               # DTYPE in f16 bf16 f32 f64 i8 i32 i64 i1 (scalars: f32[])
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +46,7 @@ from typing import Any, Iterable
 from irpipe.errors import RecipeError
 
 SOURCE_KINDS = ("debian", "pypi", "debian-crate", "local", "numba")
-BUILD_KINDS = ("autoconf", "make", "cmake", "meson", "debian-rules", "setuptools", "cargo", "numba")
+BUILD_KINDS = ("autoconf", "make", "cmake", "meson", "debian-rules", "setuptools", "cargo", "numba", "jax")
 _DEFAULT_BUILD = {"debian": "debian-rules", "pypi": "setuptools", "debian-crate": "cargo",
                   "local": "make", "numba": "numba"}
 _KEYS = {
@@ -50,7 +56,11 @@ _KEYS = {
               "build_requires", "install_build_deps", "cpus"},
     "license": {"expression", "files"},
     "numba": {"functions"},
+    "jax": {"functions"},
 }
+#: Argument dtypes a [jax] input spec may name.
+JAX_DTYPES = ("f16", "bf16", "f32", "f64", "i8", "i32", "i64", "i1")
+_ARG_SPEC = re.compile(r"^(%s)\[(\d+(?:,\d+)*)?\]$" % "|".join(JAX_DTYPES))
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,7 @@ class Recipe:
     license_expression: str | None = None
     license_files: tuple[str, ...] = ()
     numba_functions: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
+    jax_functions: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
 
     @property
     def package_source(self) -> str:
@@ -105,6 +116,7 @@ def parse_recipe(path: Path, *, root: Path | None = None) -> Recipe:
                   f"unknown key '{key}' in [{table}]; known: {sorted(_KEYS[table])}")
     pkg, src = data.get("package", {}), data.get("source", {})
     build, lic, nb = data.get("build", {}), data.get("license", {}), data.get("numba", {})
+    jx = data.get("jax", {})
     _want("name" in pkg and "version" in pkg, path, "[package] needs name and version")
     kind = src.get("kind")
     _want(kind in SOURCE_KINDS, path, f"[source] kind {kind!r}; known: {list(SOURCE_KINDS)}")
@@ -116,6 +128,9 @@ def parse_recipe(path: Path, *, root: Path | None = None) -> Recipe:
         local = str((path.parent / src["path"]).resolve())
     if kind == "numba":
         _want(bool(nb.get("functions")), path, "[numba] functions is required for kind 'numba'")
+    if build_kind == "jax":
+        _want(kind in ("local", "pypi"), path, "[build] kind 'jax' needs [source] kind 'local' or 'pypi'")
+        _check_jax_functions(jx.get("functions"), path)
     root = root or path.parent
     try:
         rid = str(path.resolve().relative_to(root.resolve()).with_suffix(""))
@@ -134,9 +149,33 @@ def parse_recipe(path: Path, *, root: Path | None = None) -> Recipe:
             install_build_deps=bool(build.get("install_build_deps", True)),
             license_expression=lic.get("expression"), license_files=tuple(lic.get("files", ())),
             numba_functions=tuple(sorted((k, tuple(v)) for k, v in nb.get("functions", {}).items())),
+            jax_functions=tuple(sorted((k, tuple(v)) for k, v in jx.get("functions", {}).items())),
         )
     except (TypeError, ValueError, AttributeError) as exc:
         raise RecipeError(f"{path}: bad value: {exc}") from exc
+
+
+def _check_jax_functions(functions: Any, path: Path) -> None:
+    _want(isinstance(functions, dict) and bool(functions), path,
+          "[jax] functions is required for build kind 'jax': \"module:function\" = [\"f32[4,4] f32[4]\", ...]")
+    for target, variants in functions.items():
+        _want(":" in target, path, f"[jax] functions key {target!r} must be \"module:function\"")
+        _want(isinstance(variants, list) and bool(variants), path,
+              f"[jax] functions.{target!r} must be a non-empty list of input variants")
+        for variant in variants:
+            for spec in str(variant).split():
+                _want(bool(_ARG_SPEC.match(spec)), path,
+                      f"[jax] functions.{target!r}: bad argument spec {spec!r}; want DTYPE[d0,d1,...] "
+                      f"with DTYPE in {', '.join(JAX_DTYPES)}")
+
+
+def parse_arg_spec(spec: str) -> tuple[str, tuple[int, ...]]:
+    """``"f32[64,128]"`` -> ``("f32", (64, 128))``; ``"f32[]"`` is a scalar."""
+    match = _ARG_SPEC.match(spec)
+    if match is None:
+        raise RecipeError(f"bad argument spec {spec!r}; want DTYPE[d0,d1,...]")
+    dims = match.group(2)
+    return match.group(1), tuple(int(d) for d in dims.split(",")) if dims else ()
 
 
 def find_recipes(paths: Iterable[str | Path]) -> list[Path]:

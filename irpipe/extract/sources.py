@@ -220,6 +220,8 @@ def fetch(recipe: Recipe, dest: Path, apt: PrivateApt) -> Path:
     kind = recipe.source_kind
     if kind == "debian":
         return apt.source(recipe.name, recipe.version, dest / "debian")
+    if kind == "pypi" and recipe.build_kind == "jax":  # JAX code is read, not built: any wheel will do
+        return fetch_pypi_any(recipe.name, recipe.version, dest)
     if kind == "pypi":
         return fetch_pypi_sdist(recipe.name, recipe.version, dest)
     if kind == "debian-crate":

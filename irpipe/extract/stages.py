@@ -24,6 +24,9 @@ from irpipe.extract.recipes import Recipe
 from irpipe.extract.sandbox import Limits, run_step
 from irpipe.llvm import ir, isolate
 from irpipe.llvm.tools import REQUIRED_FOR_EXTRACT, Toolchain, tail
+from irpipe.mlir import ir as mlir_ir
+from irpipe.mlir.lower import LoweredModule, lower_jax
+from irpipe.mlir.tools import IreeTools
 
 _LANG_BY_SUFFIX = {".c": "c", ".cc": "c++", ".cpp": "c++", ".cxx": "c++", ".c++": "c++", ".C": "c++",
                    ".m": "objective-c", ".mm": "objective-c", ".rs": "rust", ".f90": "fortran", ".f": "fortran"}
@@ -115,9 +118,14 @@ class PackageExtractor:
             if not licenses.is_allowed(lic.expression, self.options.license_allow):
                 raise LicenseError(f"license {lic.expression!r} ({lic.source}) is not in the allow-list")
             stage = "build"
-            modules = self._build_and_scan(recipe, src, work, log, limits)
-            stage = "extract"
-            self._rows(recipe, lic, modules, result)
+            if recipe.build_kind == "jax":
+                lowered, errors = lower_jax(recipe, src, work, log=log, limits=limits, tools=IreeTools())
+                stage = "extract"
+                self._mlir_rows(recipe, lic, lowered, errors, result)
+            else:
+                modules = self._build_and_scan(recipe, src, work, log, limits)
+                stage = "extract"
+                self._rows(recipe, lic, modules, result)
         except BuildTimeout as exc:
             result.failures.append(_failure(recipe, "timeout", str(exc), exc.log_tail))
         except BuildError as exc:
@@ -138,7 +146,7 @@ class PackageExtractor:
         if recipe.source_kind == "debian-crate":
             crate = next(iter(sorted(src.glob(f"{recipe.name}-*"))), src)
             return licenses.from_cargo(crate)
-        if recipe.source_kind in ("pypi", "numba"):
+        if recipe.source_kind in ("pypi", "numba"):  # jax code from PyPI too
             return licenses.from_pypi(src)
         raise LicenseError(f"{recipe.id}: local sources need [license] expression in the recipe")
 
@@ -218,8 +226,50 @@ class PackageExtractor:
                 "llvm_version": llvm_version if recipe.build_kind != "numba" else ir.llvm_version(),
                 "structural_hash": info.structural_hash, "bitcode_size": len(mod.bitcode),
                 "function_count": info.function_count, "instruction_count": info.instruction_count,
+                "ir_kind": "llvm",
             })
         result.stats.update(objects=len(modules), modules=len(result.rows), dropped_in_package=dropped,
+                            irpipe_version=__version__)
+
+
+    def _mlir_rows(self, recipe: Recipe, lic: licenses.License, modules: list[LoweredModule],
+                   errors: list[dict[str, str]], result: PackageResult) -> None:
+        """MODULES rows (ir_kind "mlir") for every level of every lowered program; a program that
+        JAX or IREE could not lower is a "lower" failure row, the others go on."""
+        if not modules:
+            detail = "; ".join(e["error"] for e in errors)[:300]
+            raise BuildError(f"{recipe.id}: no function could be lowered: {detail}",
+                             json.dumps(errors)[-2000:])
+        for err in errors:
+            result.failures.append(_failure(recipe, "lower", f"{err['program']}: {err['error']}", "",
+                                            err["program"]))
+        seen: set[str] = set()
+        dropped = 0
+        version = mlir_ir.bindings_version()
+        for mod in modules:
+            try:
+                info = mlir_ir.inspect(mod.text, name=f"{mod.program_id}@{mod.level}", level=mod.level)
+            except IRError as exc:
+                result.failures.append(_failure(recipe, "extract", str(exc), "", mod.program_id))
+                continue
+            if info.structural_hash in seen:
+                dropped += 1
+                continue
+            seen.add(info.structural_hash)
+            content = info.text.encode()
+            result.rows.append({
+                "content": content, "license_expression": lic.expression, "license_source": lic.source,
+                "license_files": lic.files, "package_source": recipe.package_source, "language": "python-jax",
+                "package_name": recipe.name, "package_version": recipe.version, "recipe_id": recipe.id,
+                "source_kind": recipe.source_kind, "build_kind": recipe.build_kind,
+                "source_path": mod.target, "object_path": mod.program_id, "compile_command": mod.command,
+                "target_triple": None, "llvm_version": version, "structural_hash": info.structural_hash,
+                "bitcode_size": len(content), "function_count": info.function_count,
+                "instruction_count": info.op_count, "ir_kind": "mlir", "dialects": list(info.dialects),
+                "mlir_level": info.level,
+            })
+        programs = {m.program_id for m in modules}
+        result.stats.update(objects=len(programs), modules=len(result.rows), dropped_in_package=dropped,
                             irpipe_version=__version__)
 
 

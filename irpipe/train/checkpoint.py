@@ -26,7 +26,7 @@ from safetensors.torch import load_file, save
 from irpipe import jsonfile
 from irpipe.errors import ModelError
 from irpipe.extract.shards import atomic_write_bytes
-from irpipe.schema import SCHEMA_VERSION
+from irpipe.schema import READABLE_VERSIONS, SCHEMA_VERSION
 
 FORMAT = "irpipe-model"
 FORMAT_VERSION = 1
@@ -67,7 +67,7 @@ def read_meta(directory: Path) -> dict[str, Any]:
     if meta.get("format_version") != FORMAT_VERSION:
         raise ModelError(f"{path}: checkpoint format v{meta.get('format_version')}, "
                          f"this irpipe reads v{FORMAT_VERSION}")
-    if meta.get("schema_version") != SCHEMA_VERSION:
+    if meta.get("schema_version") not in READABLE_VERSIONS:
         raise ModelError(f"{path}: trained on irpipe schema v{meta.get('schema_version')}, "
                          f"this irpipe has v{SCHEMA_VERSION}; retrain the model")
     return meta

@@ -1,0 +1,153 @@
+"""The only importer of the MLIR Python bindings (``iree.compiler.ir``): parse, inspect, hash.
+
+MLIR is produced and parsed with one MLIR version (IREE's): text printed by
+Debian's mlir-opt-22 may use syntax IREE's newer parser rejects, and the other
+way round.  A :class:`Module` keeps its context alive.
+
+    USAGE: info = inspect(text, name="mlp.mlir"); info.dialects, info.level
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from irpipe.errors import MLIRError
+
+#: IREE's compilation phases, in order; "source" is the module as the frontend (JAX) emitted it.
+LEVELS = ("source", "input", "abi", "preprocessing", "global-optimization", "dispatch-creation", "flow",
+          "stream", "executable-sources", "executable-configurations", "executable-targets", "hal", "vm")
+#: Dialects of frontends (the "source" level).
+FRONTEND_DIALECTS = frozenset({"stablehlo", "chlo", "mhlo", "tosa", "torch", "vhlo"})
+FUNCTION_OPS = frozenset({"func.func", "util.func", "llvm.func", "vm.func"})
+
+_local = threading.local()
+_MODULE_NAME_RE = re.compile(r"^module @[\w$.\"-]+", re.M)
+
+
+def _context() -> Any:
+    """One MLIR context per thread (contexts are not thread-safe), with every IREE dialect."""
+    ctx = getattr(_local, "ctx", None)
+    if ctx is None:
+        from iree.compiler import ir as mlir_ir
+
+        ctx = _local.ctx = mlir_ir.Context()
+    return ctx
+
+
+def bindings_version() -> str:
+    """The version of the MLIR bindings and compiler in use (IREE's release)."""
+    from iree.compiler import version
+
+    return f"iree {version.VERSION}"
+
+
+@dataclass
+class Module:
+    """A parsed MLIR module; ``op`` is its top-level ``Operation``."""
+
+    name: str
+    op: Any
+    _module: Any  # keeps the module (and, through it, the context) alive
+
+    def operations(self) -> Iterator[tuple[Any, int]]:
+        """Every operation nested in the module (the module op excluded), pre-order, with its depth."""
+        stack = [(self.op, 0)]
+        while stack:
+            op, depth = stack.pop()
+            if depth:
+                yield op, depth
+            children = [(o.operation, depth + 1) for r in op.regions for b in r.blocks for o in b.operations]
+            stack.extend(reversed(children))
+
+    def text(self) -> str:
+        """The module printed in MLIR's custom form, without locations."""
+        return self.op.get_asm(enable_debug_info=False)
+
+
+def _first_error(message: str) -> str:
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("error:")] or lines[-1:]
+    first = errors[0] if errors else "unreadable MLIR"
+    if "not found for custom op" in first or "unregistered" in first:
+        first += " (irpipe reads the dialects IREE registers: stablehlo, tosa, linalg, tensor, arith, " \
+                 "scf, vector, memref, llvm and IREE's own)"
+    return first
+
+
+def parse(text: str | bytes, *, name: str = "<mlir>") -> Module:
+    """Parse and verify MLIR text; raise :class:`MLIRError` naming ``name`` and the first error."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MLIRError(f"{name}: not MLIR text (not UTF-8 at byte {exc.start})") from exc
+    if not text.strip():
+        raise MLIRError(f"{name}: empty MLIR")
+    from iree.compiler import ir as mlir_ir
+
+    ctx = _context()
+    try:
+        module = mlir_ir.Module.parse(text, ctx)
+    except mlir_ir.MLIRError as exc:
+        raise MLIRError(f"{name}: {_first_error(str(exc))}") from exc
+    return Module(name=name, op=module.operation, _module=module)
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """What extraction records of one MLIR module."""
+
+    text: str
+    structural_hash: str
+    dialects: tuple[str, ...]
+    level: str
+    op_count: int
+    function_count: int
+
+
+def dialects_of(module: Module) -> tuple[str, ...]:
+    """The dialects whose ops the module holds (``builtin`` excluded), sorted."""
+    names = {op.name.split(".", 1)[0] for op, _ in module.operations()}
+    return tuple(sorted(names - {"builtin"}))
+
+
+def guess_level(dialects: tuple[str, ...] | frozenset[str]) -> str:
+    """The lowering level a module is at, judged from its dialects alone (for files of unknown
+    origin; extraction knows the phase).  One of :data:`LEVELS`' coarse points."""
+    d = set(dialects)
+    if d & FRONTEND_DIALECTS:
+        return "source"
+    if d and d <= {"vm"}:
+        return "vm"
+    if "llvm" in d and "hal" in d:
+        return "executable-targets"
+    if "stream" in d:
+        return "stream"
+    if "flow" in d:
+        return "flow"
+    if "hal" in d:
+        return "hal"
+    return "input"
+
+
+def structural_hash(module: Module) -> str:
+    """sha256 of the module printed without locations and without its symbol name: equal for
+    modules that differ only in SSA value names, locations or the module's name."""
+    canonical = _MODULE_NAME_RE.sub("module", module.text(), count=1)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def inspect(text: str | bytes, *, name: str = "<mlir>", level: str | None = None) -> ModuleInfo:
+    """Parse ``text`` and describe it (:class:`ModuleInfo`); ``level`` overrides the guess."""
+    module = parse(text, name=name)
+    ops = list(module.operations())
+    dialects = dialects_of(module)
+    return ModuleInfo(
+        text=module.text(), structural_hash=structural_hash(module), dialects=dialects,
+        level=level or guess_level(dialects), op_count=len(ops),
+        function_count=sum(1 for op, _ in ops if op.name in FUNCTION_OPS),
+    )
