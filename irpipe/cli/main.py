@@ -11,7 +11,7 @@ from irpipe import __version__
 from irpipe.errors import IrpipeError
 
 SUBCOMMANDS = ("env", "extract", "info", "features", "graph", "featurize", "tokenizer", "label",
-               "measure", "vocab", "train", "train-inliner", "evaluate", "optimize", "serve", "bench")
+               "measure", "measure-mlir", "vocab", "train", "train-inliner", "evaluate", "optimize", "serve", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -70,6 +70,8 @@ class Featurizer:
         have_hash = "structural_hash" in table.schema.names
         feats, graphs, failures = [], [], []
         for row in table.to_pylist():
+            if row.get("ir_kind") == "mlir":  # MLIR has its own features and graphs (irpipe.mlir)
+                continue
             keys = {k: row.get(k) for k in KEYS}
             name = f"{row.get('recipe_id') or unit.relpath}:{row.get('object_path') or '?'}"
             try:

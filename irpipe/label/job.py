@@ -47,6 +47,19 @@ def run_label(dataset: str | Path, out: str | Path, options: LabelOptions, *,
                 retries=retries, progress=progress)
 
 
+def run_measure_mlir(dataset: str | Path, out: str | Path, runner: Any, *, address: str | None = None,
+                     num_cpus: int | None = 1, rows_per_unit: int = 8, retries: int = 3,
+                     progress: bool = True) -> dict[str, Any]:
+    """Run every "source"-level MLIR module of ``dataset`` under ``runner``'s configs
+    (irpipe.mlir.measure.MlirRunner); one CPU by default, so timings do not disturb each other."""
+    from irpipe.mlir.measure import MlirMeasurer, write_mlir_runs
+
+    info = {k: v for k, v in asdict(runner).items() if k not in ("tools", "work")}
+    return _run(dataset, out, MlirMeasurer(runner), write_mlir_runs, ("modules", "failed", "runs", "failed_runs"),
+                info, address=address, num_cpus=num_cpus, rows_per_unit=rows_per_unit, retries=retries,
+                progress=progress)
+
+
 def run_measure(dataset: str | Path, out: str | Path, options: MeasureOptions, *,
                 address: str | None = None, num_cpus: int | None = None, rows_per_unit: int = 16,
                 retries: int = 3, progress: bool = True) -> dict[str, Any]:

@@ -60,7 +60,7 @@ class Measurer(ModuleStage):
     stage = "measure"
 
     def wanted(self, row: dict[str, Any]) -> bool:
-        return self.options.only is None or row.get("structural_hash") in self.options.only
+        return super().wanted(row) and (self.options.only is None or row.get("structural_hash") in self.options.only)
 
     def module(self, row: dict[str, Any], name: str) -> list[dict[str, Any]]:
         ev = Evaluator(row["content"], name=name, timeout_s=self.options.timeout_s, worker=self.worker)

@@ -112,9 +112,13 @@ class ModuleStage:
         if self.worker:
             self.worker.close()
 
+    def ready(self) -> bool:
+        """Whether :meth:`setup` has run."""
+        return self.worker is not None
+
     def wanted(self, row: dict[str, Any]) -> bool:
-        """Whether to process ``row`` (all rows by default)."""
-        return True
+        """Whether to process ``row`` (LLVM rows by default: a null ir_kind is a v1 LLVM row)."""
+        return row.get("ir_kind") in (None, "llvm")
 
     def module(self, row: dict[str, Any], name: str) -> list[dict[str, Any]]:
         """Output rows of one MODULES row."""
@@ -122,7 +126,7 @@ class ModuleStage:
 
     def process(self, unit: Unit) -> tuple[list[dict], list[dict]]:
         """(output rows, failure rows) of ``unit``."""
-        assert self.worker is not None, "call setup() first"
+        assert self.ready(), "call setup() first"
         table = pq.read_table(unit.shard).slice(unit.start, unit.stop - unit.start)
         rows, failures = [], []
         for row in table.to_pylist():

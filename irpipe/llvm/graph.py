@@ -20,7 +20,7 @@ Differences from ProGraML (LLVM <= 10), on purpose:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
@@ -35,11 +35,21 @@ ROOT_TEXT = "[external]"
 @dataclass
 class ProgramGraph:
     """A program graph as arrays.  Node ``i`` has ``node_type[i]`` (index into
-    NODE_TYPES), text ``texts[node_text[i]]``, function ``functions[f]`` with
+    ``node_types``), text ``texts[node_text[i]]``, function ``functions[f]`` with
     ``f = node_function[i]`` (-1: none) and ``node_block[i]`` (-1: none).  Edge
     ``j`` goes ``edge_source[j] -> edge_target[j]`` with flow
-    ``FLOWS[edge_flow[j]]`` and ``edge_position[j]``.
+    ``flows[edge_flow[j]]`` and ``edge_position[j]``.
+
+    ``node_types`` and ``flows`` are class attributes (LLVM's :data:`NODE_TYPES`
+    and :data:`FLOWS` here); a subclass for another IR (:class:`irpipe.mlir.graph.OpGraph`)
+    overrides them, together with the DOT ``dot_shapes`` (per node type) and
+    ``dot_colors`` (per flow), and inherits every method.
     """
+
+    node_types: ClassVar[tuple[str, ...]] = NODE_TYPES
+    flows: ClassVar[tuple[str, ...]] = FLOWS
+    dot_shapes: ClassVar[tuple[str, ...]] = ("box", "ellipse", "diamond", "octagon")
+    dot_colors: ClassVar[tuple[str, ...]] = ("black", "blue", "green", "grey")
 
     node_type: np.ndarray
     node_text: np.ndarray
@@ -77,10 +87,11 @@ class ProgramGraph:
         return [self.texts[i] for i in self.node_text]
 
     def count(self, node_type: str | None = None, flow: str | None = None) -> int:
-        """Number of nodes of ``node_type`` or of edges of ``flow``."""
+        """Number of nodes of ``node_type`` or of edges of ``flow`` (names from
+        ``node_types`` / ``flows``)."""
         if node_type is not None:
-            return int(np.count_nonzero(self.node_type == NODE_TYPES.index(node_type)))
-        return int(np.count_nonzero(self.edge_flow == FLOWS.index(flow or "")))
+            return int(np.count_nonzero(self.node_type == self.node_types.index(node_type)))
+        return int(np.count_nonzero(self.edge_flow == self.flows.index(flow or "")))
 
     def to_heterodata(self, vocab: Mapping[str, int] | None = None) -> Any:
         """A ``torch_geometric.data.HeteroData``.
@@ -97,7 +108,7 @@ class ProgramGraph:
         data = HeteroData()
         local = np.zeros(self.num_nodes, dtype=np.int64)
         texts = np.asarray(self.texts, dtype=object)
-        for t, name in enumerate(NODE_TYPES):
+        for t, name in enumerate(self.node_types):
             mask = self.node_type == t
             local[mask] = np.arange(int(mask.sum()))
             store = data[name]
@@ -109,9 +120,9 @@ class ProgramGraph:
                 store.x = torch.tensor([vocab.get(s, 0) for s in store.text], dtype=torch.long)
         src_t = self.node_type[self.edge_source]
         dst_t = self.node_type[self.edge_target]
-        for f, flow in enumerate(FLOWS):
-            for s, src in enumerate(NODE_TYPES):
-                for d, dst in enumerate(NODE_TYPES):
+        for f, flow in enumerate(self.flows):
+            for s, src in enumerate(self.node_types):
+                for d, dst in enumerate(self.node_types):
                     mask = (self.edge_flow == f) & (src_t == s) & (dst_t == d)
                     if not mask.any():
                         continue
@@ -127,21 +138,21 @@ class ProgramGraph:
 
         g = nx.MultiDiGraph()
         for i in range(self.num_nodes):
-            attrs = {"type": NODE_TYPES[self.node_type[i]], "text": self.texts[self.node_text[i]],
+            attrs = {"type": self.node_types[self.node_type[i]], "text": self.texts[self.node_text[i]],
                      "function": int(self.node_function[i]), "block": int(self.node_block[i])}
             if self.full_text:
                 attrs["full_text"] = self.full_text[i]
             g.add_node(i, **attrs)
         for j in range(self.num_edges):
             g.add_edge(int(self.edge_source[j]), int(self.edge_target[j]),
-                       flow=FLOWS[self.edge_flow[j]], position=int(self.edge_position[j]))
+                       flow=self.flows[self.edge_flow[j]], position=int(self.edge_position[j]))
         return g
 
     def to_dot(self) -> str:
-        """Graphviz DOT text: instructions as boxes, variables as ellipses, constants as
+        """Graphviz DOT text, node shapes from ``dot_shapes`` and edge colors from
+        ``dot_colors``: for LLVM, instructions as boxes, variables as ellipses, constants as
         diamonds, types as octagons; control edges black, data blue, call green, type grey."""
-        shapes = ("box", "ellipse", "diamond", "octagon")
-        colors = ("black", "blue", "green", "grey")
+        shapes, colors = self.dot_shapes, self.dot_colors
 
         def quote(s: str) -> str:
             return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'

@@ -134,6 +134,14 @@ def guess_level(dialects: tuple[str, ...] | frozenset[str]) -> str:
     return "input"
 
 
+def entry_arguments(module: Module, function: str = "main") -> list[str]:
+    """The argument types of the module's public ``function`` (JAX names it ``main``), as text."""
+    for op, depth in module.operations():
+        if depth == 1 and op.name == "func.func" and str(op.attributes["sym_name"]).strip('"') == function:
+            return [str(arg.type) for arg in op.regions[0].blocks[0].arguments]
+    raise MLIRError(f"{module.name}: no function @{function} at the top level")
+
+
 def structural_hash(module: Module) -> str:
     """sha256 of the module printed without locations and without its symbol name: equal for
     modules that differ only in SSA value names, locations or the module's name."""

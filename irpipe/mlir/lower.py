@@ -20,12 +20,10 @@ from pathlib import Path
 from irpipe.errors import LoweringError, ToolError
 from irpipe.extract.recipes import Recipe
 from irpipe.extract.sandbox import Limits, run_step
+from irpipe.mlir.configs import TARGET_FLAGS
 from irpipe.mlir.ir import LEVELS
 from irpipe.mlir.tools import IreeTools
 
-#: How every module is compiled for the CPU of these machines (valgrind 3.19 runs x86-64-v3, not AVX-512).
-TARGET_FLAGS = ("--iree-hal-target-device=local", "--iree-hal-local-target-device-backends=llvm-cpu",
-                "--iree-llvmcpu-target-cpu=x86-64-v3")
 _PHASE_FILE = re.compile(r"\.(\d+)\.([a-z-]+)\.mlir$")
 
 

@@ -1,4 +1,6 @@
-"""A ProGraML-style heterogeneous graph encoder over :mod:`irpipe.llvm.graph` graphs.
+"""A ProGraML-style heterogeneous graph encoder over :mod:`irpipe.llvm.graph` graphs
+(and any :class:`~irpipe.llvm.graph.ProgramGraph` subclass, e.g. MLIR's ``OpGraph``:
+pass its ``node_types`` and ``flows``; the defaults are LLVM's).
 
 Messages run along every edge in both directions, with separate weights per
 (flow, direction), so an edge type never seen in training still has weights.
@@ -7,12 +9,15 @@ scatters for pooling): no Python loop over nodes or graphs.
 
     USAGE: batch = Batch.from_data_list([with_all_edge_types(g) for g in graphs])
            out = GraphEncoder(len(vocab) + 1)(batch)
+           # MLIR: with_all_edge_types(g, OpGraph.node_types, OpGraph.flows) and
+           # GraphEncoder(n, node_types=OpGraph.node_types, flows=OpGraph.flows,
+           #              function_node_type="op")
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -22,25 +27,35 @@ from torch_geometric.utils import scatter
 from irpipe.llvm.graph import FLOWS, NODE_TYPES
 
 DIRECTIONS = ("forward", "reverse")
-# every (src, flow, dst) triple; see with_all_edge_types
-EDGE_TYPES = tuple((s, f, d) for f in FLOWS for s in NODE_TYPES for d in NODE_TYPES)
 
 
-def with_all_edge_types(data: HeteroData) -> HeteroData:
-    """Give ``data`` (in place, and returned) every node type and every edge
-    type of :data:`EDGE_TYPES`, empty where absent.
+def edge_types(node_types: Sequence[str] = NODE_TYPES, flows: Sequence[str] = FLOWS
+               ) -> tuple[tuple[str, str, str], ...]:
+    """Every ``(src, flow, dst)`` triple of ``node_types`` and ``flows``, flow-major."""
+    return tuple((s, f, d) for f in flows for s in node_types for d in node_types)
+
+
+# every (src, flow, dst) triple of LLVM graphs; see with_all_edge_types
+EDGE_TYPES = edge_types()
+
+
+def with_all_edge_types(data: HeteroData, node_types: Sequence[str] = NODE_TYPES,
+                        flows: Sequence[str] = FLOWS) -> HeteroData:
+    """Give ``data`` (in place, and returned) every node type of ``node_types``
+    and every edge type of :func:`edge_types` ``(node_types, flows)`` (LLVM's,
+    :data:`EDGE_TYPES`, by default), empty where absent.
 
     Call it on each graph before ``Batch.from_data_list``: PyG collates only
     the stores of the FIRST graph, and offsets an edge type's indices by the
     sizes of only the graphs that have it, so a batch of graphs with different
     edge types silently loses or miswires edges.
     """
-    for nt in NODE_TYPES:
+    for nt in node_types:
         if nt not in data.node_types:
             data[nt].num_nodes = 0
             data[nt].x = torch.zeros(0, dtype=torch.long)
             data[nt].function = torch.zeros(0, dtype=torch.long)
-    for et in EDGE_TYPES:
+    for et in edge_types(node_types, flows):
         store = data[et]
         if "edge_index" not in store:
             store.edge_index = torch.zeros(2, 0, dtype=torch.long)
@@ -54,7 +69,8 @@ class GraphEncoding:
     """What :class:`GraphEncoder` returns.
 
     ``module`` [B, hidden]: one row per graph.  ``function`` [F, hidden]: one row
-    per (graph, function) with at least one instruction node, sorted by graph
+    per (graph, function) with at least one node of the encoder's
+    ``function_node_type`` ("instruction" for LLVM), sorted by graph
     then function index; ``function_graph`` [F] and ``function_index`` [F] say
     which graph and which function (index within its module) each row is.
     """
@@ -80,9 +96,10 @@ class _Layer(nn.Module):
     """One round of message passing: mean per edge type, summed per node type,
     then a residual ``h = LayerNorm(h + dropout(GELU(Linear(agg))))``."""
 
-    def __init__(self, hidden: int, dropout: float, max_position: int) -> None:
+    def __init__(self, hidden: int, dropout: float, max_position: int,
+                 flows: Sequence[str] = FLOWS) -> None:
         super().__init__()
-        keys = [f"{flow}_{d}" for flow in FLOWS for d in DIRECTIONS]
+        keys = [f"{flow}_{d}" for flow in flows for d in DIRECTIONS]
         self.message = nn.ModuleDict({k: nn.Linear(hidden, hidden) for k in keys})
         self.position = nn.ModuleDict({k: nn.Embedding(max_position, hidden) for k in keys})
         self.update = nn.Linear(hidden, hidden)
@@ -106,8 +123,9 @@ class _Layer(nn.Module):
 class GraphEncoder(nn.Module):
     r"""Heterogeneous message passing in the manner of ProGraML, over the
     ``HeteroData`` of :meth:`irpipe.llvm.graph.ProgramGraph.to_heterodata`
-    (node types ``instruction``, ``variable``, ``constant``, ``type``; flows
-    ``control``, ``data``, ``call``, ``type``).
+    (by default LLVM's node types ``instruction``, ``variable``, ``constant``,
+    ``type`` and flows ``control``, ``data``, ``call``, ``type``; for another
+    graph kind pass its ``node_types`` and ``flows``).
 
     A node starts as ``Embedding(x) + Embedding(node type)``.  Each layer sends
     ``Linear(h_src) + Embedding(position)`` along every edge, forward and
@@ -124,6 +142,13 @@ class GraphEncoder(nn.Module):
         dropout (float, optional): dropout on each update. (default: :obj:`0.0`)
         max_position (int, optional): edge positions are clamped to
             ``max_position - 1``. (default: :obj:`32`)
+        node_types (Sequence[str], optional): the node types a graph may have,
+            in the order of the node-type embedding. (default: LLVM's
+            :data:`~irpipe.llvm.graph.NODE_TYPES`)
+        flows (Sequence[str], optional): the edge flows, one set of weights
+            per flow and direction. (default: LLVM's :data:`~irpipe.llvm.graph.FLOWS`)
+        function_node_type (str, optional): the node type averaged per
+            function for ``GraphEncoding.function``. (default: :obj:`"instruction"`)
 
     Shapes:
         - **input:** a ``HeteroData`` (one graph, :math:`B = 1`) or a ``Batch``
@@ -136,18 +161,26 @@ class GraphEncoder(nn.Module):
     """
 
     def __init__(self, num_tokens: int, hidden: int = 64, layers: int = 3, dropout: float = 0.0,
-                 max_position: int = 32) -> None:
+                 max_position: int = 32, *, node_types: Sequence[str] = NODE_TYPES,
+                 flows: Sequence[str] = FLOWS, function_node_type: str = "instruction") -> None:
         super().__init__()
+        if function_node_type not in node_types:
+            raise ValueError(f"function_node_type {function_node_type!r} is not one of {tuple(node_types)}")
         self.num_tokens, self.hidden, self.num_layers = num_tokens, hidden, layers
         self.max_position = max_position
+        self.node_types, self.flows = tuple(node_types), tuple(flows)
+        self.function_node_type = function_node_type
         self.embed = nn.Embedding(num_tokens, hidden)               # shared by all node types
-        self.node_type = nn.Embedding(len(NODE_TYPES), hidden)
-        self.layers = nn.ModuleList(_Layer(hidden, dropout, max_position) for _ in range(layers))
+        self.node_type = nn.Embedding(len(self.node_types), hidden)
+        self.layers = nn.ModuleList(_Layer(hidden, dropout, max_position, self.flows)
+                                    for _ in range(layers))
         self.pool = nn.Linear(2 * hidden, hidden)                    # cat(mean, max) -> hidden
 
     def __repr__(self) -> str:
+        kinds = ("" if (self.node_types, self.flows) == (NODE_TYPES, FLOWS)
+                 else f", node_types={self.node_types}, flows={self.flows}")
         return (f"{self.__class__.__name__}({self.num_tokens}, hidden={self.hidden}, "
-                f"layers={self.num_layers})")
+                f"layers={self.num_layers}{kinds})")
 
     def forward(self, data: HeteroData) -> GraphEncoding:
         batched = isinstance(data, Batch)
@@ -155,14 +188,14 @@ class GraphEncoder(nn.Module):
         h: dict[str, Tensor] = {}                                    # [N_t, H] per node type
         graph: dict[str, Tensor] = {}                                # [N_t] graph of each node
         for nt in data.node_types:
-            if nt not in NODE_TYPES:
-                raise ValueError(f"unknown node type {nt!r}; expected one of {NODE_TYPES}")
+            if nt not in self.node_types:
+                raise ValueError(f"unknown node type {nt!r}; expected one of {self.node_types}")
             store = data[nt]
             n = int(store.num_nodes or 0)
             if n == 0:
                 continue
             x = store.x                                              # [N_t]
-            h[nt] = self.embed(x) + self.node_type.weight[NODE_TYPES.index(nt)]
+            h[nt] = self.embed(x) + self.node_type.weight[self.node_types.index(nt)]
             b = getattr(store, "batch", None) if batched else None
             graph[nt] = b if b is not None else x.new_zeros(n)
 
@@ -189,8 +222,8 @@ class GraphEncoder(nn.Module):
         pos_max = self.max_position - 1
         for et in data.edge_types:
             src, flow, dst = et
-            if flow not in FLOWS:
-                raise ValueError(f"unknown flow {flow!r} in {et}; expected one of {FLOWS}")
+            if flow not in self.flows:
+                raise ValueError(f"unknown flow {flow!r} in {et}; expected one of {self.flows}")
             store = data[et]
             index = getattr(store, "edge_index", None)               # [2, E]
             if index is None or index.numel() == 0 or src not in h or dst not in h:
@@ -207,13 +240,14 @@ class GraphEncoder(nn.Module):
 
     def _functions(self, data: HeteroData, h: dict[str, Tensor], graph: dict[str, Tensor]
                    ) -> tuple[Tensor, Tensor, Tensor]:
-        """Mean of instruction nodes per (graph, function index >= 0)."""
+        """Mean of ``function_node_type`` nodes per (graph, function index >= 0)."""
         empty = torch.zeros(0, dtype=torch.long, device=self.embed.weight.device)
-        if "instruction" not in h:
+        nt = self.function_node_type
+        if nt not in h:
             return self.embed.weight.new_zeros(0, self.hidden), empty, empty.clone()
-        fn = data["instruction"].function                           # [N_i], -1: none
+        fn = data[nt].function                                      # [N_i], -1: none
         keep = fn >= 0
-        fn, g, x = fn[keep], graph["instruction"][keep], h["instruction"][keep]
+        fn, g, x = fn[keep], graph[nt][keep], h[nt][keep]
         width = int(fn.max()) + 1 if fn.numel() else 1
         keys, row = torch.unique(g * width + fn, return_inverse=True)         # [F], [N_kept]
         function = scatter(x, row, 0, dim_size=keys.numel(), reduce="mean")   # [F, H]
