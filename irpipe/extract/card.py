@@ -13,10 +13,11 @@ import pyarrow.parquet as pq
 
 from irpipe.extract import shards
 from irpipe.extract.sandbox import first_error_line
+from irpipe.mlir.ir import LEVELS
 from irpipe.schema import MODULES, stamped
 
 _STAT_COLUMNS = ["language", "package_name", "source_kind", "license_expression", "bitcode_size",
-                 "function_count", "instruction_count"]
+                 "function_count", "instruction_count", "ir_kind", "mlir_level", "object_path"]
 
 
 def summarize(out: Path) -> dict[str, Any]:
@@ -25,7 +26,13 @@ def summarize(out: Path) -> dict[str, Any]:
     t = shards.read_modules(out, columns=_STAT_COLUMNS)
     manifest = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").exists() else {}
     per_lang: dict[str, dict[str, int]] = defaultdict(lambda: Counter())
+    per_level: dict[str, dict[str, int]] = defaultdict(lambda: Counter())
+    programs: set[str] = set()
     for row in t.to_pylist():
+        if row["ir_kind"] == "mlir":
+            per_level[row["mlir_level"] or "unknown"]["modules"] += 1
+            per_level[row["mlir_level"] or "unknown"]["ops"] += row["instruction_count"] or 0
+            programs.add(f"{row['package_name']}:{row['object_path']}")
         d = per_lang[row["language"] or "unknown"]
         d["modules"] += 1
         d["bitcode_bytes"] += row["bitcode_size"] or 0
@@ -41,6 +48,8 @@ def summarize(out: Path) -> dict[str, Any]:
     kept = t.num_rows
     return {
         "languages": {k: dict(v) for k, v in sorted(per_lang.items())},
+        "mlir_levels": {k: dict(per_level[k]) for k in (*LEVELS, "unknown") if k in per_level},
+        "mlir_programs": len(programs),
         "modules": kept,
         "packages_by_source": dict(Counter(p["source_kind"] for p in manifest.get("packages", [])
                                            if p["status"] == "ok")),
@@ -62,11 +71,16 @@ def _with_cause(error: str, cause: str) -> str:
 def render_card(name: str, s: dict[str, Any], command: str) -> str:
     """A Markdown dataset card from :func:`summarize`'s numbers."""
     lines = [f"# Dataset `{name}`", "", f"Built with: `{command}`", "",
-             f"{s['modules']} unique LLVM 22 modules from {sum(s['packages_by_source'].values())} packages "
+             f"{s['modules']} unique modules (LLVM 22 bitcode; MLIR text) from {sum(s['packages_by_source'].values())} packages "
              f"({', '.join(f'{v} {k}' for k, v in sorted(s['packages_by_source'].items()))}).", "",
              "| language | modules | bitcode MB | functions | instructions |", "|---|---:|---:|---:|---:|"]
     for lang, d in s["languages"].items():
         lines.append(f"| {lang} | {d['modules']} | {d['bitcode_bytes'] / 1e6:.1f} | {d['functions']} | {d['instructions']} |")
+    if s.get("mlir_levels"):
+        lines += ["", f"MLIR: {s['mlir_programs']} program variants, each at every lowering level "
+                  "(\"source\" = StableHLO from JAX, then IREE's phases):", "",
+                  "| MLIR level | modules | ops |", "|---|---:|---:|"]
+        lines += [f"| {lvl} | {d['modules']} | {d['ops']} |" for lvl, d in s["mlir_levels"].items()]
     dd = s["dedup"]
     lines += ["", f"Dedup (structural hash): {dd['found']} modules found, {dd['kept']} kept, {dd['dropped']} dropped "
               f"(kept ratio {dd['ratio']:.3f}).", "", "| license (SPDX) | modules |", "|---|---:|"]
