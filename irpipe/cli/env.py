@@ -15,7 +15,7 @@ from irpipe.errors import ToolError
 from irpipe.llvm.tools import DEFAULT_BINDIR, TOOLS, Toolchain, rustc_llvm_version
 
 PY_PACKAGES = ("llvmlite", "numba", "pyarrow", "ray", "torch", "torch_geometric", "duckdb", "datasets",
-               "tokenizers")
+               "tokenizers", "jax", "jaxlib", "iree-base-compiler", "iree-base-runtime")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,6 +57,14 @@ def collect() -> tuple[dict[str, str], list[str]]:
         info["rustc LLVM"] = rustc_llvm_version()
     except ToolError as exc:
         info["rustc LLVM"] = f"unavailable ({str(exc).splitlines()[0]})"
+    try:
+        from irpipe.mlir.tools import IreeTools
+
+        tools = IreeTools()
+        info["iree-compile (MLIR)"] = f"{tools.version()} ({tools.path('iree-compile')})"
+    except ToolError as exc:
+        info["iree-compile (MLIR)"] = "MISSING/MISMATCHED"
+        problems.append(str(exc).splitlines()[0])
     for pkg in PY_PACKAGES:
         try:
             info[pkg] = importlib.metadata.version(pkg.replace("_", "-"))
