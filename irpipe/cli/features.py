@@ -1,28 +1,62 @@
-"""``irpipe features FILE``: CompilerGym's InstCount and Autophase of one module."""
+"""``irpipe features FILE``: CompilerGym's InstCount and Autophase of an LLVM module, or
+irpipe's named MLIR features (op counts, flops, bytes) of an MLIR module."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+
+#: how MLIR text starts (a file without the .mlir suffix is read as MLIR when it starts so)
+MLIR_STARTS = (b"module", b"func.func", b"#", b"//", b'"builtin.module"')
 
 
 def add_module_arguments(p: argparse.ArgumentParser) -> None:
     """FILE and --max-module-mb, shared by the commands that read one module."""
-    p.add_argument("file", help="LLVM 22 IR text (.ll) or bitcode (.bc)")
+    p.add_argument("file", help="LLVM 22 IR text (.ll) or bitcode (.bc), or MLIR text (.mlir)")
     p.add_argument("--max-module-mb", type=float, default=64.0,
                    help="refuse larger modules instead of risking memory (default 64)")
 
 
 def read_input(args: argparse.Namespace) -> tuple[bytes, int]:
-    """(the module's bytes, the byte limit) for a command that reads one module."""
+    """(the module's bytes, the byte limit) for a command that reads one LLVM module."""
     from irpipe.llvm import ir
 
     max_bytes = int(args.max_module_mb * 2**20)
     return ir.read_module(args.file, max_bytes=max_bytes), max_bytes
 
 
+def looks_like_mlir(path: str, data: bytes = b"") -> bool:
+    """True for a ``.mlir`` file, or one whose text starts like MLIR (``module``,
+    ``func.func``, ``#``, ``//``; LLVM's ``module asm`` excluded)."""
+    head = data.lstrip()
+    return (str(path).endswith(".mlir")
+            or (head.startswith(MLIR_STARTS) and not head.startswith(b"module asm")))
+
+
+def read_any_input(args: argparse.Namespace) -> tuple[str, bytes, int]:
+    """``(kind, data, max_bytes)`` of FILE: kind "mlir" (see :func:`looks_like_mlir`) or "llvm"."""
+    max_bytes = int(args.max_module_mb * 2**20)
+    if not looks_like_mlir(args.file):
+        data, max_bytes = read_input(args)
+        return ("mlir" if looks_like_mlir(args.file, data[:64]) else "llvm"), data, max_bytes
+    from irpipe.errors import MLIRError
+
+    path = Path(args.file)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise MLIRError(f"{path}: module is {size / 2**20:.1f} MiB, over the "
+                            f"{max_bytes / 2**20:.0f} MiB limit; refusing it rather than risk "
+                            "exhausting memory (raise the limit with --max-module-mb)")
+        return "mlir", path.read_bytes(), max_bytes
+    except OSError as exc:
+        raise MLIRError(f"{path}: cannot read ({exc.strerror})") from exc
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("features", help="InstCount (70) and Autophase (56) features of a module")
+    p = sub.add_parser("features", help="InstCount (70) and Autophase (56) features of an LLVM "
+                                        "module; op counts, flops and bytes of an MLIR module")
     add_module_arguments(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--per-function", action="store_true", help="also per defined function")
@@ -30,9 +64,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    kind, data, max_bytes = read_any_input(args)
+    if kind == "mlir":
+        return run_mlir(args, data)
     from irpipe.llvm import features
 
-    data, max_bytes = read_input(args)
     result = features.compute(data, name=args.file, per_function=args.per_function,
                               max_bytes=max_bytes).as_dict()
     if args.json:
@@ -45,4 +81,29 @@ def run(args: argparse.Namespace) -> int:
     for fn, spaces in result.get("functions", {}).items():
         ic = spaces["InstCount"]
         print(f"# function {fn}: {ic['TotalInsts']} instructions, {ic['TotalBlocks']} blocks")
+    return 0
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else round(value, 6)
+
+
+def run_mlir(args: argparse.Namespace, data: bytes) -> int:
+    """``irpipe features`` of an MLIR module: the "MLIR" space (irpipe.mlir.features)."""
+    from irpipe.mlir import features, ir
+
+    module = ir.parse(data, name=args.file)
+    result: dict = {"MLIR": {k: _number(v) for k, v in features.features(module).items()}}
+    if args.per_function:
+        result["functions"] = {fn: {"MLIR": {k: _number(v) for k, v in f.items()}}
+                               for fn, f in features.function_features(module).items()}
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0
+    print("# MLIR")
+    for key, value in result["MLIR"].items():
+        print(f"{key:<22} {value}")
+    for fn, spaces in result.get("functions", {}).items():
+        f = spaces["MLIR"]
+        print(f"# function {fn}: {f['total_ops']} ops, {f['blocks']} blocks, {f['flops']} flops")
     return 0

@@ -1,11 +1,12 @@
-"""``irpipe graph FILE``: the ProGraML-style program graph of a module or function."""
+"""``irpipe graph FILE``: the ProGraML-style program graph of a module or function
+(LLVM IR: irpipe.llvm.graph; MLIR: irpipe.mlir.graph)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from irpipe.cli.features import add_module_arguments, read_input
+from irpipe.cli.features import add_module_arguments, read_any_input
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--dot", metavar="OUT", help="write Graphviz DOT (node labels = full IR text)")
     out.add_argument("--out", metavar="OUT.pt", help="write the graph for torch.load(weights_only=True)")
-    p.add_argument("--no-types", action="store_true", help="leave out type nodes and edges")
+    p.add_argument("--no-types", action="store_true",
+                   help="leave out type nodes and edges (MLIR graphs have none)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(run=run)
 
@@ -23,17 +25,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from irpipe.llvm import graph
 
-    data, max_bytes = read_input(args)
-    g = graph.build_graph(data, name=args.file, function=args.function, types=not args.no_types,
-                          full_text=bool(args.dot), max_bytes=max_bytes)
+    kind, data, max_bytes = read_any_input(args)
+    if kind == "mlir":
+        from irpipe.mlir.graph import build_graph
+
+        g = build_graph(data, name=args.file, function=args.function, full_text=bool(args.dot))
+    else:
+        g = graph.build_graph(data, name=args.file, function=args.function, types=not args.no_types,
+                              full_text=bool(args.dot), max_bytes=max_bytes)
     if args.dot:
         with open(args.dot, "w") as f:
             f.write(g.to_dot())
     if args.out:
         graph.save_pt(g, args.out)
     summary = {"nodes": g.num_nodes, "edges": g.num_edges,
-               **{f"{t}_nodes": g.count(node_type=t) for t in graph.NODE_TYPES},
-               **{f"{f}_edges": g.count(flow=f) for f in graph.FLOWS},
+               **{f"{t}_nodes": g.count(node_type=t) for t in g.node_types},
+               **{f"{f}_edges": g.count(flow=f) for f in g.flows},
                "functions": len(g.functions)}
     if args.json:
         print(json.dumps(summary, indent=1))

@@ -15,6 +15,19 @@
   become ``<fp>`` (zero stays ``0.0``); string literals become ``c"<str>"``;
 * whitespace is collapsed; one instruction per line.
 
+:func:`normalize_mlir` does the same for MLIR text (``kind="mlir"``):
+
+* dropped: ``//`` comments (whole lines and trailing), ``#loc`` definitions and every ``loc(...)``, the
+  ``{-# dialect_resources ... #-}`` section;
+* SSA names become ``%0, %1, …`` and block labels ``^bb0, ^bb1, …`` per function
+  op (``func.func``, ``util.func``, ``llvm.func``, ``vm.func``, and initializers), in order of
+  first appearance; symbols become ``@G0, @G1, …`` except those of function
+  declarations and ``vm.import`` (as LLVM's declared callees, they carry meaning);
+* ``dense<…>`` constants longer than 32 characters become ``dense<...>`` (one
+  token), strings longer than 32 characters ``"<str>"``;
+* numbers are bucketed as for LLVM (shape sizes such as ``64x128`` stay);
+  whitespace is collapsed; one op per line.
+
 The tokenizer is a BPE over lines (merges may span words, as in
 SentencePiece) with the line end as a token of its own; it is saved as ``tokenizer.json`` (HF format) plus
 ``tokenizer_irpipe.json`` (normalization version, vocabulary size, training
@@ -34,6 +47,9 @@ from irpipe.errors import SchemaError
 from irpipe.llvm.ir import LABEL_DEF as _LABEL, LOCAL as _LOCAL, TYPE_DEF as _TYPE_DEF
 
 NORMALIZATION_VERSION = 1
+#: normalization version per IR kind (the LLVM one is NORMALIZATION_VERSION)
+NORMALIZATION_VERSIONS = {"llvm": NORMALIZATION_VERSION, "mlir": 1}
+KINDS = tuple(NORMALIZATION_VERSIONS)
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 _DROP = re.compile(r"^\s*(?:;|!|#dbg_|attributes #|source_filename|target |$)")
@@ -105,8 +121,83 @@ def normalize_ir(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
+_M_DROP = re.compile(r"^\s*(?://|#loc\d*\s*=|$)")
+_M_LOC = re.compile(r"\s*\bloc\(")
+_M_FUNC = re.compile(r"^\s*(?:func\.func|util\.func|util\.initializer|llvm\.func|vm\.func|"
+                     r"vm\.initializer|vm\.import)\b")
+_M_COMMENT = re.compile(r'^((?:[^"/]|"(?:[^"\\]|\\.)*"|/(?!/))*)//.*$')
+_M_DECLARE = re.compile(r'^\s*(?:func\.func|util\.func|llvm\.func|vm\.import)\b[^@]*(@(?:"[^"]*"|[\w$.-]+))')
+_M_SSA = re.compile(r"%(?:\d+|[A-Za-z$._-][\w$.-]*)")
+_M_BLOCK = re.compile(r"\^[\w$.-]+")
+_M_SYMBOL = re.compile(r'@(?:"[^"]*"|[\w$.-]+)')
+_M_DENSE = re.compile(r'dense<("(?:[^"\\]|\\.)*"|[^<>"]*)>')
+_M_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_M_INT = re.compile(r"(?<![\w.%@$#^])-?\d+(?![\w.])")
+_M_LONG = 32
+
+
+def _drop_locs(line: str) -> str:
+    """``line`` without its ``loc(...)`` parts (balanced parentheses, quoted strings skipped)."""
+    while (m := _M_LOC.search(line)) is not None:
+        depth, i, quoted = 1, m.end(), False
+        while i < len(line) and depth:
+            ch = line[i]
+            if quoted:
+                quoted = not (ch == '"' and line[i - 1] != "\\")
+            else:
+                quoted = ch == '"'
+                depth += (ch == "(") - (ch == ")")
+            i += 1
+        line = line[:m.start()] + line[i:]
+    return line
+
+
+def normalize_mlir(text: str) -> str:
+    """The normalized form of MLIR text (see the module docstring)."""
+    lines = text.splitlines()
+    declared = {m.group(1) for ln in lines if not ln.rstrip().endswith("{")
+                for m in [_M_DECLARE.match(ln)] if m}
+    symbols: dict[str, str] = {}
+    locals_: dict[str, str] = {}
+    blocks: dict[str, str] = {}
+    out: list[str] = []
+    resources = False
+    for line in lines:
+        if line.lstrip().startswith("{-#"):
+            resources = True
+        if resources:
+            resources = "#-}" not in line
+            continue
+        if _M_DROP.match(line):
+            continue
+        if _M_FUNC.match(line):
+            locals_, blocks = {}, {}
+        line = _drop_locs(_M_COMMENT.sub(r"\1", line))
+        line = _M_DENSE.sub(lambda m: m.group(0) if len(m.group(1)) <= _M_LONG else "dense<...>", line)
+        line = _M_STRING.sub(lambda m: m.group(0) if len(m.group(0)) <= _M_LONG + 2 else '"<str>"', line)
+        line = _M_SYMBOL.sub(lambda m: m.group(0) if m.group(0) in declared
+                             else symbols.setdefault(m.group(0), f"@G{len(symbols)}"), line)
+        line = _M_SSA.sub(lambda m: locals_.setdefault(m.group(0), f"%{len(locals_)}"), line)
+        line = _M_BLOCK.sub(lambda m: blocks.setdefault(m.group(0), f"^bb{len(blocks)}"), line)
+        line = _M_INT.sub(_bucket_int, _FLOAT.sub(_bucket_float, line))
+        line = " ".join(line.split())
+        if line:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def normalize(text: str, kind: str = "llvm") -> str:
+    """:func:`normalize_ir` (``kind="llvm"``) or :func:`normalize_mlir` (``kind="mlir"``)."""
+    if kind == "llvm":
+        return normalize_ir(text)
+    if kind == "mlir":
+        return normalize_mlir(text)
+    raise ValueError(f"unknown IR kind {kind!r}: choose from {', '.join(KINDS)}")
+
+
 class IRTokenizer:
-    """A trained BPE tokenizer over normalized IR (wraps ``tokenizers.Tokenizer``)."""
+    """A trained BPE tokenizer over normalized IR (wraps ``tokenizers.Tokenizer``); its
+    ``kind`` (``meta["kind"]``, "llvm" when absent) says which normalization it expects."""
 
     def __init__(self, tokenizer: "object", meta: dict):
         self.tokenizer = tokenizer
@@ -116,14 +207,19 @@ class IRTokenizer:
     def vocab_size(self) -> int:
         return int(self.tokenizer.get_vocab_size())
 
+    @property
+    def kind(self) -> str:
+        """The IR kind the tokenizer was trained on: "llvm" or "mlir"."""
+        return str(self.meta.get("kind", "llvm"))
+
     def encode(self, ir_text: str, *, normalized: bool = False) -> list[int]:
-        """Token ids of ``ir_text`` (normalized first unless ``normalized``)."""
-        text = ir_text if normalized else normalize_ir(ir_text)
+        """Token ids of ``ir_text`` (normalized first, for the tokenizer's kind, unless ``normalized``)."""
+        text = ir_text if normalized else normalize(ir_text, self.kind)
         return self.tokenizer.encode(text).ids
 
     def tokens(self, ir_text: str, *, normalized: bool = False) -> list[str]:
         """The token strings of ``ir_text`` (for inspection)."""
-        text = ir_text if normalized else normalize_ir(ir_text)
+        text = ir_text if normalized else normalize(ir_text, self.kind)
         return self.tokenizer.encode(text).tokens
 
     def save(self, directory: str | Path) -> Path:
@@ -141,15 +237,24 @@ class IRTokenizer:
 
         directory = Path(directory)
         meta = json.loads((directory / "tokenizer_irpipe.json").read_text())
-        if meta.get("normalization_version") != NORMALIZATION_VERSION:
-            raise SchemaError(f"{directory}: tokenizer for IR normalization v"
-                              f"{meta.get('normalization_version')}, this irpipe has v{NORMALIZATION_VERSION}")
+        kind = meta.get("kind", "llvm")
+        if kind not in NORMALIZATION_VERSIONS:
+            raise SchemaError(f"{directory}: tokenizer for unknown IR kind {kind!r} "
+                              f"(this irpipe reads {', '.join(KINDS)})")
+        version = NORMALIZATION_VERSIONS[kind]
+        if meta.get("normalization_version") != version:
+            label = "IR" if kind == "llvm" else "MLIR"
+            raise SchemaError(f"{directory}: tokenizer for {label} normalization v"
+                              f"{meta.get('normalization_version')}, this irpipe has v{version}")
         return cls(Tokenizer.from_file(str(directory / "tokenizer.json")), meta)
 
 
 def train_tokenizer(texts: Iterable[str], *, vocab_size: int = 8000, min_frequency: int = 2,
-                    normalized: bool = False, source: str = "") -> IRTokenizer:
-    """Train BPE in-process on IR texts (normalized here unless ``normalized``)."""
+                    normalized: bool = False, source: str = "", kind: str = "llvm") -> IRTokenizer:
+    """Train BPE in-process on IR texts of ``kind`` ("llvm" or "mlir"), normalized here
+    (:func:`normalize`) unless ``normalized``."""
+    if kind not in NORMALIZATION_VERSIONS:
+        raise ValueError(f"unknown IR kind {kind!r}: choose from {', '.join(KINDS)}")
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE(unk_token="[UNK]"))
@@ -167,24 +272,31 @@ def train_tokenizer(texts: Iterable[str], *, vocab_size: int = 8000, min_frequen
 
     def stream() -> Iterator[str]:
         for text in texts:
-            t = text if normalized else normalize_ir(text)
+            t = text if normalized else normalize(text, kind)
             count["texts"] += 1
             count["chars"] += len(t)
             yield t
 
     tok.train_from_iterator(stream(), trainer=trainer)
-    meta = {"normalization_version": NORMALIZATION_VERSION, "vocab_size": tok.get_vocab_size(),
+    meta = {"normalization_version": NORMALIZATION_VERSIONS[kind], "vocab_size": tok.get_vocab_size(),
             "min_frequency": min_frequency, "trained_on": source, **count}
+    if kind != "llvm":                      # LLVM tokenizers' meta stays as it always was
+        meta["kind"] = kind
     return IRTokenizer(tok, meta)
 
 
-def dataset_texts(dataset: str | Path, *, limit: int | None = None) -> Iterator[str]:
-    """Printed IR of the modules of a dataset (in shard order, at most ``limit``)."""
+def dataset_texts(dataset: str | Path, *, limit: int | None = None, kind: str = "llvm") -> Iterator[str]:
+    """Printed IR of the modules of ``kind`` in a dataset (in shard order, at most ``limit``):
+    LLVM modules (``ir_kind`` "llvm" or null) printed by llvmlite, or MLIR modules' text."""
     from irpipe.extract.shards import read_modules
     from irpipe.llvm import ir
 
-    table = read_modules(dataset, columns=["content"])
-    for i, content in enumerate(table.column("content").to_pylist()):
-        if limit is not None and i >= limit:
+    table = read_modules(dataset, columns=["content", "ir_kind"])
+    n = 0
+    for content, ir_kind in zip(table.column("content").to_pylist(), table.column("ir_kind").to_pylist()):
+        if (ir_kind or "llvm") != kind:
+            continue
+        if limit is not None and n >= limit:
             return
-        yield str(ir.parse(content))
+        n += 1
+        yield bytes(content).decode() if kind == "mlir" else str(ir.parse(content))

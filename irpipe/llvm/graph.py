@@ -211,23 +211,34 @@ def _typed_arrays(columns: Mapping[str, Any]) -> dict[str, np.ndarray]:
 
 def save_pt(g: ProgramGraph, path: str) -> None:
     """Write ``g`` as tensors and string lists only, so that
-    ``torch.load(path, weights_only=True)`` reads it without unpickling classes."""
+    ``torch.load(path, weights_only=True)`` reads it without unpickling classes.
+    A graph of another kind (MLIR's ``OpGraph``) also records its node types and flows."""
     import torch
 
     obj: dict[str, Any] = {"format": PT_FORMAT, "texts": list(g.texts),
                            "functions": list(g.functions), "full_text": list(g.full_text)}
+    if (g.node_types, g.flows) != (NODE_TYPES, FLOWS):
+        obj.update(node_types=list(g.node_types), flows=list(g.flows))
     obj.update({k: torch.from_numpy(np.ascontiguousarray(getattr(g, k)).astype(np.int64))
                 for k in _ARRAYS})
     torch.save(obj, path)
 
 
 def load_pt(path: str) -> ProgramGraph:
-    """Read a graph written by :func:`save_pt` (safe: ``weights_only=True``)."""
+    """Read a graph written by :func:`save_pt` (safe: ``weights_only=True``): a
+    :class:`ProgramGraph`, or an MLIR ``OpGraph`` when the file records its node types."""
     import torch
 
     obj = torch.load(path, weights_only=True)
     if obj.get("format") != PT_FORMAT:
         raise IRError(f"{path}: not an irpipe program graph ({PT_FORMAT})")
+    cls = ProgramGraph
+    if "node_types" in obj:
+        from irpipe.mlir.graph import OpGraph
+
+        if (tuple(obj["node_types"]), tuple(obj["flows"])) != (OpGraph.node_types, OpGraph.flows):
+            raise IRError(f"{path}: a program graph with unknown node types {obj['node_types']}")
+        cls = OpGraph
     arrays = _typed_arrays({k: obj[k].numpy() for k in _ARRAYS})
-    return ProgramGraph(**arrays, texts=obj["texts"], functions=obj["functions"],
-                        full_text=obj["full_text"])
+    return cls(**arrays, texts=obj["texts"], functions=obj["functions"],
+               full_text=obj["full_text"])
