@@ -17,7 +17,7 @@ NATIVE_LIB := passes/build/lib/libIRPipeAnalysis.so
 PLUGIN_LIB := passes/build/lib/libIRPipe.so
 NATIVE_SRC := passes/CMakeLists.txt $(wildcard passes/lib/*.cpp passes/include/irpipe/*.h)
 
-.PHONY: all setup apt venv native demo test test-slow corpus bench bench-analysis bench-eval bench-model bench-native train-default clean
+.PHONY: all setup apt venv native demo test test-slow corpus bench bench-analysis bench-eval bench-model bench-native mlir-data train-mlir-cost train-default clean
 
 all: setup
 
@@ -91,6 +91,15 @@ bench-model: setup
 bench-native: setup
 	$(VENV)/bin/irpipe bench --suite benchmarks/suite --candidate pipeline 'default<O2>' \
 	  --candidate optimize --candidate search --rounds 5 --out out/bench-native
+
+# MLIR: lower the JAX recipes through every IREE phase, run the source modules natively under each
+# config, train the MLIR cost model (see models/mlir-cost/README.md)
+mlir-data: setup
+	RAY_AUTH_MODE=disabled $(VENV)/bin/irpipe extract --recipes extractors/jax --out datasets/mlir --num-cpus 2
+	RAY_AUTH_MODE=disabled $(VENV)/bin/irpipe measure-mlir --dataset datasets/mlir --out datasets/mlir-runs
+
+train-mlir-cost: setup
+	OMP_NUM_THREADS=1 $(VENV)/bin/irpipe train-mlir-cost --config models/mlir-cost/config.toml --out models/mlir-cost
 
 # the default model, end to end from the committed sample (see models/default/README.md)
 train-default: setup

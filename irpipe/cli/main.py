@@ -11,7 +11,8 @@ from irpipe import __version__
 from irpipe.errors import IrpipeError
 
 SUBCOMMANDS = ("env", "extract", "info", "features", "graph", "featurize", "tokenizer", "label",
-               "measure", "measure-mlir", "vocab", "train", "train-inliner", "evaluate", "optimize", "serve", "bench")
+               "measure", "measure-mlir", "vocab", "train", "train-inliner", "evaluate", "optimize", "serve", "bench",
+               "train-mlir-cost", "predict-cost")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,45 @@
+"""``irpipe predict-cost FILE.mlir``: the predicted CPU time and instructions per call under each config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+DEFAULT_MODEL = "models/mlir-cost"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict-cost", help="predict the native cost of a StableHLO module under each IREE "
+                                            "compile config (the MLIR cost model)")
+    p.add_argument("file", help="MLIR text at the source level (StableHLO, as jax.jit(f).lower() prints)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"MLIR cost model directory (default {DEFAULT_MODEL})")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from irpipe.errors import MLIRError
+    from irpipe.mlir import ir
+    from irpipe.train.mlir_cost import MlirCostPredictor
+
+    try:
+        text = Path(args.file).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MLIRError(f"{args.file}: cannot read: {exc}") from exc
+    info = ir.inspect(text, name=args.file)
+    if info.level != "source":
+        raise MLIRError(f"{args.file}: predict-cost reads source-level MLIR (stablehlo/tosa), this module is at "
+                        f"level {info.level!r} (dialects {', '.join(info.dialects)})")
+    ir.entry_arguments(ir.parse(text, name=args.file))  # the model was trained on @main entry points
+    pred = MlirCostPredictor.load(args.model).predict(text, name=args.file)
+    best = min(pred, key=lambda c: pred[c]["seconds"])
+    if args.json:
+        print(json.dumps({"file": args.file, "best": best, "predictions": pred}, indent=1))
+        return 0
+    print(f"{'config':<16}{'seconds/call':>14}{'instructions':>16}")
+    for config, p in sorted(pred.items(), key=lambda kv: kv[1]["seconds"]):
+        mark = "  <- best" if config == best else ""
+        print(f"{config:<16}{p['seconds']:>14.3e}{p['instructions']:>16.0f}{mark}")
+    return 0

@@ -1,0 +1,25 @@
+"""``irpipe train-mlir-cost``: train the MLIR cost model on measured MLIR modules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train-mlir-cost", help="train the MLIR cost model (GNN over the op graph) on "
+                                               "measure-mlir runs; evaluates against the analytical baseline")
+    p.add_argument("--config", default="models/mlir-cost/config.toml", help="config TOML (flat keys)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    p.add_argument("--out", required=True, help="checkpoint directory")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from irpipe.train.mlir_cost import load_config, train
+
+    metrics = train(load_config(args.config, args.set), Path(args.out))
+    print(json.dumps(metrics, indent=1))
+    return 0
