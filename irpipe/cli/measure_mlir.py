@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repetitions", type=int, default=5, help="benchmark repetitions per config")
     p.add_argument("--min-time", type=float, default=0.05, help="seconds per repetition, at least")
     p.add_argument("--no-callgrind", action="store_true", help="CPU time only (no instruction counts)")
+    p.add_argument("--reuse", help="an earlier measure-mlir output: modules measured there (same structural "
+                                   "hash, config, no error) are copied, not re-run")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds per compile or run")
     p.add_argument("--address", help="Ray cluster address (default: embedded local Ray)")
     p.add_argument("--num-cpus", type=int, default=1, help="local Ray CPUs (1: timings undisturbed)")
@@ -33,8 +35,14 @@ def run(args: argparse.Namespace) -> int:
     from irpipe.label.job import run_measure_mlir
     from irpipe.mlir.measure import MlirRunner
 
+    known = None
+    if args.reuse:
+        from irpipe.data.units import read_table
+
+        known = {(r["structural_hash"], r["config"]): r for r in read_table(args.reuse, "mlir_runs").to_pylist()
+                 if r["error"] is None and (r["instructions"] is not None or args.no_callgrind)}
     runner = MlirRunner(work=Path(args.out) / "work", configs=tuple(args.configs), repetitions=args.repetitions,
-                        min_time=args.min_time, callgrind=not args.no_callgrind, timeout=args.timeout)
+                        min_time=args.min_time, callgrind=not args.no_callgrind, timeout=args.timeout, known=known)
     manifest = run_measure_mlir(args.dataset, args.out, runner, address=args.address, num_cpus=args.num_cpus,
                                 rows_per_unit=args.rows_per_unit, progress=not args.no_progress)
     print(json.dumps(manifest["totals"]))

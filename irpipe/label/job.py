@@ -54,7 +54,8 @@ def run_measure_mlir(dataset: str | Path, out: str | Path, runner: Any, *, addre
     (irpipe.mlir.measure.MlirRunner); one CPU by default, so timings do not disturb each other."""
     from irpipe.mlir.measure import MlirMeasurer, write_mlir_runs
 
-    info = {k: v for k, v in asdict(runner).items() if k not in ("tools", "work")}
+    info = {k: v for k, v in asdict(runner).items() if k not in ("tools", "work", "known")}
+    info["reusable_runs"] = len(runner.known or {})
     return _run(dataset, out, MlirMeasurer(runner), write_mlir_runs, ("modules", "failed", "runs", "failed_runs"),
                 info, address=address, num_cpus=num_cpus, rows_per_unit=rows_per_unit, retries=retries,
                 progress=progress)

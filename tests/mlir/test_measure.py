@@ -64,3 +64,15 @@ def test_configs_are_named_flag_sets():
     assert "default" in CONFIGS and config_flags("default")[-1].startswith("--iree-llvmcpu-target-cpu")
     with pytest.raises(KeyError, match="unknown MLIR compile config"):
         config_flags("O9")
+
+
+def test_known_runs_are_reused_not_rerun(tmp_path, mlp_text):
+    row = _row(mlp_text)
+    known = {(row["structural_hash"], "default"): {"config": "default", "seconds": 1.0, "instructions": 5,
+                                                    "error": None, "source_path": "old"}}
+    runner = MlirRunner(work=tmp_path, configs=("default",), callgrind=False, known=known)
+    runner.tools = object()  # type: ignore[assignment] - a reuse must not touch any tool
+    out = runner.process(row)
+    assert out == [{"config": "default", "seconds": 1.0, "instructions": 5, "error": None,
+                    **{k: row[k] for k in ("structural_hash", "package_name", "recipe_id", "language",
+                                           "source_path")}}]
