@@ -207,8 +207,8 @@ def train(cfg: MlirCostConfig, out: Path, *, log: Any = print) -> dict[str, Any]
 class MlirCostPredictor:
     """A trained MLIR cost model, loaded from safetensors + JSON."""
 
-    def __init__(self, model: MlirCostModel, enc: Encoding, configs: list[str]) -> None:
-        self.model, self.enc, self.configs = model, enc, configs
+    def __init__(self, model: MlirCostModel, enc: Encoding, configs: list[str], split_seed: int = 0) -> None:
+        self.model, self.enc, self.configs, self.split_seed = model, enc, configs, split_seed
 
     @classmethod
     def load(cls, directory: str | Path) -> "MlirCostPredictor":
@@ -222,7 +222,7 @@ class MlirCostPredictor:
         model = MlirCostModel(len(enc.vocab) + 1, len(CONFIGS), len(feature_names()), len(meta["targets"]),
                               hidden=cfg["hidden"], layers=cfg["layers"], dropout=cfg["dropout"])
         checkpoint.load_weights(Path(directory), model)
-        return cls(model.eval(), enc, list(CONFIGS))
+        return cls(model.eval(), enc, list(CONFIGS), int(cfg.get("split_seed", 0)))
 
     def predict(self, text: str, *, name: str = "<mlir>") -> dict[str, dict[str, float]]:
         """config -> {"seconds": ..., "instructions": ...} predicted for one source-level module."""
