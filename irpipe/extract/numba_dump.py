@@ -10,31 +10,21 @@ uses the function's own dispatcher when it is already jitted) and writes
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import json
 import sys
-from pathlib import Path
+
+from irpipe.extract.child import parse_args, resolve, write_index
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the child process."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--path", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("specs", nargs="+")
-    args = ap.parse_args(argv)
+    specs, out = parse_args(argv)
     import numba  # imported here: only this child needs it
 
-    sys.path.insert(0, args.path)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     index, errors = [], []
-    for spec in args.specs:
+    for spec in specs:
         target, _, sig = spec.partition("=")
-        modname, _, fname = target.partition(":")
         try:
-            obj = getattr(importlib.import_module(modname), fname)
+            obj = resolve(target)
             if isinstance(obj, numba.core.registry.CPUDispatcher):
                 # a package's own dispatcher may have compilation disabled after eager
                 # compiles: jit its Python function afresh for the requested signature
@@ -48,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             index.append({"file": name, "function": target, "signature": sig})
         except Exception as exc:  # noqa: BLE001 - reported per function to the parent, which records it
             errors.append({"function": target, "signature": sig, "error": f"{type(exc).__name__}: {exc}"[:500]})
-    (out / "index.json").write_text(json.dumps({"modules": index, "errors": errors}, indent=1))
+    write_index(out, {"modules": index, "errors": errors})
     return 0
 
 

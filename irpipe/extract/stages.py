@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from irpipe import __version__
 from irpipe.errors import BuildError, BuildTimeout, FetchError, IRError, LicenseError, ToolError
@@ -194,33 +194,26 @@ class PackageExtractor:
 
     def _rows(self, recipe: Recipe, lic: licenses.License, modules: list[bitcode.EmbeddedModule],
               result: PackageResult) -> None:
-        seen: set[str] = set()
-        dropped = 0
         default_lang = {"cargo": "rust", "numba": "python-numba"}.get(recipe.build_kind, "c")
         llvm_version = self.tools.find("clang").version if self.tools else ir.llvm_version()
         seen_bytes: set[bytes] = set()
-        for mod in modules:
+        distinct = []
+        for mod in modules:  # byte-identical twins (an archive member of an object) skip the parse
             digest = hashlib.sha256(mod.bitcode).digest()
-            if digest in seen_bytes:  # byte-identical twin (archive member of an object): skip the parse
-                dropped += 1
-                continue
-            seen_bytes.add(digest)
-            try:
-                name = f"{recipe.id}:{mod.object_path}"
-                info = self.llvm.call(ir.inspect, mod.bitcode, name=name, label=name)
-            except IRError as exc:
-                result.failures.append(_failure(recipe, "extract", str(exc), "", mod.object_path))
-                continue
-            if info.structural_hash in seen:
-                dropped += 1
-                continue
-            seen.add(info.structural_hash)
+            if digest not in seen_bytes:
+                seen_bytes.add(digest)
+                distinct.append(mod)
+
+        def inspect(mod: bitcode.EmbeddedModule) -> Any:
+            name = f"{recipe.id}:{mod.object_path}"
+            return self.llvm.call(ir.inspect, mod.bitcode, name=name, label=name)
+
+        unique, dropped = _inspect_unique(recipe, result, distinct, inspect, lambda m: m.object_path)
+        dropped += len(modules) - len(distinct)
+        for mod, info in unique:
             result.rows.append({
-                "content": mod.bitcode, "license_expression": lic.expression, "license_source": lic.source,
-                "license_files": lic.files, "package_source": recipe.package_source,
+                **_package_columns(recipe, lic), "content": mod.bitcode,
                 "language": default_lang if default_lang != "c" else language_of(info.source_filename),
-                "package_name": recipe.name, "package_version": recipe.version, "recipe_id": recipe.id,
-                "source_kind": recipe.source_kind, "build_kind": recipe.build_kind,
                 "source_path": info.source_filename, "object_path": mod.object_path,
                 "compile_command": mod.command, "target_triple": info.target_triple,
                 "llvm_version": llvm_version if recipe.build_kind != "numba" else ir.llvm_version(),
@@ -243,25 +236,15 @@ class PackageExtractor:
         for err in errors:
             result.failures.append(_failure(recipe, "lower", f"{err['program']}: {err['error']}", "",
                                             err["program"]))
-        seen: set[str] = set()
-        dropped = 0
         version = mlir_ir.bindings_version()
-        for mod in modules:
-            try:
-                info = mlir_ir.inspect(mod.text, name=f"{mod.program_id}@{mod.level}", level=mod.level)
-            except IRError as exc:
-                result.failures.append(_failure(recipe, "extract", str(exc), "", mod.program_id))
-                continue
-            if info.structural_hash in seen:
-                dropped += 1
-                continue
-            seen.add(info.structural_hash)
+        unique, dropped = _inspect_unique(
+            recipe, result, modules,
+            lambda m: mlir_ir.inspect(m.text, name=f"{m.program_id}@{m.level}", level=m.level),
+            lambda m: m.program_id)
+        for mod, info in unique:
             content = info.text.encode()
             result.rows.append({
-                "content": content, "license_expression": lic.expression, "license_source": lic.source,
-                "license_files": lic.files, "package_source": recipe.package_source, "language": "python-jax",
-                "package_name": recipe.name, "package_version": recipe.version, "recipe_id": recipe.id,
-                "source_kind": recipe.source_kind, "build_kind": recipe.build_kind,
+                **_package_columns(recipe, lic), "content": content, "language": "python-jax",
                 "source_path": mod.target, "object_path": mod.program_id, "compile_command": mod.command,
                 "target_triple": None, "llvm_version": version, "structural_hash": info.structural_hash,
                 "bitcode_size": len(content), "function_count": info.function_count,
@@ -271,6 +254,34 @@ class PackageExtractor:
         programs = {m.program_id for m in modules}
         result.stats.update(objects=len(programs), modules=len(result.rows), dropped_in_package=dropped,
                             irpipe_version=__version__)
+
+
+def _inspect_unique(recipe: Recipe, result: PackageResult, modules: list[Any], inspect: Callable[[Any], Any],
+                    object_path: Callable[[Any], str]) -> tuple[list[tuple[Any, Any]], int]:
+    """(module, info) of each module that reads and whose structural hash is new in the package, and
+    how many were dropped as duplicates; one that cannot be read is an "extract" failure row."""
+    seen: set[str] = set()
+    unique, dropped = [], 0
+    for mod in modules:
+        try:
+            info = inspect(mod)
+        except IRError as exc:
+            result.failures.append(_failure(recipe, "extract", str(exc), "", object_path(mod)))
+            continue
+        if info.structural_hash in seen:
+            dropped += 1
+            continue
+        seen.add(info.structural_hash)
+        unique.append((mod, info))
+    return unique, dropped
+
+
+def _package_columns(recipe: Recipe, lic: licenses.License) -> dict[str, Any]:
+    """The MODULES columns every module of one package shares."""
+    return {"license_expression": lic.expression, "license_source": lic.source, "license_files": lic.files,
+            "package_source": recipe.package_source, "package_name": recipe.name,
+            "package_version": recipe.version, "recipe_id": recipe.id, "source_kind": recipe.source_kind,
+            "build_kind": recipe.build_kind}
 
 
 def failure_row(recipe_id: str, stage: str, error: str, *, recipe: Recipe | None = None, log_tail: str = "",

@@ -11,12 +11,10 @@ function that fails is recorded in the index with its error; the others go on.
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import json
 import os
 import sys
-from pathlib import Path
+
+from irpipe.extract.child import parse_args, resolve, write_index
 
 _DTYPES = {"f16": "float16", "bf16": "bfloat16", "f32": "float32", "f64": "float64", "i8": "int8",
            "i32": "int32", "i64": "int64", "i1": "bool"}
@@ -24,30 +22,20 @@ _DTYPES = {"f16": "float16", "bf16": "bfloat16", "f32": "float32", "f64": "float
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the child process."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--path", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("specs", nargs="+")
-    args = ap.parse_args(argv)
+    specs, out = parse_args(argv)
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     import jax  # imported here: only this child needs it
     import jax.numpy as jnp
 
     from irpipe.extract.recipes import parse_arg_spec
 
-    if any(d in spec for spec in args.specs for d in ("f64[", "i64[")):
+    if any(d in spec for spec in specs for d in ("f64[", "i64[")):
         jax.config.update("jax_enable_x64", True)
-    sys.path.insert(0, args.path)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     index, errors = [], []
-    for spec in args.specs:
+    for spec in specs:
         target, _, variant = spec.partition("=")
-        modname, _, fname = target.partition(":")
         try:
-            fn = importlib.import_module(modname)
-            for part in fname.split("."):
-                fn = getattr(fn, part)
+            fn = resolve(target)
             shapes = [jax.ShapeDtypeStruct(dims, getattr(jnp, _DTYPES[dt]))
                       for dt, dims in map(parse_arg_spec, variant.split())]
             text = jax.jit(fn).lower(*shapes).as_text()
@@ -57,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - reported per function to the parent, which records it
             errors.append({"function": target, "variant": variant,
                            "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500]})
-    (out / "index.json").write_text(json.dumps({"jax": jax.__version__, "modules": index, "errors": errors},
-                                               indent=1))
+    write_index(out, {"jax": jax.__version__, "modules": index, "errors": errors})
     return 0
 
 

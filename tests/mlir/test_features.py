@@ -8,22 +8,9 @@ import pytest
 
 from irpipe.errors import MLIRError
 from irpipe.mlir import features as mf
+from irpipe.testing.mlir import JAX_MLP
 
-MLP = """\
-module @jit_mlp {
-  func.func public @main(%arg0: tensor<64x128xf32>, %arg1: tensor<128x256xf32>) -> tensor<64x256xf32> {
-    %0 = stablehlo.dot_general %arg0, %arg1, contracting_dims = [1] x [0] : (tensor<64x128xf32>, tensor<128x256xf32>) -> tensor<64x256xf32>
-    %1 = call @relu(%0) : (tensor<64x256xf32>) -> tensor<64x256xf32>
-    return %1 : tensor<64x256xf32>
-  }
-  func.func private @relu(%arg0: tensor<64x256xf32>) -> tensor<64x256xf32> {
-    %cst = stablehlo.constant dense<0.000000e+00> : tensor<f32>
-    %0 = stablehlo.broadcast_in_dim %cst, dims = [] : (tensor<f32>) -> tensor<64x256xf32>
-    %1 = stablehlo.maximum %arg0, %0 : tensor<64x256xf32>
-    return %1 : tensor<64x256xf32>
-  }
-}
-"""
+MLP = JAX_MLP
 
 # A convolution, a reduce, a while loop, a batched dot_general and a transcendental.
 MIXED = """\

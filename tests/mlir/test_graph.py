@@ -11,23 +11,9 @@ from torch_geometric.data import Batch
 from irpipe.errors import MLIRError
 from irpipe.mlir.graph import OpGraph, build_graph, normalize_type
 from irpipe.nn.gnn import GraphEncoder, with_all_edge_types
+from irpipe.testing.mlir import JAX_MLP
 
-# JAX's MLP: a dot_general, a call, a relu as broadcast + maximum.
-MLP = """\
-module @jit_mlp {
-  func.func public @main(%arg0: tensor<64x128xf32>, %arg1: tensor<128x256xf32>) -> tensor<64x256xf32> {
-    %0 = stablehlo.dot_general %arg0, %arg1, contracting_dims = [1] x [0] : (tensor<64x128xf32>, tensor<128x256xf32>) -> tensor<64x256xf32>
-    %1 = call @relu(%0) : (tensor<64x256xf32>) -> tensor<64x256xf32>
-    return %1 : tensor<64x256xf32>
-  }
-  func.func private @relu(%arg0: tensor<64x256xf32>) -> tensor<64x256xf32> {
-    %cst = stablehlo.constant dense<0.000000e+00> : tensor<f32>
-    %0 = stablehlo.broadcast_in_dim %cst, dims = [] : (tensor<f32>) -> tensor<64x256xf32>
-    %1 = stablehlo.maximum %arg0, %0 : tensor<64x256xf32>
-    return %1 : tensor<64x256xf32>
-  }
-}
-"""
+MLP = JAX_MLP
 # By hand: ops 2 funcs + dot, call, return + constant, broadcast, maximum, return = 9;
 # values: 3 arguments + 5 results = 8; one region and one block per function.
 # control: main 2, relu 3; data: 5 results + 8 operand uses; call: 1;
