@@ -129,7 +129,11 @@ _FREE_TEXT = {"mit": "MIT", "bsd": "BSD-3-Clause", "new bsd": "BSD-3-Clause", "b
 def from_pypi(tree: Path) -> License:
     """License of an unpacked sdist/wheel: License-Expression, License, classifiers, then files."""
     meta_path = next((p for p in (tree / "PKG-INFO", *tree.glob("*.dist-info/METADATA")) if p.is_file()), None)
-    files = license_texts(tree) or license_texts(next(iter(tree.glob("*.dist-info")), tree))
+    dist_info = next(iter(tree.glob("*.dist-info")), tree)
+    # wheels keep license files in the dist-info, since PEP 639 under dist-info/licenses/
+    files = license_texts(tree) or license_texts(dist_info)
+    if not files and (dist_info / "licenses").is_dir():
+        files = license_texts(dist_info / "licenses")
     if meta_path is not None:
         meta = email.parser.Parser().parsestr(meta_path.read_text(errors="replace"), headersonly=True)
         if meta.get("License-Expression"):

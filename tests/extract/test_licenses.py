@@ -51,3 +51,12 @@ def test_sources(tmp_path: Path) -> None:
     crate.mkdir()
     (crate / "Cargo.toml").write_text('[package]\nname = "c"\nlicense = "Unlicense/MIT"\n')
     assert from_cargo(crate).expression == "Unlicense OR MIT"
+
+
+def test_wheel_license_files_under_dist_info_licenses(tmp_path: Path) -> None:
+    info = tmp_path / "x-1.0.dist-info"
+    (info / "licenses").mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.4\nName: x\nLicense: Apache 2.0\n")
+    (info / "licenses" / "LICENSE").write_text("Apache text")
+    lic = from_pypi(tmp_path)
+    assert lic.expression == "Apache-2.0" and "Apache text" in lic.files
