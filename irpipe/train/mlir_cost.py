@@ -30,7 +30,7 @@ from irpipe.errors import ConfigError, ModelError
 from irpipe.mlir import graph as mlir_graph
 from irpipe.mlir.configs import CONFIGS
 from irpipe.mlir.cost_data import TARGETS, AnalyticalBaseline, CostExample, load_examples
-from irpipe.mlir.features import feature_names, features
+from irpipe.mlir.features import feature_names, features, shape_of
 from irpipe.nn.gnn import with_all_edge_types
 from irpipe.nn.mlir_cost import MlirCostModel
 from irpipe.train import checkpoint
@@ -44,10 +44,10 @@ class MlirCostConfig:
     dataset: str = "datasets/mlir"       # MODULES shards holding source-level MLIR
     runs: str = "datasets/mlir/runs"     # irpipe measure-mlir output on them
     split_seed: int = 0
-    hidden: int = 64
+    hidden: int = 32
     layers: int = 3
-    dropout: float = 0.1
-    epochs: int = 120
+    dropout: float = 0.2
+    epochs: int = 60
     batch_size: int = 16
     lr: float = 3e-3
     weight_decay: float = 1e-4
@@ -111,6 +111,23 @@ class Encoding:
         return batch, torch.tensor(x, dtype=torch.float32)
 
 
+def sized(g: mlir_graph.OpGraph) -> mlir_graph.OpGraph:
+    """``g`` with each shaped value's text carrying its size bucket (``tensor<?x?xf32>~2^12``): the
+    op graph's shape-free types generalize across programs, the bucket tells the model how big."""
+    texts: list[str] = []
+    index: dict[str, int] = {}
+    ids = np.empty(g.num_nodes, dtype=np.int32)
+    for i, (text, full) in enumerate(zip(g.node_texts(), g.full_text or g.node_texts())):
+        parsed = shape_of(full) if "<" in full else None
+        if parsed is not None:
+            numel = math.prod(d or 1 for d in parsed[0])
+            text = f"{text}~2^{2 * (int(math.log2(max(numel, 1))) // 2)}"
+        ids[i] = index.setdefault(text, len(index))
+        if ids[i] == len(texts):
+            texts.append(text)
+    return dataclasses.replace(g, texts=texts, node_text=ids)
+
+
 def _feature_vector(feats: dict[str, float]) -> np.ndarray:
     """The analytical features, log-scaled (counts span orders of magnitude)."""
     return np.array([v if k.startswith("log_") else math.log1p(max(v, 0.0))
@@ -157,7 +174,7 @@ def train(cfg: MlirCostConfig, out: Path, *, log: Any = print) -> dict[str, Any]
     by_split = {s: [e for e in examples if e.split == s] for s in ("train", "val", "test")}
     if not by_split["train"] or not by_split["val"]:
         raise ModelError(f"need train and val programs; got {({k: len(v) for k, v in by_split.items()})}")
-    graphs = {s: [mlir_graph.build_graph(e.text, name=e.variant) for e in v] for s, v in by_split.items()}
+    graphs = {s: [sized(mlir_graph.build_graph(e.text, name=e.variant)) for e in v] for s, v in by_split.items()}
     enc = Encoding.fit(by_split["train"], graphs["train"])
     model = MlirCostModel(len(enc.vocab) + 1, len(CONFIGS), len(feature_names()), len(TARGETS),
                           hidden=cfg.hidden, layers=cfg.layers, dropout=cfg.dropout)
@@ -226,7 +243,7 @@ class MlirCostPredictor:
 
     def predict(self, text: str, *, name: str = "<mlir>") -> dict[str, dict[str, float]]:
         """config -> {"seconds": ..., "instructions": ...} predicted for one source-level module."""
-        g = mlir_graph.build_graph(text, name=name)
+        g = sized(mlir_graph.build_graph(text, name=name))
         feats = features(text)
         dummy = CostExample("", "", name, "", text, {t: np.zeros(len(self.configs)) for t in TARGETS}, feats)
         pred = _predict(self.model, self.enc, [g], [dummy])[0]                   # [C, T]
