@@ -25,6 +25,8 @@ SCHEMA_VERSION = "2"
 #: ir_kind/dialects/mlir_level (every row was LLVM); readers fill those with nulls, and a null
 #: ir_kind means "llvm".
 READABLE_VERSIONS = {"1": "MODULES without ir_kind, dialects, mlir_level (LLVM only)", "2": "current"}
+#: Columns a table of an older readable version may lack (readers fill them with nulls).
+ADDED_SINCE = {"1": {"modules": ("ir_kind", "dialects", "mlir_level"), "mlir_runs": ()}}
 
 #: The columns of the public ComPile release, in its order.
 COMPILE_COLUMNS = (
@@ -293,7 +295,11 @@ def validate(table: pa.Table, table_name: str) -> None:
     """Check a table's metadata, column names and types against the declaration."""
     check_metadata(table.schema, table_name)
     want = TABLES[table_name]
+    version = (table.schema.metadata or {}).get(b"irpipe.schema_version", SCHEMA_VERSION.encode()).decode()
+    optional = ADDED_SINCE.get(version, {}).get(table_name, ())
     for field in want:
+        if field.name not in table.schema.names and field.name in optional:
+            continue
         if field.name not in table.schema.names:
             raise SchemaError(f"{table_name}: missing column {field.name!r}")
         got = table.schema.field(field.name).type

@@ -5,21 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 
-DEFAULT_MODEL = "models/mlir-cost"
+from pathlib import Path
+
+DEFAULT_MODEL = str(Path(__file__).resolve().parents[2] / "models" / "mlir-cost")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict-cost", help="predict the native cost of a StableHLO module under each IREE "
                                             "compile config (the MLIR cost model)")
     p.add_argument("file", help="MLIR text at the source level (StableHLO, as jax.jit(f).lower() prints)")
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"MLIR cost model directory (default {DEFAULT_MODEL})")
+    p.add_argument("--model", default=DEFAULT_MODEL, help="MLIR cost model directory (default: the committed models/mlir-cost)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from irpipe.errors import MLIRError
     from irpipe.mlir import ir
     from irpipe.train.mlir_cost import MlirCostPredictor
