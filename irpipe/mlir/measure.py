@@ -110,7 +110,7 @@ class MlirRunner:
         known = self.known or {}
         if all((key["structural_hash"], c) in known for c in self.configs):
             return [{**dict(known[key["structural_hash"], c]), **key} for c in self.configs]
-        work = Path(self.work) / str(row["structural_hash"])[:16]
+        work = Path(self.work).resolve() / str(row["structural_hash"])[:16]  # tools run with cwd=work
         shutil.rmtree(work, ignore_errors=True)
         try:
             text = bytes(row["content"]).decode()
