@@ -2,7 +2,9 @@
 
 MLIR is produced and parsed with one MLIR version (IREE's): text printed by
 Debian's mlir-opt-22 may use syntax IREE's newer parser rejects, and the other
-way round.  A :class:`Module` keeps its context alive.
+way round.  A :class:`Module` keeps its context alive; keep the Module itself
+referenced while you use its operations (the bindings do not tie an Operation's
+lifetime to its module, and a dropped module's ops read as garbage).
 
     USAGE: info = inspect(text, name="mlp.mlir"); info.dialects, info.level
 """
