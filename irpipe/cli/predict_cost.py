@@ -7,13 +7,15 @@ import json
 
 from pathlib import Path
 
+from irpipe.cli.features import add_module_arguments, read_any_input
+
 DEFAULT_MODEL = str(Path(__file__).resolve().parents[2] / "models" / "mlir-cost")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict-cost", help="predict the native cost of a StableHLO module under each IREE "
                                             "compile config (the MLIR cost model)")
-    p.add_argument("file", help="MLIR text at the source level (StableHLO, as jax.jit(f).lower() prints)")
+    add_module_arguments(p)
     p.add_argument("--model", default=DEFAULT_MODEL, help="MLIR cost model directory (default: the committed models/mlir-cost)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=run)
@@ -24,16 +26,17 @@ def run(args: argparse.Namespace) -> int:
     from irpipe.mlir import ir
     from irpipe.train.mlir_cost import MlirCostPredictor
 
-    try:
-        text = Path(args.file).read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MLIRError(f"{args.file}: cannot read: {exc}") from exc
-    info = ir.inspect(text, name=args.file)
-    if info.level != "source":
+    kind, data, _ = read_any_input(args)
+    if kind != "mlir":
+        raise MLIRError(f"{args.file}: not MLIR text; predict-cost reads StableHLO as jax.jit(f).lower() prints it")
+    module = ir.parse(data, name=args.file)
+    dialects = ir.dialects_of(module)
+    level = ir.guess_level(dialects)
+    if level != "source":
         raise MLIRError(f"{args.file}: predict-cost reads source-level MLIR (stablehlo/tosa), this module is at "
-                        f"level {info.level!r} (dialects {', '.join(info.dialects)})")
-    ir.entry_arguments(ir.parse(text, name=args.file))  # the model was trained on @main entry points
-    pred = MlirCostPredictor.load(args.model).predict(text, name=args.file)
+                        f"level {level!r} (dialects {', '.join(dialects)})")
+    ir.entry_arguments(module)  # the model was trained on @main entry points
+    pred = MlirCostPredictor.load(args.model).predict(module, name=args.file)
     best = min(pred, key=lambda c: pred[c]["seconds"])
     if args.json:
         print(json.dumps({"file": args.file, "best": best, "predictions": pred}, indent=1))

@@ -83,6 +83,7 @@ class PackageExtractor:
         self.options = options
         self.tools: Toolchain | None = None
         self.llvm: isolate.Isolated | None = None
+        self.iree: IreeTools | None = None   # found on the first jax recipe: LLVM-only workers need no IREE
 
     def setup(self) -> None:
         """Find and check the tools once per worker; start the isolated LLVM reader.
@@ -93,6 +94,10 @@ class PackageExtractor:
         self.tools = Toolchain()
         self.tools.check(REQUIRED_FOR_EXTRACT)
         self.llvm = isolate.Isolated(timeout_s=600)
+
+    def _iree(self) -> IreeTools:
+        self.iree = IreeTools()
+        return self.iree
 
     def close(self) -> None:
         """Stop the isolated LLVM reader (a new one starts on the next process())."""
@@ -119,7 +124,8 @@ class PackageExtractor:
                 raise LicenseError(f"license {lic.expression!r} ({lic.source}) is not in the allow-list")
             stage = "build"
             if recipe.build_kind == "jax":
-                lowered, errors = lower_jax(recipe, src, work, log=log, limits=limits, tools=IreeTools())
+                lowered, errors = lower_jax(recipe, src, work, log=log, limits=limits,
+                                           tools=self.iree or self._iree())
                 stage = "extract"
                 self._mlir_rows(recipe, lic, lowered, errors, result)
             else:

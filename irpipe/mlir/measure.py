@@ -181,24 +181,22 @@ class MlirMeasurer(ModuleStage):
 
     stage = "measure"
 
-    def __init__(self, options: MlirRunner) -> None:
-        super().__init__(options)
-        self.runner = options
+    options: MlirRunner
 
     def setup(self) -> None:
-        self.runner.setup()
+        self.options.setup()
 
     def close(self) -> None:
         pass
 
     def ready(self) -> bool:
-        return self.runner.tools is not None
+        return self.options.tools is not None
 
     def wanted(self, row: dict[str, Any]) -> bool:
         return row.get("ir_kind") == "mlir" and row.get("mlir_level") == "source"
 
     def module(self, row: dict[str, Any], name: str) -> list[dict[str, Any]]:
-        return self.runner.process(row)
+        return self.options.process(row)
 
 
 def write_mlir_runs(out: Path, unit: Unit, rows: list[dict], failures: list[dict]) -> dict[str, Any]:

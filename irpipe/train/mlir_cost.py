@@ -28,6 +28,7 @@ from scipy.stats import kendalltau
 
 from irpipe.errors import ConfigError, ModelError
 from irpipe.mlir import graph as mlir_graph
+from irpipe.mlir import ir as mlir_ir
 from irpipe.mlir.configs import CONFIGS
 from irpipe.mlir.cost_data import TARGETS, AnalyticalBaseline, CostExample, load_examples
 from irpipe.mlir.features import feature_names, features, shape_of
@@ -140,13 +141,13 @@ def _targets(examples: Sequence[CostExample], enc: Encoding) -> torch.Tensor:
 
 
 def _predict(model: MlirCostModel, enc: Encoding, graphs: Sequence[mlir_graph.OpGraph],
-             examples: Sequence[CostExample], batch_size: int = 32) -> np.ndarray:
-    """[N, C, T] predicted log costs (de-standardized)."""
+             feats: Sequence[dict[str, float]], batch_size: int = 32) -> np.ndarray:
+    """[N, C, T] predicted log costs (de-standardized) of graphs with their analytical features."""
     model.eval()
     outs = []
     with torch.no_grad():
         for i in range(0, len(graphs), batch_size):
-            batch, x = enc.inputs(graphs[i:i + batch_size], [e.features for e in examples[i:i + batch_size]])
+            batch, x = enc.inputs(graphs[i:i + batch_size], feats[i:i + batch_size])
             outs.append(model(batch, x).numpy())
     return np.concatenate(outs) * enc.target_std + enc.target_mean
 
@@ -196,7 +197,7 @@ def train(cfg: MlirCostConfig, out: Path, *, log: Any = print) -> dict[str, Any]
             loss.backward()
             opt.step()
             total += float(loss.detach()) * len(idx)
-        pv = (_predict(model, enc, graphs["val"], by_split["val"]) - enc.target_mean) / enc.target_std
+        pv = (_predict(model, enc, graphs["val"], [e.features for e in by_split["val"]]) - enc.target_mean) / enc.target_std
         yv = y_val.numpy()
         val = float(np.nanmean((pv - yv) ** 2))
         if val < best:
@@ -212,7 +213,7 @@ def train(cfg: MlirCostConfig, out: Path, *, log: Any = print) -> dict[str, Any]
                                "best_val_loss": best, "train_seconds": round(time.monotonic() - started, 1)}
     for s in ("val", "test"):
         if by_split[s]:
-            metrics[s] = score(_predict(model, enc, graphs[s], by_split[s]), by_split[s])
+            metrics[s] = score(_predict(model, enc, graphs[s], [e.features for e in by_split[s]]), by_split[s])
             base = np.stack([baseline.predict(by_split[s], t) for t in TARGETS], -1)
             metrics[f"{s}_analytical"] = score(base, by_split[s])
     checkpoint.save_model(out, model, {"kind": "mlir-cost", "config": dataclasses.asdict(cfg),
@@ -241,11 +242,10 @@ class MlirCostPredictor:
         checkpoint.load_weights(Path(directory), model)
         return cls(model.eval(), enc, list(CONFIGS), int(cfg.get("split_seed", 0)))
 
-    def predict(self, text: str, *, name: str = "<mlir>") -> dict[str, dict[str, float]]:
+    def predict(self, text: str | bytes | mlir_ir.Module, *, name: str = "<mlir>") -> dict[str, dict[str, float]]:
         """config -> {"seconds": ..., "instructions": ...} predicted for one source-level module."""
-        g = sized(mlir_graph.build_graph(text, name=name))
-        feats = features(text)
-        dummy = CostExample("", "", name, "", text, {t: np.zeros(len(self.configs)) for t in TARGETS}, feats)
-        pred = _predict(self.model, self.enc, [g], [dummy])[0]                   # [C, T]
+        module = text if isinstance(text, mlir_ir.Module) else mlir_ir.parse(text, name=name)
+        g = sized(mlir_graph.build_graph(module, name=name))
+        pred = _predict(self.model, self.enc, [g], [features(module)])[0]        # [C, T]
         return {c: {t: float(math.exp(pred[i, k])) for k, t in enumerate(TARGETS)}
                 for i, c in enumerate(self.configs)}
