@@ -23,12 +23,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=5, help="speed: runs per candidate")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="checkpoint directory")
     p.add_argument("--verify", type=int, default=10, help="compiles after the model call (-Oz included)")
+    p.add_argument("--target-cpu", default="", metavar="CPU",
+                   help="compile for this CPU (written into every function of the output); default: "
+                        "keep the input's target-cpu/target-features")
+    p.add_argument("--mtriple", default="", metavar="TRIPLE",
+                   help="compile for this triple (written into the output); default: keep the input's")
+    p.add_argument("--strip-optnone", action="store_true",
+                   help="optimize clang -O0 functions too (drops optnone/noinline first, for the baseline "
+                        "as well); opt-22 leaves optnone functions alone, and so does irpipe by default")
     p.add_argument("--emit-advice", help="write the choice as an advice file (JSON)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from irpipe.label.measure import Target
     from irpipe.llvm import ir
     from irpipe.optimize import advice
     from irpipe.optimize.apply import UNITS, optimize
@@ -36,8 +45,9 @@ def run(args: argparse.Namespace) -> int:
 
     data = ir.read_module(args.file)
     predictor = Predictor.load(args.model)
+    target = Target(triple=args.mtriple, cpu=args.target_cpu, strip_optnone=args.strip_optnone)
     result = optimize(data, predictor, objective=args.objective, verify=args.verify, name=args.file,
-                      run_args=shlex.split(args.run_args), repeats=args.repeats)
+                      run_args=shlex.split(args.run_args), repeats=args.repeats, target=target)
     if args.output:
         out = Path(args.output)
         if out.suffix == ".ll":
@@ -48,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         advice.write(args.emit_advice, [advice.module_advice(
             ir.structural_hash(data), args.file, args.objective, result.pipeline)])
     if args.json:
-        json.dump(result.summary(), sys.stdout, indent=1)
+        json.dump({**result.summary(), "target": target.describe()}, sys.stdout, indent=1)
         print()
     else:
         unit = UNITS[args.objective]

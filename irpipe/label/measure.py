@@ -7,6 +7,12 @@ in that child (``libIRPipeAnalysis``: PassBuilder on a clone of the module);
 a pipeline that aborts or hangs LLVM costs that one evaluation
 (:class:`EvaluationError`) and the child restarts, reloading the module.
 
+The module's target is never changed by a measurement: its triple, data layout
+and each function's ``target-cpu``/``target-features`` come out as they went in,
+the pipeline runs as ``opt-22 -passes=...`` runs it, and .text is every
+executable section of the object ``llc-22`` emits for that target.  Only an
+explicit :class:`Target` (the user's ``--mtriple``/``--target-cpu``) changes it.
+
     USAGE: ev = Evaluator(bitcode); ev.evaluate("function(mem2reg,instcombine<no-verify-fixpoint>)")
 """
 
@@ -30,6 +36,28 @@ OBJECTIVES = ("instcount", "size", "runtime")
 _CACHE_SIZE = 8
 _MCA_RTHROUGHPUT = re.compile(r"Block RThroughput:\s*([0-9.]+)")
 _MCA_REGION = re.compile(r"\[\d+\] Code Region - (\S+)")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the user asked for: ``""`` keeps the module's own triple / CPU.
+
+    ``strip_optnone`` drops ``optnone``/``noinline`` from clang -O0 functions first
+    (``opt-22`` leaves optnone functions alone; irpipe's corpus and labels strip it).
+    """
+
+    triple: str = ""
+    cpu: str = ""
+    strip_optnone: bool = True
+
+    def describe(self) -> dict[str, Any]:
+        """The JSON form written beside outputs."""
+        return {"mtriple": self.triple or None, "target_cpu": self.cpu or None,
+                "strip_optnone": self.strip_optnone}
+
+
+#: The user's command line exactly: opt-22 -passes=... on the module as it is.
+AS_OPT = Target(strip_optnone=False)
 
 
 class EvaluationError(IRError):
@@ -80,10 +108,11 @@ def _module(key: str, data: bytes | None) -> native.NativeModule:
 
 
 def evaluate_in_child(key: str, pipeline: str, data: bytes | None, object_file: bool,
-                      bitcode: bool, assembly: bool) -> dict[str, Any]:
+                      bitcode: bool, assembly: bool, target: Target = Target()) -> dict[str, Any]:
     """Child-side body of :meth:`Evaluator.evaluate` (module cached by ``key``)."""
     return _module(key, data).evaluate(pipeline, object_file=object_file, bitcode=bitcode,
-                                       assembly=assembly)
+                                       assembly=assembly, strip_optnone=target.strip_optnone,
+                                       triple=target.triple, cpu=target.cpu)
 
 
 # --- caller side ----------------------------------------------------------------------
@@ -98,15 +127,18 @@ class Evaluator:
         timeout_s: per evaluation; past it LLVM is killed and the evaluation fails.
         worker: share an :class:`~irpipe.llvm.isolate.Isolated` child (default: the
             process-wide one).
+        target: an explicit triple/CPU, and whether optnone is stripped (default:
+            the module's own target, optnone stripped as the corpus labels were).
     """
 
     def __init__(self, data: bytes | str, *, name: str = "<module>", timeout_s: float = 60.0,
-                 worker: isolate.Isolated | None = None):
+                 worker: isolate.Isolated | None = None, target: Target = Target()):
         self.data = ir.check_input(data, name=name)
         self.name = name
         self.key = hashlib.sha256(self.data).hexdigest()[:24]
         self.worker = worker or isolate.shared()
         self.timeout_s = timeout_s
+        self.target = target
         self.evaluations = 0
         self.failures = 0
 
@@ -122,9 +154,9 @@ class Evaluator:
                                  label=self.name, timeout_s=self.timeout_s)
         try:
             try:
-                raw = call(None, object_file, bitcode, assembly)
+                raw = call(None, object_file, bitcode, assembly, self.target)
             except NotLoaded:  # send the module once per child
-                raw = call(self.data, object_file, bitcode, assembly)
+                raw = call(self.data, object_file, bitcode, assembly, self.target)
         except IRError as exc:
             self.failures += 1
             raise EvaluationError(f"{self.name}: pipeline {pipeline!r}: {exc}") from None

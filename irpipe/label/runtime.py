@@ -3,8 +3,10 @@
 A :class:`Program` is one LLVM module with ``main`` (from a .c file, a .ll/.bc
 file or the dataset) plus its arguments.  Each measurement optimizes the module
 in the isolated LLVM child (:class:`~irpipe.label.measure.Evaluator`), compiles
-it with ``llc-22 -O2 -mcpu=x86-64-v3`` and links it with ``clang-22`` (the same
-flags for every pipeline and the baselines), runs it ``repeats`` times and
+it with ``llc-22 -O2`` for the module's own target (its triple and each
+function's ``target-cpu``/``target-features``: a measurement never retargets
+what the user gave) and links it with ``clang-22`` (the same flags for every
+pipeline and the baselines), runs it ``repeats`` times and
 takes the median user+sys CPU time of the process (``wait4``), not wall time.
 The output is compared with the -O0 build's: a difference is a
 :class:`Miscompile`.  A program whose -O0 output differs between two runs is
@@ -109,7 +111,7 @@ class RuntimeEvaluator:
         work = Path(tempfile.mkdtemp(dir=self._tmp.name))
         (work / "p.bc").write_bytes(raw["bitcode"])
         try:
-            self.tools.run("llc", ["-O2", "-mcpu=x86-64-v3", "-relocation-model=pic", "-filetype=obj",
+            self.tools.run("llc", ["-O2", "-relocation-model=pic", "-filetype=obj",
                                    str(work / "p.bc"), "-o", str(work / "p.o")], timeout=300)
             self.tools.run("clang", [str(work / "p.o"), "-o", str(work / "p"),
                                      *self.program.link_flags], timeout=120)

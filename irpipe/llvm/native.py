@@ -21,7 +21,7 @@ import numpy as np
 
 from irpipe.errors import IRError, ToolNotFound, ToolVersionMismatch
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 LIBRARY_NAME = "libIRPipeAnalysis.so"
 GRAPH_TYPES = 1
 GRAPH_FULL_TEXT = 2
@@ -68,7 +68,8 @@ def _declare(lib: C.CDLL) -> None:
         "irpipe_graph_free": (None, [p]),
         "irpipe_graph_sizes": (None, [p, p]),
         "irpipe_graph_export": (None, [p] * 12),
-        "irpipe_evaluate": (C.c_int, [p, C.c_char_p, C.c_int, C.POINTER(EvalResult), C.POINTER(p),
+        "irpipe_evaluate": (C.c_int, [p, C.c_char_p, C.c_int, C.c_char_p, C.c_char_p,
+                                      C.POINTER(EvalResult), C.POINTER(p),
                                       C.POINTER(sz), C.POINTER(p), C.POINTER(sz), err]),
     }
     for name, (restype, argtypes) in sigs.items():
@@ -240,14 +241,18 @@ class NativeModule:
         return result
 
     def evaluate(self, pipeline: str, *, object_file: bool = False, assembly: bool = False,
-                 bitcode: bool = False, verify: bool = True, strip_optnone: bool = True
-                 ) -> dict[str, object]:
+                 bitcode: bool = False, verify: bool = True, strip_optnone: bool = True,
+                 triple: str = "", cpu: str = "") -> dict[str, object]:
         """Run textual new-PM ``pipeline`` on a copy of this module and measure the result.
 
         Returns ``instructions``, ``text_bytes`` and ``object_bytes`` (-1 without
         ``object_file``), ``opt_seconds``, ``codegen_seconds`` (thread CPU time),
         and ``bitcode`` / ``assembly`` (bytes) when asked for.  A pipeline LLVM
         cannot parse, or IR that fails the verifier, raises :class:`IRError`.
+        The module keeps its target (triple, data layout, each function's
+        ``target-cpu``/``target-features``) and the pipeline runs as ``opt-22``
+        runs it; ``triple``/``cpu`` (the user's ``--mtriple``/``--target-cpu``)
+        change the target and are written into the output.
         LLVM may abort the process on some pipelines: call this in an isolated child.
         """
         lib = load()
@@ -256,7 +261,8 @@ class NativeModule:
         flags = ((EVAL_OBJECT if object_file else 0) | (EVAL_ASSEMBLY if assembly else 0)
                  | (EVAL_BITCODE if bitcode else 0) | (0 if verify else EVAL_NO_VERIFY)
                  | (0 if strip_optnone else EVAL_KEEP_OPTNONE))
-        if lib.irpipe_evaluate(self._handle, pipeline.encode(), flags, C.byref(res), C.byref(bc),
+        if lib.irpipe_evaluate(self._handle, pipeline.encode(), flags, triple.encode(), cpu.encode(),
+                               C.byref(res), C.byref(bc),
                                C.byref(bc_size), C.byref(asm), C.byref(asm_size), C.byref(error)):
             raise IRError(_take_error(error))
         out: dict[str, object] = {name: getattr(res, name) for name, _ in EvalResult._fields_}

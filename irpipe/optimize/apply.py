@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from irpipe.errors import IRError
-from irpipe.label.measure import EvaluationError, Evaluator
+from irpipe.label.measure import AS_OPT, EvaluationError, Evaluator, Target
 from irpipe.label.vocab import REFERENCE
 from irpipe.llvm import ir
+from irpipe.optimize.baseline import Baseline, prepare, user_baseline
 from irpipe.optimize.predict import Predictor
 
 #: What each objective measures (the model's objectives; the reference is irpipe.label.vocab.REFERENCE)
@@ -63,58 +64,65 @@ class OptimizeResult:
 
 def optimize(data: bytes | str, predictor: Predictor, *, objective: str = "size", verify: int = 10,
              name: str = "<module>", timeout_s: float = 60.0, run_args: list[str] | None = None,
-             repeats: int = 5) -> OptimizeResult:
+             repeats: int = 5, target: Target = AS_OPT) -> OptimizeResult:
     """One model call, then ``verify`` compiles (the baseline among them); the best wins.
 
-    The baseline's result is the answer when no candidate beats it (or all fail), so the
-    output is never worse than -Oz on the measured objective.  The output module passes
-    LLVM's verifier (checked in the evaluation).
+    The baseline is the user's own command, ``opt-22 -passes='default<Oz>'`` on the
+    same input (:mod:`irpipe.optimize.baseline`); its output is the answer when no
+    candidate beats it (or all fail), so the result is never worse than what users
+    run.  The module keeps its triple, target-cpu and target-features unless
+    ``target`` asks otherwise.  The output passes LLVM's verifier.
     """
     if objective not in UNITS:
         raise IRError(f"objective {objective!r}: choose from {', '.join(UNITS)}")
     started = time.monotonic()
     if objective == "speed":
         return _optimize_speed(data, predictor, verify=verify, name=name, run_args=run_args or [],
-                               repeats=repeats, timeout_s=timeout_s, started=started)
-    head, baseline = objective, REFERENCE[objective]
-    x = predictor.inputs(data, name)
+                               repeats=repeats, timeout_s=timeout_s, started=started, target=target)
+    head, reference = objective, REFERENCE[objective]
+    base = user_baseline(data, reference, target=target, name=name, timeout_s=timeout_s,
+                         object_file=head == "size")
+    x = predictor.inputs(base.module, name)
     prediction = predictor.predict_inputs([x])[0]
-    candidates = predictor.verify_set(prediction, head, verify)
-    if baseline not in candidates:
-        candidates = [baseline] + candidates[:verify - 1]
-    ev = Evaluator(data, name=name, timeout_s=timeout_s)
-    best: tuple[float, str, bytes] | None = None
-    base_metric = None
-    tried = []
+    candidates = [p for p in predictor.verify_set(prediction, head, verify) if p != reference][:verify - 1]
+    result = choose(base, candidates, head, name=name, timeout_s=timeout_s)
+    result.input_instructions = x.instructions
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def choose(base: Baseline, candidates: list[str], objective: str, *, name: str = "<module>",
+           timeout_s: float = 60.0) -> OptimizeResult:
+    """Compile each candidate on ``base.module``; the best beats opt-22's baseline or the baseline stays."""
+    base_metric = base.measurement.metric(objective)
+    best: tuple[float, str, bytes] = (base_metric, base.pipeline, base.bitcode)
+    tried: list[dict[str, Any]] = [{"pipeline": base.pipeline, "metric": base_metric, "by": "opt-22"}]
+    ev = Evaluator(base.module, name=name, timeout_s=timeout_s, target=AS_OPT)
     for pipeline in candidates:
         try:
-            m, raw = ev.evaluate(pipeline, object_file=head == "size", bitcode=True)
+            m, raw = ev.evaluate(pipeline, object_file=objective == "size", bitcode=True)
         except EvaluationError as exc:
             tried.append({"pipeline": pipeline, "error": str(exc).splitlines()[0][:300]})
             continue
-        value = m.metric(head)
+        value = m.metric(objective)
         tried.append({"pipeline": pipeline, "metric": value})
-        if pipeline == baseline:
-            base_metric = value
-        if best is None or value < best[0] or (value == best[0] and pipeline == baseline):
+        if value < best[0]:
             best = (value, pipeline, raw["bitcode"])
-    if best is None or base_metric is None:
-        raise IRError(f"{name}: the baseline {baseline} failed: "
-                      + "; ".join(t.get("error", "") for t in tried if t["pipeline"] == baseline))
     ir.parse(best[2], name=name)  # llvmlite re-parses and verifies what we hand out
-    return OptimizeResult(objective, best[1], best[0], baseline, base_metric, x.instructions,
-                          best[2], tried, time.monotonic() - started)
+    return OptimizeResult(objective, best[1], best[0], base.pipeline, base_metric, 0, best[2], tried)
 
 
 def _optimize_speed(data: bytes | str, predictor: Predictor, *, verify: int, name: str,
-                    run_args: list[str], repeats: int, timeout_s: float, started: float) -> OptimizeResult:
+                    run_args: list[str], repeats: int, timeout_s: float, started: float,
+                    target: Target = AS_OPT) -> OptimizeResult:
     """Speed: run the program built with -O3 and with the candidates; keep a confirmed winner."""
     import statistics
 
     from irpipe.label.runtime import CONFIRM_ROUNDS, SPEED_NOISE, Program, RuntimeEvaluator, confirmed
 
+    data = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s)
     x = predictor.inputs(data, name)
-    ev = Evaluator(data, name=name, timeout_s=timeout_s)
+    ev = Evaluator(data, name=name, timeout_s=timeout_s, target=AS_OPT)
     if "main" not in x.graph.functions:  # the graph's functions are the defined ones
         _, raw = ev.evaluate(SPEED_BASELINE, bitcode=True)
         return OptimizeResult("speed", SPEED_BASELINE, float("nan"), SPEED_BASELINE, float("nan"),

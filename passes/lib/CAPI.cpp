@@ -260,7 +260,8 @@ IRPIPE_API void irpipe_graph_export(const irpipe_graph *Graph,
 }
 
 IRPIPE_API int irpipe_evaluate(const irpipe_module *Mod, const char *Pipeline,
-                               int Flags, irpipe_eval_result *Out,
+                               int Flags, const char *Triple, const char *CPU,
+                               irpipe_eval_result *Out,
                                char **Bitcode, size_t *BitcodeSize,
                                char **Assembly, size_t *AssemblySize,
                                char **Error) {
@@ -270,6 +271,8 @@ IRPIPE_API int irpipe_evaluate(const irpipe_module *Mod, const char *Pipeline,
   Options.Bitcode = (Flags & IRPIPE_EVAL_BITCODE) && Bitcode;
   Options.Verify = !(Flags & IRPIPE_EVAL_NO_VERIFY);
   Options.StripOptNone = !(Flags & IRPIPE_EVAL_KEEP_OPTNONE);
+  Options.Triple = Triple ? Triple : "";
+  Options.CPU = CPU ? CPU : "";
   irpipe::EvalResult R;
   std::string Message;
   if (!irpipe::evaluatePipeline(*Mod->M, Pipeline, Options, R, Message))

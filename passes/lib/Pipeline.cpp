@@ -27,7 +27,7 @@ using namespace llvm;
 namespace irpipe {
 namespace {
 
-constexpr const char *HostCPU = "x86-64-v3";
+/// The triple llc-22 and opt-22 assume for a module that names none (codegen only).
 constexpr const char *DefaultTriple = "x86_64-unknown-linux-gnu";
 
 double threadSeconds() {
@@ -47,13 +47,17 @@ void initTargets() {
   });
 }
 
-/// One TargetMachine per triple, made once (creating one costs about a
-/// millisecond, as much as a small pipeline).  Evaluations are sequential.
-TargetMachine *hostMachine(const Triple &T, std::string &Message) {
+/// One TargetMachine per (triple, cpu), made once (creating one costs about a
+/// millisecond, as much as a small pipeline).  As opt-22/llc-22 build it with
+/// no -mcpu/-mattr/-relocation-model flags: the functions' own target-cpu and
+/// target-features attributes choose each function's subtarget.
+TargetMachine *machineFor(const Triple &T, const std::string &CPU,
+                          std::string &Message) {
   static std::map<std::string, std::unique_ptr<TargetMachine>> Machines;
   static std::mutex Lock;
   std::lock_guard<std::mutex> Guard(Lock);
-  auto It = Machines.find(T.str());
+  std::string Key = T.str() + "\n" + CPU;
+  auto It = Machines.find(Key);
   if (It != Machines.end())
     return It->second.get();
   initTargets();
@@ -61,24 +65,47 @@ TargetMachine *hostMachine(const Triple &T, std::string &Message) {
   if (!Tgt)
     return nullptr;
   TargetOptions Opts;
-  auto &Slot = Machines[T.str()];
-  Slot.reset(Tgt->createTargetMachine(T, HostCPU, "", Opts, Reloc::PIC_, std::nullopt,
-                                      CodeGenOptLevel::Default));
+  auto &Slot = Machines[Key];
+  Slot.reset(Tgt->createTargetMachine(T, CPU, "", Opts, std::nullopt,
+                                      std::nullopt, CodeGenOptLevel::Default));
   return Slot.get();
 }
 
-void prepare(Module &M, TargetMachine &TM, bool StripOptNone) {
-  M.setTargetTriple(TM.getTargetTriple());
-  M.setDataLayout(TM.createDataLayout());
+/// What the user asked to change (and only that): an explicit triple and
+/// CPU are written into the module; optnone is dropped when asked.  A module
+/// with a triple but no data layout gets the triple's, as opt-22 infers it.
+void prepare(Module &M, TargetMachine *TM, const EvalOptions &Options) {
+  if (TM && (!Options.Triple.empty() || M.getDataLayoutStr().empty()))
+    M.setDataLayout(TM->createDataLayout());
+  if (!Options.Triple.empty())
+    M.setTargetTriple(Triple(Options.Triple));
   for (Function &F : M) {
+    if (!Options.CPU.empty() && !F.isIntrinsic())
+      F.addFnAttr("target-cpu", Options.CPU); // as opt -mcpu: declarations too
     if (F.isDeclaration())
       continue;
-    if (StripOptNone && F.hasFnAttribute(Attribute::OptimizeNone)) {
+    if (Options.StripOptNone && F.hasFnAttribute(Attribute::OptimizeNone)) {
       F.removeFnAttr(Attribute::OptimizeNone);
       F.removeFnAttr(Attribute::NoInline);
     }
-    F.addFnAttr("target-cpu", HostCPU); // one baseline CPU for every module
   }
+}
+
+/// Bytes of every executable section (SHF_EXECINSTR: .text, .text.hot.*,
+/// .text.unlikely.*, ...), as llvm-size -A counts them.
+bool executableBytes(const SmallVectorImpl<char> &Obj, int64_t &Bytes,
+                     std::string &Message) {
+  auto File = object::ObjectFile::createObjectFile(
+      MemoryBufferRef(StringRef(Obj.data(), Obj.size()), "object"));
+  if (!File) {
+    Message = "cannot read the emitted object: " + toString(File.takeError());
+    return false;
+  }
+  Bytes = 0;
+  for (const object::SectionRef &Sec : (*File)->sections())
+    if (Sec.isText())
+      Bytes += (int64_t)Sec.getSize();
+  return true;
 }
 
 int64_t instructionCount(const Module &M) {
@@ -105,20 +132,20 @@ bool codegen(Module &M, TargetMachine &TM, CodeGenFileType Kind,
 bool evaluatePipeline(const Module &Source, const std::string &Pipeline,
                       const EvalOptions &Options, EvalResult &Result,
                       std::string &Message) {
-  Triple T(Source.getTargetTriple());
-  if (T.getArch() != Triple::x86_64)
-    T = Triple(DefaultTriple);
-  TargetMachine *TM = hostMachine(T, Message);
-  if (!TM)
+  // opt-22 builds a TargetMachine only for a module that names its triple
+  Triple OptTriple(Options.Triple.empty() ? Source.getTargetTriple().str()
+                                          : Options.Triple);
+  TargetMachine *OptTM = nullptr;
+  if (!OptTriple.str().empty() && !(OptTM = machineFor(OptTriple, Options.CPU, Message)))
     return false;
   std::unique_ptr<Module> M = CloneModule(Source);
-  prepare(*M, *TM, Options.StripOptNone);
+  prepare(*M, OptTM, Options);
 
   LoopAnalysisManager LAM;
   FunctionAnalysisManager FAM;
   CGSCCAnalysisManager CGAM;
   ModuleAnalysisManager MAM;
-  PassBuilder PB(TM);
+  PassBuilder PB(OptTM);
   PB.registerModuleAnalyses(MAM);
   PB.registerCGSCCAnalyses(CGAM);
   PB.registerFunctionAnalyses(FAM);
@@ -145,34 +172,34 @@ bool evaluatePipeline(const Module &Source, const std::string &Pipeline,
     raw_string_ostream OS(Result.Bitcode);
     WriteBitcodeToFile(*M, OS);
   }
+  if (!Options.Assembly && !Options.Object)
+    return true;
+  // codegen as llc-22 does it; a module without a triple gets llc's default
+  // on a copy (the returned bitcode keeps none)
+  TargetMachine *CodeTM = OptTM;
+  if (!CodeTM) {
+    if (!(CodeTM = machineFor(Triple(DefaultTriple), Options.CPU, Message)))
+      return false;
+    M->setTargetTriple(CodeTM->getTargetTriple());
+    if (M->getDataLayoutStr().empty())
+      M->setDataLayout(CodeTM->createDataLayout());
+  }
   if (Options.Assembly) {
     std::unique_ptr<Module> Copy = CloneModule(*M);
     SmallVector<char, 0> Asm;
-    if (!codegen(*Copy, *TM, CodeGenFileType::AssemblyFile, Asm, Message))
+    if (!codegen(*Copy, *CodeTM, CodeGenFileType::AssemblyFile, Asm, Message))
       return false;
     Result.Assembly.assign(Asm.begin(), Asm.end());
   }
   if (Options.Object) {
     SmallVector<char, 0> Obj;
     double C0 = threadSeconds();
-    if (!codegen(*M, *TM, CodeGenFileType::ObjectFile, Obj, Message))
+    if (!codegen(*M, *CodeTM, CodeGenFileType::ObjectFile, Obj, Message))
       return false;
     Result.CodegenSeconds = threadSeconds() - C0;
     Result.ObjectBytes = (int64_t)Obj.size();
-    auto File = object::ObjectFile::createObjectFile(
-        MemoryBufferRef(StringRef(Obj.data(), Obj.size()), "object"));
-    if (!File) {
-      Message = "cannot read the emitted object: " + toString(File.takeError());
+    if (!executableBytes(Obj, Result.TextBytes, Message))
       return false;
-    }
-    Result.TextBytes = 0;
-    for (const object::SectionRef &Sec : (*File)->sections()) {
-      Expected<StringRef> Name = Sec.getName();
-      if (Name && (*Name == ".text" || Name->starts_with(".text.")))
-        Result.TextBytes += (int64_t)Sec.getSize();
-      else if (!Name)
-        consumeError(Name.takeError());
-    }
   }
   return true;
 }

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IRPIPE_ABI_VERSION 2
+#define IRPIPE_ABI_VERSION 3
 
 #ifdef __cplusplus
 extern "C" {
@@ -83,8 +83,10 @@ typedef struct {
   double opt_seconds;
   double codegen_seconds;
 } irpipe_eval_result;
+/* triple and cpu: NULL or "" keep the module's target (see Pipeline.h). */
 int irpipe_evaluate(const irpipe_module *module, const char *pipeline,
-                    int flags, irpipe_eval_result *result, char **bitcode,
+                    int flags, const char *triple, const char *cpu,
+                    irpipe_eval_result *result, char **bitcode,
                     size_t *bitcode_size, char **assembly,
                     size_t *assembly_size, char **error);
 

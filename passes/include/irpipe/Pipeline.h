@@ -3,8 +3,16 @@
 // Evaluates one pass pipeline on a copy of a module, in-process: the
 // pipeline text is parsed by LLVM 22's PassBuilder (any pipeline `opt
 // -passes=` accepts), run, optionally verified, and measured: IR instruction
-// count, and for the host target (x86-64, CPU x86-64-v3, PIC, llc -O2) the
-// object file's .text bytes, plus the CPU seconds of each step.
+// count, and the object file's executable bytes (every SHF_EXECINSTR
+// section: .text, .text.unlikely.*, ...) as llc-22 -O2 emits it for the
+// module's own target, plus the CPU seconds of each step.
+//
+// The module's target is never changed: its triple, data layout and every
+// function's "target-cpu"/"target-features" come out as they went in, and
+// the pipeline runs with the TargetMachine `opt-22` would build for it (the
+// module's triple, no -mcpu; no TargetMachine at all for a module without a
+// triple, as opt does).  Only an explicit Triple/CPU in EvalOptions changes
+// the target, and then it is written into the output.
 //
 //===----------------------------------------------------------------------===//
 #ifndef IRPIPE_PIPELINE_H
@@ -26,6 +34,8 @@ struct EvalOptions {
   bool Bitcode = false;      ///< return the optimized module as bitcode
   bool Verify = true;        ///< run the verifier after the pipeline
   bool StripOptNone = true;  ///< drop optnone/noinline from -O0 builds first
+  std::string Triple;        ///< "" keeps the module's (the user's --mtriple)
+  std::string CPU;           ///< "" keeps the functions' (the user's --target-cpu)
 };
 
 struct EvalResult {

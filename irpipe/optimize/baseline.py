@@ -1,0 +1,60 @@
+"""The user's baseline, exactly: ``opt-22 -passes='default<Oz>'`` on the same input.
+
+``irpipe optimize`` promises "never worse than -Oz"; that promise is only worth
+something against the command users run.  So the baseline is not an in-process
+re-creation of -Oz but ``opt-22`` itself, as a child process, on the module as the
+user asked it to be targeted; its output is measured with the same code generator
+as every candidate (the object ``llc-22 -O2`` emits for the module's own target,
+every executable section counted, as ``llvm-size`` sees it).
+
+    USAGE: base = user_baseline(data, "default<Oz>", target=Target(strip_optnone=False))
+           base.module (what candidates start from), base.bitcode, base.measurement
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from irpipe.errors import ToolError
+from irpipe.label.measure import AS_OPT, EvaluationError, Evaluator, Measurement, Target
+from irpipe.llvm import ir
+from irpipe.llvm.tools import Toolchain
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The module candidates start from and opt-22's result on it."""
+
+    module: bytes        #: the input, retargeted / optnone-stripped only if the user asked
+    pipeline: str        #: what was passed to ``opt-22 -passes=``
+    bitcode: bytes       #: opt-22's output, byte for byte
+    measurement: Measurement
+
+
+def prepare(data: bytes, target: Target, *, name: str = "<module>", timeout_s: float = 60.0) -> bytes:
+    """The input with only what the user asked changed (``--mtriple``, ``--target-cpu``,
+    ``--strip-optnone``); the input itself when nothing was asked."""
+    if target == AS_OPT:
+        return data
+    _, raw = Evaluator(data, name=name, timeout_s=timeout_s, target=target).evaluate("verify", bitcode=True)
+    return raw["bitcode"]
+
+
+def user_baseline(data: bytes | str, pipeline: str, *, target: Target = AS_OPT, name: str = "<module>",
+                  timeout_s: float = 60.0, object_file: bool = True,
+                  tools: Toolchain | None = None) -> Baseline:
+    """Run ``opt-22 -passes=PIPELINE`` on ``data`` (after :func:`prepare`) and measure the result.
+
+    Raises :class:`~irpipe.label.measure.EvaluationError` naming the module when opt-22 fails.
+    """
+    module = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s)
+    try:
+        proc = (tools or Toolchain()).run("opt", [f"-passes={pipeline}", "-", "-o", "-"], input=module,
+                                          timeout=timeout_s)
+    except ToolError as exc:  # failed or timed out: one line naming the module
+        raise EvaluationError(f"{name}: opt-22 -passes='{pipeline}': {str(exc).splitlines()[-1]}") from None
+    measured = Evaluator(proc.stdout, name=name, timeout_s=timeout_s, target=AS_OPT).evaluate(
+        "verify", object_file=object_file)
+    return Baseline(module, pipeline, proc.stdout, Measurement(pipeline, measured.instructions,
+                                                               measured.text_bytes, measured.opt_seconds,
+                                                               measured.codegen_seconds))
