@@ -83,3 +83,13 @@ class ModelError(IrpipeError, ValueError):
 
 class EvalError(IrpipeError, ValueError):
     """An evaluation has nothing to evaluate (empty split, nothing measurable)."""
+
+
+class GymError(IrpipeError, ValueError):
+    """The gym environment was asked for something it does not have (an unknown environment,
+    space, option or benchmark)."""
+
+
+class InvalidAction(GymError):
+    """``env.step`` got an action that is not in the action space (negative, out of range,
+    a float, a bool, not an integer, or an unknown pass name)."""

@@ -1,15 +1,21 @@
 """A gymnasium environment with CompilerGym's llvm-v0 names, on LLVM 22, in-process.
 
-    env = irpipe.gym.make("llvm-v0", benchmark="benchmarks/programs/crc.c",
-                          observation_space="Autophase", reward_space="IrInstructionCountOz")
-    observation, info = env.reset()
-    observation, reward, terminated, truncated, info = env.step(env.action_index("mem2reg"))
-    env.observation["IrInstructionCount"], env.commandline(), env.fork(), env.validate()
+    env = gymnasium.make("llvm-v0", observation_space="Autophase",   # after `import irpipe.gym`
+                         reward_space="IrInstructionCountOz")
+    observation, info = env.reset(benchmark="benchmarks/programs/crc.c")
+    observation, reward, terminated, truncated, info = env.step(env.action_space.names.index("mem2reg"))
+    env.step([3, 17, 42])                      # several actions in one step, one reward
+    env.benchmark, env.observation["InstCountDict"]["TotalInstsCount"], env.commandline()
+    env.fork(), env.validate()
 
-The state is the current module (bitcode) and the actions applied so far.  Each
-step runs one action (:mod:`irpipe.label.actions`) on the current module in the
-isolated LLVM child; a step whose pipeline crashes LLVM leaves the state as it
-was and reports ``info["error"]``.  Rewards follow CompilerGym:
+The state is the current module (bitcode) and the actions applied so far.  An action
+is an id ``0..n-1`` of :mod:`irpipe.label.actions` (``env.action_space.names``), a numpy
+integer, or a pass name; anything else (negative, out of range, float, bool) raises
+:class:`~irpipe.errors.InvalidAction`.  Each action runs on the current module in the
+isolated LLVM child; an action whose pipeline crashes LLVM leaves the state as it
+was, reports ``info["error"]`` and ends a multi-action step there.  A list of actions
+gets one reward, for the state before against the state after (CompilerGym's
+multistep; for these rewards the same as the sum of single steps).  Rewards follow CompilerGym:
 ``IrInstructionCountOz`` = (previous count - new count) / (count at -O0 - count
 at -Oz) of the benchmark, ``ObjectTextSizeOz`` the same with .text bytes, and
 ``Runtime`` = previous - new median CPU seconds (runnable benchmarks only).
@@ -23,49 +29,21 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium
-import numpy as np
 
-from irpipe.errors import IRError
-from irpipe.label.actions import ACTIONS, BY_NAME, baseline
+from irpipe.errors import GymError
+from irpipe.gym.benchmarks import DEFAULT_BENCHMARK, benchmark_uri, load_benchmark
+from irpipe.gym.spaces import DERIVED, ActionSpace, derive, is_sequence, space_of
+from irpipe.label.actions import ACTIONS, baseline
 from irpipe.label.measure import EvaluationError, Evaluator
 from irpipe.label.runtime import Program, RuntimeEvaluator
 from irpipe.llvm import features, graph, ir
 
-OBSERVATION_SPACES = ("Ir", "BitcodeFile", "InstCount", "Autophase", "Programl", "IrInstructionCount",
+OBSERVATION_SPACES = ("Ir", "BitcodeFile", "InstCount", "InstCountDict", "InstCountNorm",
+                      "InstCountNormDict", "Autophase", "AutophaseDict", "Programl", "IrInstructionCount",
                       "IrInstructionCountO0", "IrInstructionCountO3", "IrInstructionCountOz",
                       "ObjectTextSizeBytes", "ObjectTextSizeO0", "ObjectTextSizeO3", "ObjectTextSizeOz",
                       "Runtime")
 REWARD_SPACES = ("IrInstructionCountOz", "ObjectTextSizeOz", "Runtime")
-
-
-def load_benchmark(benchmark: str | Path | bytes, args: list[str] | None = None) -> Program:
-    """A benchmark from a .c file (compiled at -O0 without optnone), a .ll/.bc file, bytes, or a
-    dataset module: ``"dataset:DIR#STRUCTURAL_HASH"`` (or ``#N`` for the N-th row)."""
-    if isinstance(benchmark, bytes):
-        return Program(ir.check_input(benchmark), name="benchmark", args=list(args or []))
-    if str(benchmark).startswith("dataset:"):
-        return _from_dataset(str(benchmark)[len("dataset:"):], args)
-    path = Path(str(benchmark).removeprefix("file://"))
-    if path.suffix == ".c":
-        return Program.from_c(path, args=args)
-    return Program(ir.read_module(path), name=path.name, args=list(args or []))
-
-
-def _from_dataset(spec: str, args: list[str] | None) -> Program:
-    import pyarrow.compute as pc
-
-    from irpipe.extract.shards import read_modules
-
-    directory, _, key = spec.partition("#")
-    table = read_modules(directory, columns=["content", "structural_hash"])
-    if key.isdigit() and int(key) < table.num_rows:
-        row = int(key)
-    else:
-        hits = pc.indices_nonzero(pc.equal(table["structural_hash"], key)).to_pylist()
-        if not hits:
-            raise IRError(f"no module {key!r} in dataset {directory} (give a structural hash or a row number)")
-        row = hits[0]
-    return Program(table["content"][row].as_py(), name=f"{directory}#{key}", args=list(args or []))
 
 
 @dataclass
@@ -89,53 +67,77 @@ class LlvmEnv(gymnasium.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, benchmark: str | Path | bytes, *, observation_space: str | None = "Autophase",
+    def __init__(self, benchmark: str | Path | bytes | None = None, *,
+                 observation_space: str | None = "Autophase",
                  reward_space: str | None = "IrInstructionCountOz", args: list[str] | None = None,
                  max_steps: int | None = None, runtime_repeats: int = 3):
         for got, allowed in ((observation_space, OBSERVATION_SPACES), (reward_space, REWARD_SPACES)):
             if got is not None and got not in allowed:
-                raise IRError(f"unknown space {got!r}; choose from {', '.join(allowed)}")
-        self.program = load_benchmark(benchmark, args)
+                raise GymError(f"unknown space {got!r}; choose from {', '.join(allowed)}")
         self.observation_space_name = observation_space
         self.reward_space_name = reward_space
+        self.args = list(args or [])
         self.max_steps = max_steps
         self.runtime_repeats = runtime_repeats
-        self.action_space = gymnasium.spaces.Discrete(len(ACTIONS))
-        self.action_names = [a.name for a in ACTIONS]
-        self.observation_space = _space(observation_space)
+        self.action_space = ActionSpace()
+        self.action_names = self.action_space.names
+        self.observation_space = space_of(observation_space)
         self.observation = _Observations(self)
-        self._base = Evaluator(self.program.bitcode, name=self.program.name)
-        self._baselines = _Baselines()
-        self._runtime: RuntimeEvaluator | None = None
+        self._runtime: "_StateRunner | None" = None
         self._tmp = tempfile.TemporaryDirectory(prefix="irpipe-gym-")
-        self._reset_state()
+        self._load(DEFAULT_BENCHMARK if benchmark is None else benchmark)
 
     # --- CompilerGym-style API ---------------------------------------------------------
 
+    @property
+    def benchmark(self) -> str:
+        """The benchmark in use (its path or URI as given; see
+        :func:`~irpipe.gym.benchmarks.benchmark_uri`).  Setting it takes effect at the next
+        :meth:`reset`, as in CompilerGym."""
+        return self._benchmark
+
+    @benchmark.setter
+    def benchmark(self, benchmark: str | Path | bytes) -> None:
+        self._next_benchmark = benchmark
+
     def action_index(self, name: str) -> int:
         """The action id of a pass name (e.g. ``"mem2reg"``)."""
-        if name not in BY_NAME:
-            raise IRError(f"unknown action {name!r}; see env.action_names")
-        return self.action_names.index(name)
+        return self.action_space.index(name)
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
+    def reset(self, *, seed: int | None = None, options: dict | None = None,
+              benchmark: str | Path | bytes | None = None) -> tuple[Any, dict]:
+        """Back to the benchmark unoptimized; ``benchmark=`` (or ``options={"benchmark": ...}``,
+        which passes through gymnasium wrappers) switches to another one first."""
         super().reset(seed=seed)
-        self._reset_state()
-        return self._observe(self.observation_space_name), {}
+        unknown = set(options or {}) - {"benchmark"}
+        if unknown:
+            raise GymError(f"unknown reset options {sorted(unknown)}; supported: 'benchmark'")
+        benchmark = benchmark if benchmark is not None else (options or {}).get("benchmark")
+        if benchmark is None and self._next_benchmark is not None:
+            benchmark = self._next_benchmark
+        if benchmark is not None:
+            self._load(benchmark)
+        else:
+            self._reset_state()
+        return self._observe(self.observation_space_name), {"benchmark": self.benchmark}
 
-    def step(self, action: int | str) -> tuple[Any, float, bool, bool, dict]:
-        index = self.action_index(action) if isinstance(action, str) else int(action)
-        act = ACTIONS[index]
-        before = self._metric()
-        info: dict[str, Any] = {"action": act.name}
-        try:
-            _, raw = self._current.evaluate(act.text(), bitcode=True)
-        except EvaluationError as exc:
-            info["error"] = str(exc)
-            return self._observe(self.observation_space_name), 0.0, False, False, info
-        self.actions.append(act.name)
-        self._set_module(raw["bitcode"])
-        reward = self._reward(before, self._metric())
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        """Apply one action or a list of them in order (see the module docstring); one reward."""
+        indices = self.action_space.indices(action)
+        names = [ACTIONS[i].name for i in indices]
+        info: dict[str, Any] = {"action": names if is_sequence(action) else names[0]}
+        before = self._metric() if indices else 0.0
+        applied = 0
+        for index in indices:
+            try:
+                _, raw = self._current.evaluate(ACTIONS[index].text(), bitcode=True)
+            except EvaluationError as exc:
+                info["error"] = str(exc)
+                break
+            self.actions.append(ACTIONS[index].name)
+            self._set_module(raw["bitcode"])
+            applied += 1
+        reward = self._reward(before, self._metric()) if applied else 0.0
         truncated = self.max_steps is not None and len(self.actions) >= self.max_steps
         return self._observe(self.observation_space_name), reward, False, truncated, info
 
@@ -183,6 +185,17 @@ class LlvmEnv(gymnasium.Env):
 
     # --- internals -----------------------------------------------------------------
 
+    def _load(self, benchmark: str | Path | bytes) -> None:
+        self.program = load_benchmark(benchmark, self.args)
+        self._benchmark = benchmark_uri(benchmark)
+        self._next_benchmark: str | Path | bytes | None = None
+        self._base = Evaluator(self.program.bitcode, name=self.program.name)
+        self._baselines = _Baselines()
+        if self._runtime is not None:
+            self._runtime.reference.close()
+            self._runtime = None
+        self._reset_state()
+
     def _reset_state(self) -> None:
         self.actions: list[str] = []
         self._set_module(self.program.bitcode)
@@ -215,7 +228,10 @@ class LlvmEnv(gymnasium.Env):
             value = str(path)
         elif name in ("InstCount", "Autophase"):
             f = features.compute(self.bitcode)
-            value = f.instcount if name == "InstCount" else f.autophase
+            self._cache["InstCount"], self._cache["Autophase"] = f.instcount, f.autophase
+            value = self._cache[name]
+        elif name in DERIVED:
+            value = derive(name, self._observe(DERIVED[name]))
         elif name == "Programl":
             value = graph.build_graph(self.bitcode)
         elif name == "IrInstructionCount":
@@ -229,7 +245,7 @@ class LlvmEnv(gymnasium.Env):
         elif name == "Runtime":
             value = self._runner().measure_module(self.bitcode)
         else:
-            raise IRError(f"unknown observation {name!r}; choose from {', '.join(OBSERVATION_SPACES)}")
+            raise GymError(f"unknown observation {name!r}; choose from {', '.join(OBSERVATION_SPACES)}")
         self._cache[name] = value
         return value
 
@@ -270,13 +286,3 @@ class _StateRunner:
         finally:
             runner.close()
 
-
-def _space(name: str | None) -> gymnasium.Space | None:
-    if name in ("InstCount", "Autophase"):
-        return gymnasium.spaces.Box(0, np.iinfo(np.int64).max, shape=(70 if name == "InstCount" else 56,),
-                                    dtype=np.int64)
-    if name in ("Ir", "BitcodeFile"):
-        return gymnasium.spaces.Text(max_length=1 << 30)
-    if name is None or name == "Programl":
-        return None
-    return gymnasium.spaces.Box(0, np.inf, shape=(), dtype=np.float64)

@@ -4,7 +4,12 @@ Names, order and definitions are CompilerGym's (see
 ``passes/lib/Features.cpp`` for the definitions and their quirks); the
 counting runs in LLVM 22's C++ API through :mod:`irpipe.llvm.native`.
 
-    USAGE: f = compute(open("a.bc", "rb").read()); f.as_dict()["InstCount"]["TotalInsts"]
+Keys of :meth:`Features.as_dict` are CompilerGym's observation keys: its
+``InstCountDict`` spells the InstCount names ``TotalInstsCount``, ``RetCount``, …
+(``<name>Count``; the bare names still answer lookups), its ``AutophaseDict`` the
+Autophase names as they are.
+
+    USAGE: f = compute(open("a.bc", "rb").read()); f.as_dict()["InstCount"]["TotalInstsCount"]
 """
 
 from __future__ import annotations
@@ -23,6 +28,22 @@ AUTOPHASE_SIZE = 56
 def instcount_names() -> tuple[str, ...]:
     """The 70 InstCount names, CompilerGym's order (``TotalInsts``, ``TotalBlocks``, …)."""
     return native.instcount_names()
+
+
+def instcount_keys() -> tuple[str, ...]:
+    """The 70 InstCount names as CompilerGym's ``InstCountDict`` spells them
+    (``TotalInstsCount``, ``TotalBlocksCount``, ``TotalFuncsCount``, ``RetCount``, …)."""
+    return tuple(f"{name}Count" for name in instcount_names())
+
+
+class InstCounts(dict):
+    """InstCount values under CompilerGym's keys (``"TotalInstsCount"``) that also answer
+    ``[]`` lookups by the bare name (``counts["TotalInsts"]``) older callers use."""
+
+    def __missing__(self, key: str) -> int:
+        if isinstance(key, str) and not key.endswith("Count") and f"{key}Count" in self:
+            return self[f"{key}Count"]
+        raise KeyError(key)
 
 
 def autophase_names() -> tuple[str, ...]:
@@ -46,17 +67,18 @@ class Features:
     function_autophase: np.ndarray = field(default_factory=lambda: np.zeros((0, 56), np.int64))
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``{"InstCount": {name: n}, "Autophase": {...}, "functions": {...}}``."""
-        ic, ap = instcount_names(), autophase_names()
+        """JSON-ready: ``{"InstCount": {"TotalInstsCount": n, …}, "Autophase": {...},
+        "functions": {...}}`` with CompilerGym's keys (see the module docstring)."""
+        ic, ap = instcount_keys(), autophase_names()
 
         def named(names: tuple[str, ...], values: np.ndarray) -> dict[str, int]:
             return {n: int(v) for n, v in zip(names, values)}
 
-        out: dict[str, Any] = {"InstCount": named(ic, self.instcount),
+        out: dict[str, Any] = {"InstCount": InstCounts(named(ic, self.instcount)),
                                "Autophase": named(ap, self.autophase)}
         if len(self.function_instcount):
             out["functions"] = {
-                fn: {"InstCount": named(ic, self.function_instcount[i]),
+                fn: {"InstCount": InstCounts(named(ic, self.function_instcount[i])),
                      "Autophase": named(ap, self.function_autophase[i])}
                 for i, fn in enumerate(self.functions)}
         return out

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import irpipe.gym
-from irpipe.errors import IRError
+from irpipe.errors import GymError, InvalidAction, IRError
 from irpipe.llvm import ir
 from irpipe.llvm.tools import Toolchain
 from irpipe.gym.env import OBSERVATION_SPACES, REWARD_SPACES
@@ -20,7 +20,8 @@ EPISODE = ["mem2reg", "instcombine<no-verify-fixpoint>", "simplifycfg", "licm", 
 
 
 def test_compilergym_names() -> None:
-    for name in ("Ir", "BitcodeFile", "InstCount", "Autophase", "Programl", "IrInstructionCount",
+    for name in ("Ir", "BitcodeFile", "InstCount", "InstCountDict", "InstCountNorm", "InstCountNormDict",
+                 "Autophase", "AutophaseDict", "Programl", "IrInstructionCount",
                  "IrInstructionCountO0", "IrInstructionCountO3", "IrInstructionCountOz",
                  "ObjectTextSizeBytes", "ObjectTextSizeO0", "ObjectTextSizeO3", "ObjectTextSizeOz"):
         assert name in OBSERVATION_SPACES
@@ -68,12 +69,12 @@ def test_runtime_reward_and_gymnasium_registry() -> None:
 
 
 def test_bad_names() -> None:
-    with pytest.raises(IRError, match="unknown environment"):
+    with pytest.raises(GymError, match="unknown environment"):
         irpipe.gym.make("llvm-v9", benchmark=PROGRAMS / "crc.c")
-    with pytest.raises(IRError, match="unknown space 'Inst'"):
+    with pytest.raises(GymError, match="unknown space 'Inst'"):
         irpipe.gym.make("llvm-v0", benchmark=PROGRAMS / "crc.c", observation_space="Inst")
     env = irpipe.gym.make("llvm-v0", benchmark=PROGRAMS / "crc.c")
-    with pytest.raises(IRError, match="unknown action 'instcombine'"):
+    with pytest.raises(InvalidAction, match="unknown action 'instcombine'"):
         env.step("instcombine")
     assert isinstance(env.reset()[0], np.ndarray)
 

@@ -9,16 +9,19 @@
 ; RUN: not irpipe features %s --max-module-mb 0.0001 2>&1 | %FileCheck --check-prefix=BIG %s
 
 ; CHECK: # InstCount
-; CHECK-NEXT: TotalInsts {{ +}}6
-; CHECK-NEXT: TotalBlocks {{ +}}3
-; CHECK-NEXT: TotalFuncs {{ +}}2
-; CHECK: Br {{ +}}2
+; CHECK-NEXT: TotalInstsCount {{ +}}6
+; CHECK-NEXT: TotalBlocksCount {{ +}}3
+; CHECK-NEXT: TotalFuncsCount {{ +}}2
+; CHECK-NEXT: RetCount {{ +}}1
+; CHECK-NEXT: BrCount {{ +}}2
 ; CHECK: # Autophase
 ; CHECK: NumEdges {{ +}}3
 ; CHECK: testUnary {{ +}}1
 
 ; JSON: "InstCount": {
-; JSON: "TotalInsts": 6,
+; JSON-NEXT: "TotalInstsCount": 6,
+; JSON: "Autophase": {
+; JSON-NEXT: "BBNumArgsHi": 0,
 ; JSON: "functions": {
 ; JSON-NEXT: "pick": {
 
