@@ -33,6 +33,33 @@ _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 #: a speed candidate must beat -O3 by this much (A/A runs on these machines differ by 2-3%)
 SPEED_NOISE = 0.03
 CONFIRM_ROUNDS = 3
+#: below this much CPU per run, timing here is noise: rusage CPU time moves in scheduler ticks
+#: (4 ms at HZ=250) and single runs spread 10-25%; a 0.8 ms program "confirmed" 1.19x wins
+MIN_RUN_S = 0.1
+#: repeats are raised towards this cap when the baseline's own runs spread more than the floor
+MAX_REPEATS = 15
+
+
+def spread(seconds: list[float]) -> float:
+    """Relative noise of repeated runs: the median absolute deviation over the median."""
+    mid = statistics.median(seconds)
+    if mid <= 0:
+        return float("inf")
+    return statistics.median(abs(s - mid) for s in seconds) / mid
+
+
+def scaled_repeats(repeats: int, noise: float, floor: float = SPEED_NOISE) -> int:
+    """Runs per candidate for a program whose baseline spreads ``noise``: enough that the
+    median's error (~ noise / sqrt(n)) stays under half the floor, at most :data:`MAX_REPEATS`."""
+    if noise <= 0:
+        return repeats
+    need = int((2 * noise / floor) ** 2) + 1
+    return max(repeats, min(MAX_REPEATS, need))
+
+
+def speed_floor(noise: float) -> float:
+    """The smallest speedup worth calling for a program whose runs spread ``noise``."""
+    return max(SPEED_NOISE, 2 * noise)
 
 
 def confirmed(pairs: list[tuple[float, float]], floor: float = SPEED_NOISE) -> tuple[float, bool]:

@@ -7,7 +7,13 @@ against the -O0 build), so it needs a module that defines ``main``.  A speed
 candidate replaces -O3 only when it stays faster by more than the noise floor in
 interleaved confirmation rounds; a module without ``main`` keeps -O3 and says why.
 
+The model is asked once, in-process (a :class:`~irpipe.optimize.predict.Predictor`) or
+through a running ``irpipe serve`` (a :class:`~irpipe.optimize.protocol.RemoteModel`:
+no torch in this process); both answer with the same :class:`Advice`
+(:func:`candidates`), and the compiles that choose happen here either way.
+
     USAGE: r = optimize(data, Predictor.load("models/default"), objective="size")
+           r = optimize(data, RemoteModel("/tmp/irpipe.sock"), objective="size")
            r.bitcode, r.pipeline, r.metric, r.baseline_metric
 """
 
@@ -16,14 +22,17 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from irpipe.errors import IRError
 from irpipe.label.measure import AS_OPT, EvaluationError, Evaluator, Target
 from irpipe.label.vocab import REFERENCE
 from irpipe.llvm import ir
 from irpipe.optimize.baseline import Baseline, prepare, user_baseline
-from irpipe.optimize.predict import Predictor
+from irpipe.optimize.protocol import Advice, RemoteModel
+
+if TYPE_CHECKING:  # the model (torch) is loaded by the caller, or lives in irpipe serve
+    from irpipe.optimize.predict import Prediction, Predictor
 
 #: What each objective measures (the model's objectives; the reference is irpipe.label.vocab.REFERENCE)
 UNITS = {"size": ".text bytes", "instcount": "IR instructions", "speed": "CPU seconds"}
@@ -62,7 +71,31 @@ class OptimizeResult:
                 **({"note": self.note} if self.note else {})}
 
 
-def optimize(data: bytes | str, predictor: Predictor, *, objective: str = "size", verify: int = 10,
+def candidates(predictor: Predictor, prediction: Prediction, objective: str, verify: int) -> list[str]:
+    """The pipelines :func:`optimize` compiles for ``objective``, its baseline first, at most
+    ``verify`` of them (irpipe serve answers with the same list).
+
+    size/instcount: -Oz, then the calibrated verify set.  speed (the model has no
+    runtime head): -O3, then O3/O2-based pipelines by the instruction-count policy, then the rest.
+    """
+    if objective == "speed":
+        ranked = predictor.verify_set(prediction, "instcount", len(predictor.pset.pipelines))
+        fast = [p for p in ranked if "<O3>" in p or "<O2>" in p]
+        return list(dict.fromkeys([SPEED_BASELINE] + fast + ranked))[:max(verify, 1)]
+    reference = REFERENCE[objective]
+    return [reference] + [p for p in predictor.verify_set(prediction, objective, verify) if p != reference][:verify - 1]
+
+
+def model_advice(predictor: Predictor, module: bytes, *, objective: str, verify: int,
+                 name: str = "<module>") -> Advice:
+    """The model's :class:`Advice` for ``module``, computed in this process."""
+    x = predictor.inputs(module, name)
+    prediction = predictor.predict_inputs([x])[0]
+    return Advice(candidates(predictor, prediction, objective, verify), int(x.instructions),
+                  "main" in x.graph.functions)  # the graph's functions are the defined ones
+
+
+def optimize(data: bytes | str, predictor: Predictor | RemoteModel, *, objective: str = "size", verify: int = 10,
              name: str = "<module>", timeout_s: float = 60.0, run_args: list[str] | None = None,
              repeats: int = 5, target: Target = AS_OPT) -> OptimizeResult:
     """One model call, then ``verify`` compiles (the baseline among them); the best wins.
@@ -71,7 +104,8 @@ def optimize(data: bytes | str, predictor: Predictor, *, objective: str = "size"
     same input (:mod:`irpipe.optimize.baseline`); its output is the answer when no
     candidate beats it (or all fail), so the result is never worse than what users
     run.  The module keeps its triple, target-cpu and target-features unless
-    ``target`` asks otherwise.  The output passes LLVM's verifier.
+    ``target`` asks otherwise.  The output passes LLVM's verifier.  ``predictor`` is a
+    loaded model or a :class:`RemoteModel` (a running ``irpipe serve``): the same candidates.
     """
     if objective not in UNITS:
         raise IRError(f"objective {objective!r}: choose from {', '.join(UNITS)}")
@@ -79,14 +113,16 @@ def optimize(data: bytes | str, predictor: Predictor, *, objective: str = "size"
     if objective == "speed":
         return _optimize_speed(data, predictor, verify=verify, name=name, run_args=run_args or [],
                                repeats=repeats, timeout_s=timeout_s, started=started, target=target)
-    head, reference = objective, REFERENCE[objective]
+    reference = REFERENCE[objective]
     base = user_baseline(data, reference, target=target, name=name, timeout_s=timeout_s,
-                         object_file=head == "size")
-    x = predictor.inputs(base.module, name)
-    prediction = predictor.predict_inputs([x])[0]
-    candidates = [p for p in predictor.verify_set(prediction, head, verify) if p != reference][:verify - 1]
-    result = choose(base, candidates, head, name=name, timeout_s=timeout_s)
-    result.input_instructions = x.instructions
+                         object_file=objective == "size")
+    if isinstance(predictor, RemoteModel):
+        advice = predictor.advise(base.module, objective=objective, verify=verify, name=name)
+    else:
+        advice = model_advice(predictor, base.module, objective=objective, verify=verify, name=name)
+    result = choose(base, [p for p in advice.candidates if p != reference], objective, name=name,
+                    timeout_s=timeout_s)
+    result.input_instructions = advice.instructions
     result.seconds = time.monotonic() - started
     return result
 
@@ -115,56 +151,104 @@ def choose(base: Baseline, candidates: list[str], objective: str, *, name: str =
 def _optimize_speed(data: bytes | str, predictor: Predictor, *, verify: int, name: str,
                     run_args: list[str], repeats: int, timeout_s: float, started: float,
                     target: Target = AS_OPT) -> OptimizeResult:
-    """Speed: run the program built with -O3 and with the candidates; keep a confirmed winner."""
-    import statistics
+    """Speed: run the program built with -O3 and with the candidates; keep a confirmed winner.
 
-    from irpipe.label.runtime import CONFIRM_ROUNDS, SPEED_NOISE, Program, RuntimeEvaluator, confirmed
+    A program that runs less than :data:`~irpipe.label.runtime.MIN_RUN_S` of CPU is refused
+    (kept at -O3, said in the note): its timings are scheduler ticks, not speed.  Repeats
+    and the floor a winner must clear scale with the spread of the baseline's own runs.
+    """
+    from irpipe.label.runtime import Program, RuntimeEvaluator
 
     data = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s)
     x = predictor.inputs(data, name)
     ev = Evaluator(data, name=name, timeout_s=timeout_s, target=AS_OPT)
+
+    def keep_o3(note: str, tried: list[dict[str, Any]], base: float = float("nan")) -> OptimizeResult:
+        bitcode = ev.evaluate(SPEED_BASELINE, bitcode=True)[1]["bitcode"]
+        return OptimizeResult("speed", SPEED_BASELINE, base, SPEED_BASELINE, base, x.instructions,
+                              bitcode, tried, time.monotonic() - started, note=note)
+
     if "main" not in x.graph.functions:  # the graph's functions are the defined ones
-        _, raw = ev.evaluate(SPEED_BASELINE, bitcode=True)
-        return OptimizeResult("speed", SPEED_BASELINE, float("nan"), SPEED_BASELINE, float("nan"),
-                              x.instructions, raw["bitcode"], [], time.monotonic() - started,
-                              note="speed is measured by running the program and this module defines "
-                                   "no main(): kept default<O3>")
-    # the model has no runtime head: rank by its instruction-count policy, O3/O2-based pipelines first
-    ranked = predictor.verify_set(predictor.predict_inputs([x])[0], "instcount", len(predictor.pset.pipelines))
-    fast = [p for p in ranked if "<O3>" in p or "<O2>" in p]
-    candidates = [SPEED_BASELINE] + [p for p in fast + ranked if p != SPEED_BASELINE]
-    candidates = list(dict.fromkeys(candidates))[:verify]
-    run = RuntimeEvaluator(Program(ir.check_input(data, name=name), name=name, args=run_args,
-                                   timeout_s=timeout_s), repeats=repeats, evaluator=ev)
-    tried, medians = [], {}
+        return keep_o3("speed is measured by running the program and this module defines "
+                       "no main(): kept default<O3>", [])
+    run = RuntimeEvaluator(Program(data, name=name, args=run_args, timeout_s=timeout_s),
+                           repeats=repeats, evaluator=ev)
     try:
-        for pipeline in candidates:
-            try:
-                medians[pipeline] = run.measure(pipeline).median
-                tried.append({"pipeline": pipeline, "metric": medians[pipeline]})
-            except EvaluationError as exc:  # miscompile, crash, timeout: recorded, never chosen
-                if pipeline == SPEED_BASELINE:
-                    raise IRError(f"{name}: the -O3 build does not run: {exc}") from None
-                tried.append({"pipeline": pipeline, "error": str(exc).splitlines()[0][:300]})
-        base = medians[SPEED_BASELINE]
-        best = min(medians, key=medians.get)
-        chosen, note = SPEED_BASELINE, "no candidate beat -O3 by more than the noise floor"
-        if best != SPEED_BASELINE and medians[best] < base * (1 - SPEED_NOISE):
-            # confirm in interleaved rounds (ABAB...): the winner must hold in most of them
-            pairs = [(run.measure(SPEED_BASELINE).median, run.measure(best).median) for _ in range(CONFIRM_ROUNDS)]
-            ratio, holds = confirmed(pairs)
-            tried.append({"pipeline": best, "confirm_rounds": [[round(b, 5), round(c, 5)] for b, c in pairs],
-                          "confirmed_speedup": round(ratio, 4)})
-            if holds:
-                chosen, note = best, f"confirmed in 3 interleaved rounds: {ratio:.3f}x"
-                base = statistics.median(b for b, _ in pairs)
-                medians[best] = statistics.median(c for _, c in pairs)
-            else:
-                note = f"the best candidate did not hold in confirmation ({ratio:.3f}x)"
+        screen = _SpeedScreen(run, name)
+        if screen.refused:
+            return keep_o3(screen.refused, screen.tried, screen.base)
+        for pipeline in _speed_candidates(predictor, x, verify)[1:]:
+            screen.measure(pipeline)
+        chosen, base, metric, note = screen.confirm()
+        if chosen == SPEED_BASELINE:
+            result = keep_o3(note, screen.tried, base)
+            result.metric = metric
+            return result
         bitcode = ev.evaluate(chosen, bitcode=True)[1]["bitcode"]
     finally:
         run.close()
     ir.parse(bitcode, name=name)
-    return OptimizeResult("speed", chosen, medians[chosen], SPEED_BASELINE, base, x.instructions,
-                          bitcode, tried, time.monotonic() - started, note=note)
+    return OptimizeResult("speed", chosen, metric, SPEED_BASELINE, base, x.instructions,
+                          bitcode, screen.tried, time.monotonic() - started, note=note)
 
+
+def _speed_candidates(predictor: Predictor, x: Any, verify: int) -> list[str]:
+    """-O3 first, then the model's O3/O2-based pipelines, then the rest of its ranking."""
+    # the model has no runtime head: rank by its instruction-count policy
+    ranked = predictor.verify_set(predictor.predict_inputs([x])[0], "instcount", len(predictor.pset.pipelines))
+    fast = [p for p in ranked if "<O3>" in p or "<O2>" in p]
+    return list(dict.fromkeys([SPEED_BASELINE] + fast + ranked))[:verify]
+
+
+class _SpeedScreen:
+    """Runs of -O3 and the candidates of one program; the noise floor comes from -O3's own runs."""
+
+    def __init__(self, run: Any, name: str):
+        from irpipe.label.runtime import MIN_RUN_S, scaled_repeats, speed_floor, spread
+
+        self.run, self.name, self.tried, self.medians = run, name, [], {}
+        try:
+            first = run.measure(SPEED_BASELINE)
+        except EvaluationError as exc:
+            raise IRError(f"{name}: the -O3 build does not run: {exc}") from None
+        self.base = first.median
+        self.noise = spread(first.seconds)
+        self.floor = speed_floor(self.noise)
+        self.medians[SPEED_BASELINE] = self.base
+        self.tried.append({"pipeline": SPEED_BASELINE, "metric": self.base, "spread": round(self.noise, 4)})
+        self.refused = ""
+        if self.base < MIN_RUN_S:
+            self.refused = (f"refused: the program runs {self.base * 1e3:.1f} ms of CPU at -O3, below the "
+                            f"{MIN_RUN_S * 1e3:.0f} ms that can be timed here (noise would pick the winner); "
+                            "kept default<O3>: give it a longer workload (--run-args)")
+        run.repeats = scaled_repeats(run.repeats, self.noise, self.floor)
+
+    def measure(self, pipeline: str) -> None:
+        """One candidate's median; a miscompile, crash or timeout is recorded, never chosen."""
+        try:
+            self.medians[pipeline] = self.run.measure(pipeline).median
+            self.tried.append({"pipeline": pipeline, "metric": self.medians[pipeline]})
+        except EvaluationError as exc:
+            self.tried.append({"pipeline": pipeline, "error": str(exc).splitlines()[0][:300]})
+
+    def confirm(self) -> tuple[str, float, float, str]:
+        """(chosen, baseline seconds, chosen seconds, note): the best must hold in interleaved rounds."""
+        import statistics
+
+        from irpipe.label.runtime import CONFIRM_ROUNDS, confirmed
+
+        base = self.medians[SPEED_BASELINE]
+        best = min(self.medians, key=self.medians.get)  # type: ignore[arg-type]
+        floor_note = f"floor {self.floor:.1%} from -O3's spread {self.noise:.1%}, {self.run.repeats} runs each"
+        if best == SPEED_BASELINE or self.medians[best] >= base * (1 - self.floor):
+            return SPEED_BASELINE, base, base, f"no candidate beat -O3 by more than the noise floor ({floor_note})"
+        pairs = [(self.run.measure(SPEED_BASELINE).median, self.run.measure(best).median)
+                 for _ in range(CONFIRM_ROUNDS)]
+        ratio, holds = confirmed(pairs, self.floor)
+        self.tried.append({"pipeline": best, "confirm_rounds": [[round(b, 5), round(c, 5)] for b, c in pairs],
+                           "confirmed_speedup": round(ratio, 4)})
+        if not holds:
+            return (SPEED_BASELINE, base, base,
+                    f"the best candidate did not hold in confirmation ({ratio:.3f}x; {floor_note})")
+        return (best, statistics.median(b for b, _ in pairs), statistics.median(c for _, c in pairs),
+                f"confirmed in {CONFIRM_ROUNDS} interleaved rounds: {ratio:.3f}x ({floor_note})")
