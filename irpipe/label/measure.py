@@ -167,6 +167,14 @@ class Evaluator:
             return m, {k: raw[k] for k in ("bitcode", "assembly") if k in raw}
         return m
 
+    def check(self) -> None:
+        """Parse and verify the module in the isolated child, where it stays cached for the
+        evaluations that follow; one :class:`IRError` line naming the module if LLVM cannot."""
+        try:
+            self.evaluate("verify")
+        except EvaluationError as exc:
+            raise IRError(str(exc).replace(f"pipeline 'verify': {self.key}: ", "")) from None
+
     def mca_throughput(self, pipeline: str, tools: Toolchain | None = None) -> dict[str, float]:
         """llvm-mca-22 block reciprocal throughput per defined function (x86-64-v3), after ``pipeline``."""
         _, raw = self.evaluate(pipeline, assembly=True)
