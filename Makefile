@@ -68,11 +68,18 @@ test: setup
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/lit -q tests/lit passes/test
 	RAY_AUTH_MODE=disabled $(VENV)/bin/pytest -q tests
 
+# the slow suite also needs Csmith (random programs for the miscompile net; ~1.5 MB installed)
+SLOW_APT_PKGS := csmith libcsmith-dev
+
 test-slow: setup
+	@if [ "$$(dpkg-query -W -f='$${Status}\n' $(SLOW_APT_PKGS) 2>/dev/null | grep -c 'install ok installed')" -ne "$(words $(SLOW_APT_PKGS))" ]; then \
+	  echo "apt: installing $(SLOW_APT_PKGS)"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(SLOW_APT_PKGS); fi
 	RAY_AUTH_MODE=disabled $(VENV)/bin/pytest -q -m slow tests
 
 corpus: setup
-	$(VENV)/bin/irpipe extract --recipes extractors/debian extractors/pypi extractors/crates extractors/numba --out out/corpus --num-cpus 2
+	# --keep-going: some pinned Debian versions are no longer fetchable (datasets/default/README.md)
+	$(VENV)/bin/irpipe extract --recipes extractors/debian extractors/pypi extractors/crates extractors/numba --out out/corpus --num-cpus 2 --keep-going
 
 bench: setup
 	$(PY) benchmarks/extract_bench.py

@@ -1,19 +1,29 @@
 """``irpipe features FILE``: CompilerGym's InstCount and Autophase of an LLVM module, or
-irpipe's named MLIR features (op counts, flops, bytes) of an MLIR module."""
+irpipe's named MLIR features (op counts, flops, bytes) of an MLIR module.
+
+LLVM keys are spelled as CompilerGym's ``InstCountDict`` / ``AutophaseDict`` observations
+spell them (``TotalInstsCount``, ``RetCount``, …; ``BBNumArgsHi``, …)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
+
+from irpipe import files
+from irpipe.cli.args import ANY_MODULE_FILE, MLIR_FILE
 
 #: how MLIR text starts (a file without the .mlir suffix is read as MLIR when it starts so)
 MLIR_STARTS = (b"module", b"func.func", b"#", b"//", b'"builtin.module"')
 
 
-def add_module_arguments(p: argparse.ArgumentParser) -> None:
-    """FILE and --max-module-mb, shared by the commands that read one module."""
-    p.add_argument("file", help="LLVM 22 IR text (.ll) or bitcode (.bc), or MLIR text (.mlir)")
+def add_module_arguments(p: argparse.ArgumentParser, *, mlir_only: bool = False) -> None:
+    """FILE and --max-module-mb, shared by the commands that read one module (``mlir_only``:
+    the command reads MLIR text only)."""
+    if mlir_only:
+        p.add_argument("file", type=MLIR_FILE, help="MLIR text (.mlir; StableHLO as jax.jit(f).lower() prints it)")
+    else:
+        p.add_argument("file", type=ANY_MODULE_FILE,
+                       help="LLVM 22 IR text (.ll) or bitcode (.bc), or MLIR text (.mlir)")
     p.add_argument("--max-module-mb", type=float, default=64.0,
                    help="refuse larger modules instead of risking memory (default 64)")
 
@@ -42,16 +52,18 @@ def read_any_input(args: argparse.Namespace) -> tuple[str, bytes, int]:
         return ("mlir" if looks_like_mlir(args.file, data[:64]) else "llvm"), data, max_bytes
     from irpipe.errors import MLIRError
 
-    path = Path(args.file)
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise MLIRError(f"{path}: module is {size / 2**20:.1f} MiB, over the "
-                            f"{max_bytes / 2**20:.0f} MiB limit; refusing it rather than risk "
-                            "exhausting memory (raise the limit with --max-module-mb)")
-        return "mlir", path.read_bytes(), max_bytes
-    except OSError as exc:
-        raise MLIRError(f"{path}: cannot read ({exc.strerror})") from exc
+    return "mlir", files.read_bounded(args.file, max_bytes, error=MLIRError, what="MLIR text"), max_bytes
+
+
+def read_mlir_input(args: argparse.Namespace) -> bytes:
+    """FILE's bytes for a command that reads MLIR text only; :class:`MLIRError` for anything else."""
+    from irpipe.errors import MLIRError
+
+    data = files.read_bounded(args.file, int(args.max_module_mb * 2**20), error=MLIRError, what="MLIR text")
+    if data.strip() and not looks_like_mlir(args.file, data[:64]):
+        raise MLIRError(f"{files.shown(args.file)}: not MLIR text; expected StableHLO as jax.jit(f).lower() "
+                        "prints it")
+    return data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -80,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{key:<22} {value}")
     for fn, spaces in result.get("functions", {}).items():
         ic = spaces["InstCount"]
-        print(f"# function {fn}: {ic['TotalInsts']} instructions, {ic['TotalBlocks']} blocks")
+        print(f"# function {fn}: {ic['TotalInstsCount']} instructions, {ic['TotalBlocksCount']} blocks")
     return 0
 
 
@@ -92,7 +104,7 @@ def run_mlir(args: argparse.Namespace, data: bytes) -> int:
     """``irpipe features`` of an MLIR module: the "MLIR" space (irpipe.mlir.features)."""
     from irpipe.mlir import features, ir
 
-    module = ir.parse(data, name=args.file)
+    module = ir.parse(data, name=args.file, isolate=True)  # a parser crash costs one error line
     result: dict = {"MLIR": {k: _number(v) for k, v in features.features(module).items()}}
     if args.per_function:
         result["functions"] = {fn: {"MLIR": {k: _number(v) for k, v in f.items()}}

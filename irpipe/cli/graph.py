@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from irpipe.cli.args import OUT_FILE
 from irpipe.cli.features import add_module_arguments, read_any_input
 
 
@@ -14,8 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_module_arguments(p)
     p.add_argument("--function", help="only this defined function")
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--dot", metavar="OUT", help="write Graphviz DOT (node labels = full IR text)")
-    out.add_argument("--out", metavar="OUT.pt", help="write the graph for torch.load(weights_only=True)")
+    out.add_argument("--dot", metavar="OUT", type=OUT_FILE, help="write Graphviz DOT (node labels = full IR text)")
+    out.add_argument("--out", metavar="OUT.pt", type=OUT_FILE, help="write the graph for torch.load(weights_only=True)")
     p.add_argument("--no-types", action="store_true",
                    help="leave out type nodes and edges (MLIR graphs have none)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -27,9 +28,11 @@ def run(args: argparse.Namespace) -> int:
 
     kind, data, max_bytes = read_any_input(args)
     if kind == "mlir":
+        from irpipe.mlir import ir
         from irpipe.mlir.graph import build_graph
 
-        g = build_graph(data, name=args.file, function=args.function, full_text=bool(args.dot))
+        module = ir.parse(data, name=args.file, isolate=True)  # a parser crash costs one error line
+        g = build_graph(module, name=args.file, function=args.function, full_text=bool(args.dot))
     else:
         g = graph.build_graph(data, name=args.file, function=args.function, types=not args.no_types,
                               full_text=bool(args.dot), max_bytes=max_bytes)

@@ -7,7 +7,8 @@ import json
 
 from pathlib import Path
 
-from irpipe.cli.features import add_module_arguments, read_any_input
+from irpipe.cli.args import MODEL_DIR
+from irpipe.cli.features import add_module_arguments, read_mlir_input
 
 DEFAULT_MODEL = str(Path(__file__).resolve().parents[2] / "models" / "mlir-cost")
 
@@ -15,8 +16,8 @@ DEFAULT_MODEL = str(Path(__file__).resolve().parents[2] / "models" / "mlir-cost"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict-cost", help="predict the native cost of a StableHLO module under each IREE "
                                             "compile config (the MLIR cost model)")
-    add_module_arguments(p)
-    p.add_argument("--model", default=DEFAULT_MODEL, help="MLIR cost model directory (default: the committed models/mlir-cost)")
+    add_module_arguments(p, mlir_only=True)
+    p.add_argument("--model", default=DEFAULT_MODEL, type=MODEL_DIR, help="MLIR cost model directory (default: the committed models/mlir-cost)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=run)
 
@@ -24,18 +25,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from irpipe.errors import MLIRError
     from irpipe.mlir import ir
-    from irpipe.train.mlir_cost import MlirCostPredictor
 
-    kind, data, _ = read_any_input(args)
-    if kind != "mlir":
-        raise MLIRError(f"{args.file}: not MLIR text; predict-cost reads StableHLO as jax.jit(f).lower() prints it")
-    module = ir.parse(data, name=args.file)
+    data = read_mlir_input(args)
+    module = ir.parse(data, name=args.file, isolate=True)  # a parser crash costs one error line
     dialects = ir.dialects_of(module)
     level = ir.guess_level(dialects)
     if level != "source":
         raise MLIRError(f"{args.file}: predict-cost reads source-level MLIR (stablehlo/tosa), this module is at "
                         f"level {level!r} (dialects {', '.join(dialects)})")
     ir.entry_arguments(module)  # the model was trained on @main entry points
+    from irpipe.train.mlir_cost import MlirCostPredictor  # torch: only for a module worth predicting
+
     pred = MlirCostPredictor.load(args.model).predict(module, name=args.file)
     best = min(pred, key=lambda c: pred[c]["seconds"])
     if args.json:

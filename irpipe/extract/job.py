@@ -1,10 +1,10 @@
 """The extraction job: one Ray task per package, shards written in parallel.
 
-This is the only extraction module that imports ray.  It runs on an embedded
-local Ray by default, or on an existing cluster given ``address`` (or
-RAY_ADDRESS, as set by ``ray job submit``).  The output directory must be
-visible to every node (local disk for one machine, a shared filesystem for a
-cluster).
+This is the only extraction module that imports ray.  It runs on a private
+local Ray by default, or on an existing cluster given ``address`` (``auto``
+under ``ray job submit``: see :mod:`irpipe.jobs`).  The output directory must
+be visible to every node (local disk for one machine, a shared filesystem for
+a cluster).
 
 Fault tolerance: a task lost with its node is retried elsewhere
 (``max_retries``); a package is finished only when its done.json exists, so a
@@ -21,9 +21,8 @@ from typing import Any, Callable, Sequence
 import ray
 from tqdm import tqdm
 
-from irpipe.errors import RecipeError
 from irpipe.extract import shards
-from irpipe.extract.recipes import Recipe, find_recipes, parse_recipe, recipe_root
+from irpipe.extract.recipes import Recipe, collect_recipes
 from irpipe.extract.dataset import finalize, status_of
 from irpipe.extract.stages import ExtractOptions, PackageExtractor, failure_row
 from irpipe.jobs import as_completed, init_ray
@@ -44,20 +43,10 @@ def _extract_package(recipe: Recipe, options: ExtractOptions, out: str) -> dict[
 
 
 def load_recipes(paths: Sequence[str]) -> tuple[list[Recipe], list[dict[str, Any]]]:
-    """Parse every recipe; a bad one becomes a failure row instead of stopping the job."""
-    recipes, bad, ids = [], [], set()
-    for path in find_recipes(paths):
-        try:
-            recipe = parse_recipe(path, root=recipe_root(path))
-        except RecipeError as exc:
-            bad.append(failure_row(str(path), "recipe", str(exc)))
-            continue
-        if recipe.id in ids:
-            bad.append(failure_row(recipe.id, "recipe", f"{path}: duplicate recipe id {recipe.id}"))
-            continue
-        ids.add(recipe.id)
-        recipes.append(recipe)
-    return recipes, bad
+    """Parse every recipe; a bad one becomes a failure row instead of stopping the job
+    (``irpipe extract`` refuses bad recipes before this, unless given --keep-going)."""
+    recipes, bad = collect_recipes(paths)
+    return recipes, [failure_row(where, "recipe", error) for where, error in bad]
 
 
 def run_extract(

@@ -1,7 +1,11 @@
 """Recipes: one TOML per package under extractors/, parsed strictly.
 
 A recipe says WHAT to build; nothing in it is code.  Unknown keys are errors
-(a typo'd key must not silently change a build), and so are unknown kinds.
+(a typo'd key must not silently change a build; the message suggests the close
+match), and so are unknown kinds, values of the wrong type, a local source path
+that does not exist, and an empty or binary file.  :func:`collect_recipes` parses
+a whole list up front, so ``irpipe extract`` reports every bad recipe before it
+starts Ray.
 
     [package]                  # required
     name = "zlib"              # package (or crate / PyPI project) name
@@ -37,6 +41,7 @@ A recipe says WHAT to build; nothing in it is code.  Unknown keys are errors
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -58,6 +63,14 @@ _KEYS = {
     "numba": {"functions"},
     "jax": {"functions"},
 }
+#: The type of each key's value ("str" when not listed); checked before anything is built.
+_TYPES = {"package.version": "scalar", "build.args": "list", "build.make_args": "list", "build.env": "strings",
+          "build.timeout": "number", "build.memory_mb": "count", "build.cpus": "count",
+          "build.build_requires": "list", "build.install_build_deps": "bool", "license.files": "list",
+          "numba.functions": "table", "jax.functions": "table"}
+_TYPE_NAMES = {"str": "a string", "list": "a list of strings", "strings": "a table of strings",
+               "number": "a positive number", "count": "a positive integer", "bool": "true or false",
+               "scalar": "a string", "table": "a table"}
 #: Argument dtypes a [jax] input spec may name.
 JAX_DTYPES = ("f16", "bf16", "f32", "f64", "i8", "i32", "i64", "i1")
 _ARG_SPEC = re.compile(r"^(%s)\[(\d+(?:,\d+)*)?\]$" % "|".join(JAX_DTYPES))
@@ -101,19 +114,61 @@ def _want(cond: bool, path: Path, msg: str) -> None:
         raise RecipeError(f"{path}: {msg}")
 
 
+def _read(path: Path) -> dict[str, Any]:
+    """The recipe's TOML tables; a missing, empty, binary or malformed file is a one-line error."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RecipeError(f"{path}: cannot read recipe: {exc.strerror or exc}") from exc
+    _want(bool(raw.strip()), path, "empty recipe; a recipe needs at least [package] name and version, "
+                                   "and [source] kind")
+    nul = raw.find(b"\0")
+    _want(nul < 0, path, f"cannot read recipe: binary data, not TOML text (a NUL byte at offset {nul})")
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RecipeError(f"{path}: cannot read recipe: binary data, not TOML text "
+                          f"(not UTF-8 at byte {exc.start})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise RecipeError(f"{path}: cannot read recipe: not valid TOML: {exc}") from exc
+
+
+def _type_ok(value: Any, want: str) -> bool:
+    if want == "list":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if want == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    if want == "count":
+        return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    if want == "scalar":
+        return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    if want == "strings":
+        return isinstance(value, dict) and all(isinstance(v, (str, int, float)) for v in value.values())
+    return isinstance(value, {"str": str, "bool": bool, "table": dict}[want])
+
+
+def _did_you_mean(word: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _check_tables(data: dict[str, Any], path: Path) -> None:
+    """Only known tables and keys, each value of its declared type (:data:`_TYPES`)."""
+    for table, value in data.items():
+        _want(table in _KEYS, path, f"unknown table [{table}]{_did_you_mean(table, _KEYS)}; known: {sorted(_KEYS)}")
+        _want(isinstance(value, dict), path, f"[{table}] must be a table")
+        for key, item in value.items():
+            _want(key in _KEYS[table], path, f"unknown key '{key}' in [{table}]"
+                  f"{_did_you_mean(key, _KEYS[table])}; known: {sorted(_KEYS[table])}")
+            want = _TYPES.get(f"{table}.{key}", "str")
+            _want(_type_ok(item, want), path, f"[{table}] {key} = {repr(item)[:60]}: want {_TYPE_NAMES[want]}")
+
+
 def parse_recipe(path: Path, *, root: Path | None = None) -> Recipe:
     """Parse one recipe TOML; raise :class:`RecipeError` with the file and the bad key."""
     path = Path(path)
-    try:
-        data: dict[str, Any] = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read recipe: {exc}") from exc
-    for table, value in data.items():
-        _want(table in _KEYS, path, f"unknown table [{table}]; known: {sorted(_KEYS)}")
-        _want(isinstance(value, dict), path, f"[{table}] must be a table")
-        for key in value:
-            _want(key in _KEYS[table], path,
-                  f"unknown key '{key}' in [{table}]; known: {sorted(_KEYS[table])}")
+    data = _read(path)
+    _check_tables(data, path)
     pkg, src = data.get("package", {}), data.get("source", {})
     build, lic, nb = data.get("build", {}), data.get("license", {}), data.get("numba", {})
     jx = data.get("jax", {})
@@ -126,6 +181,7 @@ def parse_recipe(path: Path, *, root: Path | None = None) -> Recipe:
     if kind == "local":
         _want("path" in src, path, "[source] kind 'local' needs path")
         local = str((path.parent / src["path"]).resolve())
+        _want(Path(local).exists(), path, f"[source] path {src['path']!r}: no such file or directory ({local})")
     if kind == "numba":
         _want(bool(nb.get("functions")), path, "[numba] functions is required for kind 'numba'")
     if build_kind == "jax":
@@ -179,16 +235,45 @@ def parse_arg_spec(spec: str) -> tuple[str, tuple[int, ...]]:
 
 
 def find_recipes(paths: Iterable[str | Path]) -> list[Path]:
-    """Expand files and directories (recursively, ``*.toml``) into a sorted recipe list."""
+    """Expand files and directories (recursively, ``*.toml``) into a sorted recipe list.
+
+    Raises :class:`RecipeError` for a path that does not exist and for a directory
+    that holds no ``*.toml`` recipe (a wrong directory must not extract nothing, successfully).
+    """
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(sorted(p.rglob("*.toml")))
+            inside = sorted(p.rglob("*.toml"))
+            _want(bool(inside), p, "no recipes (*.toml) in this directory or below")
+            found.extend(inside)
         elif p.is_file():
             found.append(p)
         else:
             raise RecipeError(f"{p}: no such recipe file or directory")
     return sorted(set(found))
+
+
+def collect_recipes(paths: Iterable[str | Path]) -> tuple[list[Recipe], list[tuple[str, str]]]:
+    """Parse every recipe under ``paths``: the valid ones, and ``(where, one-line error)`` for
+    each invalid or duplicate one (``where`` is the file, or the id of a duplicate).
+
+    Raises :class:`RecipeError` when a path is missing or a directory holds no recipe.
+    """
+    recipes: list[Recipe] = []
+    bad: list[tuple[str, str]] = []
+    ids: dict[str, Path] = {}
+    for path in find_recipes(paths):
+        try:
+            recipe = parse_recipe(path, root=recipe_root(path))
+        except RecipeError as exc:
+            bad.append((str(path), " ".join(str(exc).split())))
+            continue
+        if recipe.id in ids:
+            bad.append((recipe.id, f"{path}: duplicate recipe id {recipe.id} (also {ids[recipe.id]})"))
+            continue
+        ids[recipe.id] = path
+        recipes.append(recipe)
+    return recipes, bad
 
 
 def recipe_root(path: Path) -> Path:

@@ -75,12 +75,20 @@ class Isolated:
     Args:
         timeout_s: wall-clock limit of one call; past it the child is killed.
         memory_mb: address-space limit of the child (None: unlimited).
+        what: what runs in the child, as error messages name it ("LLVM", "the MLIR parser").
+        expects: what inputs the child reads, for the crash message.
+        error: the :class:`IRError` subclass raised for a crash or a time-out.
     """
 
     def __init__(self, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 memory_mb: int | None = DEFAULT_MEMORY_MB):
+                 memory_mb: int | None = DEFAULT_MEMORY_MB, what: str = "LLVM",
+                 expects: str = "inputs must be LLVM 22.x IR text or bitcode",
+                 error: type[IRError] = IRError):
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
+        self.what = what
+        self.expects = expects
+        self.error = error
         self._proc: Any = None
         self._conn: Any = None
         self._lock = threading.Lock()
@@ -140,7 +148,7 @@ class Isolated:
             if not ready:
                 self._kill()
                 self.restarts += 1
-                raise IRError(f"{label}: LLVM did not finish within {limit:g} s; "
+                raise self.error(f"{label}: {self.what} did not finish within {limit:g} s; "
                               "the input was given up (the worker is restarted)")
             try:
                 reply = self._conn.recv()
@@ -151,9 +159,8 @@ class Isolated:
                 self._kill()
                 self.restarts += 1
                 limit = f", work needing more than {self.memory_mb} MiB" if self.memory_mb else ""
-                raise IRError(f"{label}: LLVM crashed ({how}); the worker was restarted (a malformed "
-                              f"input{limit}, or an LLVM "
-                              "bug; inputs must be LLVM 22.x IR text or bitcode)") from None
+                raise self.error(f"{label}: {self.what} crashed ({how}); the worker was restarted (a "
+                              f"malformed input{limit}, or a bug in {self.what}; {self.expects})") from None
         if reply[0] == "ok":
             return reply[1]
         _, module, cls_name, message = reply

@@ -6,18 +6,28 @@ way round.  A :class:`Module` keeps its context alive; keep the Module itself
 referenced while you use its operations (the bindings do not tie an Operation's
 lifetime to its module, and a dropped module's ops read as garbage).
 
+Input from outside irpipe (a user's file) is parsed with ``isolate=True``: first
+in a persistent child process (:class:`irpipe.llvm.isolate.Isolated`), so a crash
+of the MLIR parser costs one error naming the file, then here.  Every parse
+refuses text nested deeper than :data:`MAX_NESTING` brackets (the parser, and the
+walks over the module, recurse once per level; 4000 levels overflow the stack).
+
     USAGE: info = inspect(text, name="mlp.mlir"); info.dialects, info.level
+           module = parse(untrusted_bytes, name="a.mlir", isolate=True)
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import importlib
 import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from irpipe.errors import MLIRError
+from irpipe.llvm import isolate as _isolate
 
 #: IREE's compilation phases, in order; "source" is the module as the frontend (JAX) emitted it.
 LEVELS = ("source", "input", "abi", "preprocessing", "global-optimization", "dispatch-creation", "flow",
@@ -26,8 +36,14 @@ LEVELS = ("source", "input", "abi", "preprocessing", "global-optimization", "dis
 FRONTEND_DIALECTS = frozenset({"stablehlo", "chlo", "mhlo", "tosa", "torch", "vhlo"})
 FUNCTION_OPS = frozenset({"func.func", "util.func", "llvm.func", "vm.func"})
 
+#: The deepest nesting of ``{ [ (`` brackets :func:`parse` accepts; IREE's and JAX's modules
+#: nest under 10 (7 in datasets/mlir), the MLIR parser overflows its stack near 4000.
+MAX_NESTING = 256
+
 _local = threading.local()
 _MODULE_NAME_RE = re.compile(r"^module @[\w$.\"-]+", re.M)
+_STRINGS_AND_COMMENTS = re.compile(rb'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|//[^\n]*')
+_worker: _isolate.Isolated | None = None
 
 
 def _context() -> Any:
@@ -80,8 +96,41 @@ def _first_error(message: str) -> str:
     return first
 
 
-def parse(text: str | bytes, *, name: str = "<mlir>") -> Module:
-    """Parse and verify MLIR text; raise :class:`MLIRError` naming ``name`` and the first error."""
+def nesting_depth(text: str | bytes) -> int:
+    """The deepest nesting of ``{ [ (`` brackets in MLIR text, outside strings and ``//`` comments
+    (linear time, no recursion)."""
+    data = text.encode() if isinstance(text, str) else text
+    if sum(data.count(c) for c in (b"{", b"[", b"(")) <= MAX_NESTING:
+        return _depth_of_few(data)  # no deeper than MAX_NESTING: skip the numpy scan
+    import numpy as np
+
+    data = _STRINGS_AND_COMMENTS.sub(b"", data)
+    step = np.zeros(256, np.int32)
+    step[list(b"{[(")], step[list(b"}])")] = 1, -1
+    deepest = level = 0
+    for start in range(0, len(data), 1 << 22):  # 4 MiB at a time: bounded memory
+        chunk = np.frombuffer(data, np.uint8, min(1 << 22, len(data) - start), start)
+        depth = np.cumsum(step[chunk], dtype=np.int32)
+        deepest, level = max(deepest, level + int(depth.max())), level + int(depth[-1])
+    return deepest
+
+
+def _depth_of_few(data: bytes) -> int:
+    depth = deepest = 0
+    for m in re.finditer(rb"[{}\[\]()]", _STRINGS_AND_COMMENTS.sub(b"", data)):
+        depth += 1 if m.group() in b"{[(" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _check_nesting(text: str, name: str) -> None:
+    depth = nesting_depth(text)
+    if depth > MAX_NESTING:
+        raise MLIRError(f"{name}: nested {depth} levels deep (brackets {{ [ ( ), over irpipe's limit of "
+                        f"{MAX_NESTING}; refusing it rather than overflow the MLIR parser's stack")
+
+
+def _decode(text: str | bytes, name: str) -> str:
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -89,6 +138,54 @@ def parse(text: str | bytes, *, name: str = "<mlir>") -> Module:
             raise MLIRError(f"{name}: not MLIR text (not UTF-8 at byte {exc.start})") from exc
     if not text.strip():
         raise MLIRError(f"{name}: empty MLIR")
+    return text
+
+
+def isolated_worker() -> _isolate.Isolated:
+    """The process-wide child that parses untrusted MLIR (started on first use, restarted after a crash)."""
+    global _worker
+    if _worker is None:
+        _worker = _isolate.Isolated(what="the MLIR parser", error=MLIRError,
+                                    expects="irpipe reads MLIR text of IREE's MLIR version")
+        atexit.register(_worker.close)
+    return _worker
+
+
+def _preload_bindings() -> None:
+    try:
+        importlib.import_module("iree.compiler.ir")
+    except ImportError:  # reported by the parse itself
+        pass
+
+
+def check_parses(text: str, name: str = "<mlir>") -> None:
+    """Parse and verify ``text`` (decoded, nesting checked); the body of an isolated parse."""
+    _parse(text, name)
+
+
+def parse(text: str | bytes, *, name: str = "<mlir>", isolate: bool = False) -> Module:
+    """Parse and verify MLIR text; raise :class:`MLIRError` naming ``name`` and the first error.
+
+    Args:
+        text: MLIR text (bytes must be UTF-8).
+        name: used in error messages.
+        isolate: parse in a child process first (:func:`isolated_worker`), so that a crash of
+            the MLIR parser raises :class:`MLIRError` instead of killing this process. Use it
+            for input from outside irpipe; the check costs a second parse.
+    """
+    text = _decode(text, name)
+    _check_nesting(text, name)
+    if isolate:
+        loader = threading.Thread(target=_preload_bindings, daemon=True)
+        loader.start()  # import the bindings here while the child parses
+        try:
+            isolated_worker().call(check_parses, text, name, label=name)
+        finally:
+            loader.join()
+    return _parse(text, name)
+
+
+def _parse(text: str, name: str) -> Module:
     from iree.compiler import ir as mlir_ir
 
     ctx = _context()

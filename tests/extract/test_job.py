@@ -37,7 +37,7 @@ def test_bad_inputs_each_recorded_rest_unharmed(tmp_path: Path) -> None:
     recipe(r / "typo.toml", "typo", src="../good", extra="timout = 5")
     recipe(r / "nosuch.toml", "surely-not-a-real-pypi-project-irpipe", kind="pypi", build="setuptools", license=None)
 
-    proc = extract(r, tmp_path / "out")
+    proc = extract(r, tmp_path / "out", "--keep-going")  # exit 0 although packages fail
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = tmp_path / "out"
     manifest = json.loads((out / "manifest.json").read_text())
@@ -57,8 +57,11 @@ def test_bad_inputs_each_recorded_rest_unharmed(tmp_path: Path) -> None:
         assert "\n" not in f["error"] and f["error"]
     t = read_modules(out)
     assert sorted(t.column("source_path").to_pylist()) == ["a.c", "b.c", "c.c"]
-    # the error lines on stderr name each package
-    assert "failed: slow: [timeout]" in proc.stderr
+    # the warning lines on stderr name each package (errors and exit 1 without --keep-going)
+    assert "irpipe extract: warning: slow: [timeout]" in proc.stderr
+    assert "irpipe extract: warning: gpl: excluded: [license]" in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert any(ln.startswith("irpipe extract: warning: ") and "typo.toml: unknown key 'timout'" in ln for ln in lines)
 
 
 def test_driver_sigkill_then_rerun_equals_undisturbed(tmp_path: Path) -> None:
