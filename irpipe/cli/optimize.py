@@ -8,20 +8,23 @@ import shlex
 import sys
 from pathlib import Path
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "default"
+from irpipe.cli.args import MODEL_DIR, MODULE_FILE, OUT_FILE
+from irpipe.paths import model_dir
+
+DEFAULT_MODEL = model_dir("default")  # the checkout's models/default, or the installed copy
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("optimize", help="optimize a .ll/.bc file with the model: predict, verify, "
                                         "never worse than -Oz (size) or -O3 (speed)")
-    p.add_argument("file", help="LLVM 22 module (.ll or .bc)")
-    p.add_argument("-o", "--output", help="write the optimized module here (.ll text, else bitcode)")
+    p.add_argument("file", type=MODULE_FILE, help="LLVM 22 module (.ll or .bc)")
+    p.add_argument("-o", "--output", type=OUT_FILE, help="write the optimized module here (.ll text, else bitcode)")
     p.add_argument("--objective", default="size", choices=("size", "instcount", "speed"),
                    help="size: .text bytes vs -Oz; instcount: IR instructions vs -Oz; speed: CPU time "
                         "of the program (needs main) vs -O3, output checked")
     p.add_argument("--run-args", default="", help="speed: the program's arguments (one string)")
     p.add_argument("--repeats", type=int, default=5, help="speed: runs per candidate")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="checkpoint directory")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), type=MODEL_DIR, help="checkpoint directory")
     p.add_argument("--verify", type=int, default=10, help="compiles after the model call (-Oz included)")
     p.add_argument("--target-cpu", default="", metavar="CPU",
                    help="compile for this CPU (written into every function of the output); default: "
@@ -31,20 +34,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strip-optnone", action="store_true",
                    help="optimize clang -O0 functions too (drops optnone/noinline first, for the baseline "
                         "as well); opt-22 leaves optnone functions alone, and so does irpipe by default")
-    p.add_argument("--emit-advice", help="write the choice as an advice file (JSON)")
+    p.add_argument("--server", metavar="SOCK",
+                   help="ask a running `irpipe serve --socket SOCK` instead of loading the model here "
+                        "(no torch in this process; --model is then the server's); the verifying "
+                        "compiles still run here")
+    p.add_argument("--emit-advice", type=OUT_FILE, help="write the choice as an advice file (JSON)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from irpipe.label.measure import Target
+    from irpipe.label.measure import Evaluator, Target
     from irpipe.llvm import ir
     from irpipe.optimize import advice
     from irpipe.optimize.apply import UNITS, optimize
-    from irpipe.optimize.predict import Predictor
 
     data = ir.read_module(args.file)
-    predictor = Predictor.load(args.model)
+    # reject what LLVM cannot read before anything heavy loads (the module stays cached in
+    # the isolated LLVM child, so the candidates' evaluator does not parse it again)
+    Evaluator(data, name=args.file).check()
+    if args.server:
+        from irpipe.optimize.protocol import RemoteModel
+
+        predictor = RemoteModel(args.server)
+    else:
+        from irpipe.optimize.predict import Predictor
+
+        predictor = Predictor.load(args.model)
     target = Target(triple=args.mtriple, cpu=args.target_cpu, strip_optnone=args.strip_optnone)
     result = optimize(data, predictor, objective=args.objective, verify=args.verify, name=args.file,
                       run_args=shlex.split(args.run_args), repeats=args.repeats, target=target)
@@ -55,8 +71,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             out.write_bytes(result.bitcode)
     if args.emit_advice:
-        advice.write(args.emit_advice, [advice.module_advice(
-            ir.structural_hash(data), args.file, args.objective, result.pipeline)])
+        advice.write(args.emit_advice, [advice.optimized_advice(result, ir.structural_hash(data), args.file)])
     if args.json:
         json.dump({**result.summary(), "target": target.describe()}, sys.stdout, indent=1)
         print()

@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
-from pathlib import Path
 
-INLINER_MODEL = Path(__file__).resolve().parents[2] / "models" / "inliner"
+from irpipe.cli.args import MODEL_DIR, OUT_FILE
+from irpipe.paths import model_dir
+
+INLINER_MODEL = model_dir("inliner")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,17 +18,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("serve", help="serve the model on a Unix socket (0600) for the pass plugin, "
                                      "and the inliner on MLGO's interactive pipes")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="checkpoint directory")
-    p.add_argument("--socket", help="Unix socket path to create (the pass plugin's live mode)")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), type=MODEL_DIR, help="checkpoint directory")
+    p.add_argument("--socket", type=OUT_FILE, help="Unix socket path to create (the pass plugin's live mode)")
     p.add_argument("--max-batch", type=int, default=16)
     p.add_argument("--batch-wait-ms", type=float, default=5.0)
-    p.add_argument("--record", help="on stop, write every answer as an advice file (replay a build "
+    p.add_argument("--max-connections", type=int, default=64,
+                   help="clients served at once; one more gets an error reply and is closed")
+    p.add_argument("--idle-timeout", type=float, default=60.0, metavar="S",
+                   help="close a connection that sends nothing for S seconds")
+    p.add_argument("--record", type=OUT_FILE, help="on stop, write every answer as an advice file (replay a build "
                                      "with -irpipe-advice and no server)")
     p.add_argument("--inliner-channel", metavar="BASE",
                    help="answer clang-22's ML inliner on BASE.in/BASE.out (clang-22 -mllvm "
                         "-enable-ml-inliner=release -mllvm -inliner-interactive-channel-base=BASE "
                         "-mllvm -inliner-interactive-include-default); one compiler at a time")
-    p.add_argument("--inliner-model", default=str(INLINER_MODEL), help="inliner policy directory")
+    p.add_argument("--inliner-model", default=str(INLINER_MODEL), type=MODEL_DIR, help="inliner policy directory")
     p.add_argument("--regalloc-channel", metavar="BASE",
                    help="answer the regalloc eviction advisor (-regalloc-enable-advisor=release "
                         "-regalloc-evict-interactive-channel-base=BASE) with a valid no-eviction choice")
@@ -40,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not (args.socket or args.inliner_channel or args.regalloc_channel):
         raise ConfigError("nothing to serve: give --socket, --inliner-channel and/or --regalloc-channel")
+    if args.max_connections < 1 or not args.idle_timeout > 0:
+        raise ConfigError("--max-connections must be >= 1 and --idle-timeout > 0")
     channels = []
     if args.inliner_channel:
         channels.append(Channel(args.inliner_channel, InlinerPolicy.load(args.inliner_model)))
@@ -51,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
         from irpipe.optimize.serve import Server
 
         server = Server(Predictor.load(args.model), args.socket, max_batch=args.max_batch,
-                        batch_wait_s=args.batch_wait_ms / 1000, record=args.record)
+                        batch_wait_s=args.batch_wait_ms / 1000, record=args.record,
+                        max_connections=args.max_connections, idle_timeout_s=args.idle_timeout)
         server.channels = channels
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -110,16 +110,20 @@ def optimize(data: bytes | str, predictor: Predictor | RemoteModel, *, objective
     if objective not in UNITS:
         raise IRError(f"objective {objective!r}: choose from {', '.join(UNITS)}")
     started = time.monotonic()
+
+    def advise(module: bytes) -> Advice:  # the one model call, here or in irpipe serve
+        if isinstance(predictor, RemoteModel):
+            return predictor.advise(module, objective=objective, verify=verify, name=name)
+        return model_advice(predictor, module, objective=objective, verify=verify, name=name)
+
     if objective == "speed":
-        return _optimize_speed(data, predictor, verify=verify, name=name, run_args=run_args or [],
-                               repeats=repeats, timeout_s=timeout_s, started=started, target=target)
+        data = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s)
+        return _optimize_speed(data, advise(data), name=name, run_args=run_args or [],
+                               repeats=repeats, timeout_s=timeout_s, started=started)
     reference = REFERENCE[objective]
     base = user_baseline(data, reference, target=target, name=name, timeout_s=timeout_s,
                          object_file=objective == "size")
-    if isinstance(predictor, RemoteModel):
-        advice = predictor.advise(base.module, objective=objective, verify=verify, name=name)
-    else:
-        advice = model_advice(predictor, base.module, objective=objective, verify=verify, name=name)
+    advice = advise(base.module)
     result = choose(base, [p for p in advice.candidates if p != reference], objective, name=name,
                     timeout_s=timeout_s)
     result.input_instructions = advice.instructions
@@ -148,9 +152,8 @@ def choose(base: Baseline, candidates: list[str], objective: str, *, name: str =
     return OptimizeResult(objective, best[1], best[0], base.pipeline, base_metric, 0, best[2], tried)
 
 
-def _optimize_speed(data: bytes | str, predictor: Predictor, *, verify: int, name: str,
-                    run_args: list[str], repeats: int, timeout_s: float, started: float,
-                    target: Target = AS_OPT) -> OptimizeResult:
+def _optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str], repeats: int,
+                    timeout_s: float, started: float) -> OptimizeResult:
     """Speed: run the program built with -O3 and with the candidates; keep a confirmed winner.
 
     A program that runs less than :data:`~irpipe.label.runtime.MIN_RUN_S` of CPU is refused
@@ -159,16 +162,14 @@ def _optimize_speed(data: bytes | str, predictor: Predictor, *, verify: int, nam
     """
     from irpipe.label.runtime import Program, RuntimeEvaluator
 
-    data = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s)
-    x = predictor.inputs(data, name)
     ev = Evaluator(data, name=name, timeout_s=timeout_s, target=AS_OPT)
 
     def keep_o3(note: str, tried: list[dict[str, Any]], base: float = float("nan")) -> OptimizeResult:
         bitcode = ev.evaluate(SPEED_BASELINE, bitcode=True)[1]["bitcode"]
-        return OptimizeResult("speed", SPEED_BASELINE, base, SPEED_BASELINE, base, x.instructions,
+        return OptimizeResult("speed", SPEED_BASELINE, base, SPEED_BASELINE, base, advice.instructions,
                               bitcode, tried, time.monotonic() - started, note=note)
 
-    if "main" not in x.graph.functions:  # the graph's functions are the defined ones
+    if not advice.has_main:
         return keep_o3("speed is measured by running the program and this module defines "
                        "no main(): kept default<O3>", [])
     run = RuntimeEvaluator(Program(data, name=name, args=run_args, timeout_s=timeout_s),
@@ -177,7 +178,7 @@ def _optimize_speed(data: bytes | str, predictor: Predictor, *, verify: int, nam
         screen = _SpeedScreen(run, name)
         if screen.refused:
             return keep_o3(screen.refused, screen.tried, screen.base)
-        for pipeline in _speed_candidates(predictor, x, verify)[1:]:
+        for pipeline in advice.candidates[1:]:  # [0] is -O3, measured by the screen
             screen.measure(pipeline)
         chosen, base, metric, note = screen.confirm()
         if chosen == SPEED_BASELINE:
@@ -188,16 +189,8 @@ def _optimize_speed(data: bytes | str, predictor: Predictor, *, verify: int, nam
     finally:
         run.close()
     ir.parse(bitcode, name=name)
-    return OptimizeResult("speed", chosen, metric, SPEED_BASELINE, base, x.instructions,
+    return OptimizeResult("speed", chosen, metric, SPEED_BASELINE, base, advice.instructions,
                           bitcode, screen.tried, time.monotonic() - started, note=note)
-
-
-def _speed_candidates(predictor: Predictor, x: Any, verify: int) -> list[str]:
-    """-O3 first, then the model's O3/O2-based pipelines, then the rest of its ranking."""
-    # the model has no runtime head: rank by its instruction-count policy
-    ranked = predictor.verify_set(predictor.predict_inputs([x])[0], "instcount", len(predictor.pset.pipelines))
-    fast = [p for p in ranked if "<O3>" in p or "<O2>" in p]
-    return list(dict.fromkeys([SPEED_BASELINE] + fast + ranked))[:verify]
 
 
 class _SpeedScreen:

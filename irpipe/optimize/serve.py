@@ -1,113 +1,74 @@
-"""``irpipe serve``: the model behind a Unix socket, with batched inference.
+"""``irpipe serve``: the model behind a Unix socket, with batched inference, that never wedges.
 
-Protocol: each message is a 4-byte big-endian length and a UTF-8 JSON object; one
-reply per request, on the same connection, which may carry many requests.
-
-    {"op": "health"}                        -> {"ok": true, "model": ..., "arch": ..., "stats": {...}}
-    {"op": "advise", "module": "<base64 bitcode or IR text>", "objective": "size",
-     "verify": 10}                          -> {"ok": true, "pipeline": best, "candidates": [...]}
-    anything else / a bad module            -> {"ok": false, "error": "..."}
-
-``pipeline`` is the policy's first choice when the cost head also predicts it beats
-the reference (-Oz), else the reference (no compiles happen in the server: the
-caller, e.g. the pass plugin, has a strict time budget); ``candidates`` is the
-verify set of ``irpipe optimize`` for callers that can afford to compile.
-Requests from all connections are queued and the model runs on batches of up to
-``max_batch`` modules, waiting at most ``batch_wait_s`` for a batch to fill.
+The protocol (framing, requests, replies, validation) is :mod:`irpipe.optimize.protocol`.
+Requests from all connections are queued and one batch worker runs the model on
+batches of up to ``max_batch`` modules, waiting at most ``batch_wait_s`` for a batch
+to fill.  ``pipeline`` is the policy's first choice when the cost head also predicts
+it beats the reference (-Oz), else the reference (no compiles happen in the server:
+the caller, e.g. the pass plugin, has a strict time budget); ``candidates`` is what
+``irpipe optimize`` compiles, so ``irpipe optimize --server`` needs no model of its own.
 Answers are cached by what the model reads of a module (``Predictor.cache_key``):
 a build that compiles each file twice (static and -fPIC) pays one inference.
 With ``record``, every answer is kept as an advice entry for its source file and
-written (atomically) as an advice file on stop: a later build can replay the
-decisions with ``-irpipe-advice`` and no server.
-The socket is created 0600; an existing path is refused unless it is a stale
-socket of ours (no listener).  SIGTERM / SIGINT stop it cleanly: no new
-connections, queued requests answered, the socket file removed.
+written (atomically) as an advice file on stop.
+
+Robustness: every request is validated before it reaches the worker; the worker and
+the accept loop survive any exception (logged, one line; the requests of a failed
+batch get an error reply); a worker that died anyway (a fatal fault) makes health
+answer ``"ok": false`` and advise fail at once, never hang.  Out of file descriptors
+(EMFILE), accept backs off and retries.  At most ``max_connections`` clients are
+served at once (one more gets a one-line error reply and is closed), and a
+connection idle for ``idle_timeout_s`` is closed.
+
+The socket is 0600 and appears only once it accepts: it is bound under a temporary
+name, listened on, then linked to its path (refusing a path that appeared meanwhile).
+An existing path is refused unless it is a stale socket of ours (no listener).
+``stop`` (SIGTERM / SIGINT in the CLI) stops accepting, answers queued requests and
+removes the socket file, within a second or two.
+
+    USAGE: server = Server(Predictor.load("models/default"), "/tmp/irpipe.sock"); server.start()
 """
 
 from __future__ import annotations
 
-import base64
-import json
+import errno
+import logging
 import os
 import queue
 import socket
 import stat
-import struct
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any
 
-from irpipe.errors import IrpipeError, ToolError
-from irpipe.optimize.predict import Predictor
+from irpipe.errors import IrpipeError
+from irpipe.optimize.protocol import (MAX_MESSAGE, FramingError, ProtocolError, ServeError, listen_hidden,
+                                      prepare_socket_path, publish, recv, send, validate)
 
-MAX_MESSAGE = 256 << 20
+__all__ = ["MAX_MESSAGE", "ServeError", "Server", "prepare_socket_path", "recv", "send"]
 
-
-class ServeError(ToolError):
-    """The server cannot start (socket path taken, not ours, not a socket)."""
-
-
-def send(conn: socket.socket, obj: dict[str, Any]) -> None:
-    """Write one framed JSON message."""
-    data = json.dumps(obj).encode()
-    conn.sendall(struct.pack(">I", len(data)) + data)
+log = logging.getLogger(__name__)
+WARM_UP = "define i32 @f(i32 %x) {\n  ret i32 %x\n}\n"
+_LOG_EVERY_S = 10.0  # a repeating problem (EMFILE, the cap) is logged at most this often
 
 
-def _recv_exact(conn: socket.socket, n: int) -> bytes | None:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = conn.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return bytes(buf)
+def _error(message: str) -> dict[str, Any]:
+    return {"ok": False, "error": message}
 
 
-def recv(conn: socket.socket) -> dict[str, Any] | None:
-    """Read one framed JSON message (None at end of stream); ValueError if malformed."""
-    head = _recv_exact(conn, 4)
-    if head is None:
-        return None
-    (size,) = struct.unpack(">I", head)
-    if size > MAX_MESSAGE:
-        raise ValueError(f"message of {size} bytes is over the {MAX_MESSAGE} limit")
-    body = _recv_exact(conn, size)
-    if body is None:
-        return None
-    obj = json.loads(body)
-    if not isinstance(obj, dict):
-        raise ValueError("a request must be a JSON object")
-    return obj
-
-
-def prepare_socket_path(path: Path) -> None:
-    """Refuse a path that is not a stale socket of ours; remove a stale one."""
-    if not path.exists() and not path.is_symlink():
-        return
-    st = path.lstat()
-    if not stat.S_ISSOCK(st.st_mode):
-        raise ServeError(f"{path} exists and is not a socket; not touching it")
-    if st.st_uid != os.getuid():
-        raise ServeError(f"{path} is a socket owned by uid {st.st_uid}, not us; refusing it")
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(str(path))
-    except OSError:
-        path.unlink()  # stale: nobody listens
-        return
-    finally:
-        probe.close()
-    raise ServeError(f"another server is listening on {path}")
+def _line(exc: BaseException) -> str:
+    text = str(exc).splitlines()
+    return f"{type(exc).__name__}: {text[0][:300] if text else ''}"
 
 
 class Server:
-    """Serve ``predictor`` on a Unix socket at ``path``."""
+    """Serve ``predictor`` on a Unix socket at ``path`` (see the module docstring)."""
 
-    def __init__(self, predictor: Predictor, path: str | Path, *, max_batch: int = 16,
-                 batch_wait_s: float = 0.005, record: str | Path | None = None,
-                 cache_size: int = 4096):
+    def __init__(self, predictor: Any, path: str | Path, *, max_batch: int = 16,
+                 batch_wait_s: float = 0.005, record: str | Path | None = None, cache_size: int = 4096,
+                 max_connections: int = 64, idle_timeout_s: float = 60.0):
         self.predictor, self.path = predictor, Path(path)
         self.record = Path(record) if record else None
         self.recorded: dict[str, dict[str, Any]] = {}
@@ -115,89 +76,222 @@ class Server:
         self.cache_size = cache_size
         self.channels: list[Any] = []  # MLGO channels served beside the socket (health reports them)
         self.max_batch, self.batch_wait_s = max_batch, batch_wait_s
+        self.max_connections, self.idle_timeout_s = max_connections, idle_timeout_s
         self.requests: "queue.Queue[tuple[dict, queue.Queue]]" = queue.Queue()
         self.stopping = threading.Event()
-        self.stats = {"requests": 0, "errors": 0, "batches": 0, "modules": 0, "cache_hits": 0,
-                      "started": time.time()}
+        self.stats: Counter = Counter(requests=0, errors=0, batches=0, modules=0, cache_hits=0,
+                                      refused=0, idle_closed=0)
+        self.started = time.time()
         self.sock: socket.socket | None = None
+        self.worker_error = ""
+        self._worker: threading.Thread | None = None
+        self._acceptor: threading.Thread | None = None
+        self._conns: set[socket.socket] = set()
+        self._busy = 0  # connections between a request and its reply
+        self._lock = threading.Lock()
+        self._logged: dict[str, float] = {}
+        self._inode: int | None = None
+
+    # --- life cycle -------------------------------------------------------------------
 
     def start(self) -> None:
-        """Bind the socket (0600) and start the accept and batch threads."""
+        """Warm the model up, then bind, listen, start the threads and publish the socket."""
         prepare_socket_path(self.path)
         # warm up (child process, first forward pass) before a client with a deadline arrives
-        self.predictor.predict("define i32 @f(i32 %x) {\n  ret i32 %x\n}\n", name="<warm-up>")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old = os.umask(0o177)
+        self.predictor.predict(WARM_UP, name="<warm-up>")
+        self.sock, tmp = listen_hidden(self.path)
         try:
-            sock.bind(str(self.path))
+            self._worker = threading.Thread(target=self._batches, name="irpipe-serve-batch", daemon=True)
+            self._acceptor = threading.Thread(target=self._accept, name="irpipe-serve-accept", daemon=True)
+            self._worker.start()
+            self._acceptor.start()
+            self._inode = publish(tmp, self.path)
+        except BaseException:
+            self.stopping.set()
+            self.sock.close()
+            raise
         finally:
-            os.umask(old)
-        os.chmod(self.path, 0o600)
-        sock.listen(64)
-        sock.settimeout(0.2)
-        self.sock = sock
-        threading.Thread(target=self._accept, daemon=True).start()
-        threading.Thread(target=self._batches, daemon=True).start()
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
 
     def stop(self) -> None:
-        """Stop accepting, let queued requests finish, remove the socket file."""
+        """Stop accepting, answer queued requests, close connections, remove the socket file."""
         self.stopping.set()
+        try:
+            st = os.lstat(self.path)
+            if self._inode is not None and st.st_ino == self._inode and stat.S_ISSOCK(st.st_mode):
+                os.unlink(self.path)
+        except FileNotFoundError:
+            pass
         if self.sock is not None:
             self.sock.close()
-        deadline = time.monotonic() + 10
-        while not self.requests.empty() and time.monotonic() < deadline:
+        for thread, limit in ((self._acceptor, 5.0), (self._worker, 10.0)):
+            if thread is not None and thread.ident is not None:
+                thread.join(limit)  # the worker drains the queue first (quick when it died)
+        deadline = time.monotonic() + 2.0
+        while self._busy and time.monotonic() < deadline:  # let answered clients get their reply
             time.sleep(0.01)
-        if self.path.exists() and stat.S_ISSOCK(self.path.lstat().st_mode):
-            self.path.unlink()
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked reading an idle client
+            except OSError:
+                pass
         if self.record is not None:
             from irpipe.optimize import advice
 
             advice.write(self.record, sorted(self.recorded.values(), key=lambda e: e["source"]))
 
+    @property
+    def worker_alive(self) -> bool:
+        """Whether the batch worker runs (False once it died, or after stop)."""
+        return self._worker is not None and self._worker.is_alive()
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self.stats[key] += n
+
+    def _log(self, key: str, message: str) -> None:
+        """One warning line; a ``key`` seen in the last 10 s is not repeated."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._logged.get(key, -_LOG_EVERY_S) < _LOG_EVERY_S:
+                return
+            self._logged[key] = now
+        log.warning("irpipe serve: %s", message.splitlines()[0][:400] if message else key)
+
+    # --- connections --------------------------------------------------------------------
+
     def _accept(self) -> None:
+        """Accept clients until stop; survives any exception (EMFILE: back off and retry)."""
         while not self.stopping.is_set():
             try:
                 conn, _ = self.sock.accept()
+                self._admit(conn)
             except (TimeoutError, socket.timeout):
                 continue
+            except OSError as exc:
+                if self.stopping.is_set():
+                    return
+                name = errno.errorcode.get(exc.errno or 0, "OSError")
+                self._log(f"accept-{name}", f"accept failed ({name}: {exc.strerror or exc}); retrying")
+                self.stopping.wait(0.1)  # EMFILE repeats until a descriptor is freed
+            except Exception as exc:  # noqa: BLE001 -- a bug here must not end the server; logged
+                self._log(f"accept-{type(exc).__name__}", f"accept loop: {_line(exc)}; retrying")
+                self.stopping.wait(0.1)
+
+    def _admit(self, conn: socket.socket) -> None:
+        """Serve ``conn`` on its own thread, or refuse it with one error line at the cap."""
+        with self._lock:
+            full = len(self._conns) >= self.max_connections
+            if not full:
+                self._conns.add(conn)
+        if full:
+            self._count("refused")
+            self._log("cap", f"{self.max_connections} connections open: refusing new clients")
+            try:
+                conn.settimeout(1.0)
+                send(conn, _error(f"too many connections ({self.max_connections} open); try again later"))
             except OSError:
-                return
+                pass
+            conn.close()
+            return
+        try:
             threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+        except BaseException:
+            with self._lock:
+                self._conns.discard(conn)
+            conn.close()
+            raise
 
     def _connection(self, conn: socket.socket) -> None:
-        with conn:
-            while True:
+        """Answer the requests of one client until it closes, idles out or breaks the framing."""
+        try:
+            while not self.stopping.is_set():
                 try:
-                    request = recv(conn)
-                except (ValueError, OSError) as exc:
-                    self.stats["errors"] += 1
-                    try:
-                        send(conn, {"ok": False, "error": f"bad request: {exc}"})
-                    except OSError:
-                        pass
+                    request = recv(conn, idle_s=self.idle_timeout_s)
+                except (TimeoutError, socket.timeout):
+                    self._count("idle_closed")
                     return
+                except ProtocolError as exc:  # a bad frame: answer; go on unless the framing broke
+                    self._count("errors")
+                    conn.settimeout(self.idle_timeout_s)
+                    send(conn, _error(f"bad request: {exc}"))
+                    if isinstance(exc, FramingError):
+                        return
+                    continue
                 if request is None:
                     return
-                self.stats["requests"] += 1
+                with self._lock:
+                    self.stats["requests"] += 1
+                    self._busy += 1
                 try:
-                    send(conn, self._answer(request))
-                except OSError:
-                    return
+                    answer = self._answer(request)
+                    conn.settimeout(self.idle_timeout_s)  # a client that stops reading is let go
+                    send(conn, answer)
+                finally:
+                    with self._lock:
+                        self._busy -= 1
+        except OSError:
+            return  # the client went away (or stopped reading past the idle time-out)
+        except Exception as exc:  # noqa: BLE001 -- a bug costs this connection only; logged
+            self._log(f"conn-{type(exc).__name__}", f"connection handler: {_line(exc)}")
+        finally:
+            with self._lock:
+                self._conns.discard(conn)
+            conn.close()
 
     def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
-        op = request.get("op")
-        if op == "health":
-            return {"ok": True, "model": str(self.predictor.directory), "arch": self.predictor.arch,
-                    "stats": {**self.stats, "uptime_s": round(time.time() - self.stats["started"], 3)},
-                    "channels": {str(c.base): {"kind": c.policy.kind, **c.stats} for c in self.channels}}
-        if op != "advise":
-            self.stats["errors"] += 1
-            return {"ok": False, "error": f"unknown op {op!r}; known: health, advise"}
+        try:
+            req = validate(request)
+        except ProtocolError as exc:
+            self._count("errors")
+            return _error(str(exc))
+        if req["op"] == "health":
+            return self._health()
+        if self.stopping.is_set():
+            return _error("the server is stopping")
+        if not self.worker_alive:
+            self._count("errors")
+            return _error(f"the batch worker died ({self.worker_error}); restart irpipe serve")
         reply: "queue.Queue[dict]" = queue.Queue(maxsize=1)
-        self.requests.put((request, reply))
-        return reply.get()
+        self.requests.put((req, reply))
+        while True:
+            try:
+                return reply.get(timeout=0.25)
+            except queue.Empty:
+                if not self.worker_alive:  # it died with our request queued: no answer will come
+                    if not reply.empty():
+                        return reply.get_nowait()
+                    self._count("errors")
+                    return _error(f"the batch worker died ({self.worker_error or 'stopped'})")
+
+    def _health(self) -> dict[str, Any]:
+        alive = self.worker_alive
+        with self._lock:
+            stats = {**self.stats, "uptime_s": round(time.time() - self.started, 3),
+                     "started": self.started}
+            connections = len(self._conns)
+        out = {"ok": alive and not self.stopping.is_set(), "model": str(self.predictor.directory),
+               "arch": self.predictor.arch,
+               "worker": "alive" if alive else f"dead: {self.worker_error or 'stopped'}",
+               "connections": connections, "max_connections": self.max_connections, "stats": stats,
+               "channels": {str(c.base): {"kind": c.policy.kind, **c.stats} for c in self.channels}}
+        if not out["ok"]:
+            out["error"] = "stopping" if self.stopping.is_set() else f"the batch worker died ({self.worker_error})"
+        return out
+
+    # --- the batch worker ---------------------------------------------------------------
 
     def _batches(self) -> None:
+        try:
+            self._batch_loop()
+        except BaseException as exc:  # noqa: BLE001 -- a fatal fault: recorded for health, not re-raised
+            self.worker_error = _line(exc)
+            log.error("irpipe serve: the batch worker died (%s); health now reports not ok", self.worker_error)
+
+    def _batch_loop(self) -> None:
         while not self.stopping.is_set() or not self.requests.empty():
             try:
                 first = self.requests.get(timeout=0.1)
@@ -210,17 +304,23 @@ class Server:
                     batch.append(self.requests.get(timeout=max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
-            self._run(batch)
+            try:
+                self._run(batch)
+            except Exception as exc:  # noqa: BLE001 -- the batch's clients get the error; logged
+                self._count("errors", len(batch))
+                self._log(f"batch-{type(exc).__name__}", f"a batch of {len(batch)} failed: {_line(exc)}")
+                for _, reply in batch:
+                    if reply.empty():
+                        reply.put_nowait(_error(f"internal error: {_line(exc)}"))
 
     def _run(self, batch: list[tuple[dict, "queue.Queue[dict]"]]) -> None:
         parsed, replies = [], {}
-        for i, (request, reply) in enumerate(batch):
+        for i, (request, _) in enumerate(batch):
             try:
-                raw = base64.b64decode(request["module"], validate=True)
-                x = self.predictor.inputs(raw, name=str(request.get("source", "<module>")))
-            except (KeyError, ValueError, TypeError, IrpipeError) as exc:
-                self.stats["errors"] += 1
-                replies[i] = {"ok": False, "error": f"bad module: {str(exc).splitlines()[0]}"}
+                x = self.predictor.inputs(request["module"], name=request["source"] or "<module>")
+            except IrpipeError as exc:
+                self._count("errors")
+                replies[i] = _error(f"bad module: {str(exc).splitlines()[0] if str(exc) else exc!r}")
                 continue
             parsed.append((i, x, self.predictor.cache_key(x)))
         todo = [(i, x, key) for i, x, key in parsed if key not in self.cache]
@@ -229,29 +329,36 @@ class Server:
                 self.cache[key] = pred
             while len(self.cache) > self.cache_size:
                 self.cache.popitem(last=False)
-            self.stats["batches"] += 1
-        self.stats["modules"] += len(parsed)
-        self.stats["cache_hits"] += len(parsed) - len(todo)
+            self._count("batches")
+        self._count("modules", len(parsed))
+        self._count("cache_hits", len(parsed) - len(todo))
         for i, x, key in parsed:
-            replies[i] = self._advise(batch[i][0], self.cache[key])
+            try:
+                replies[i] = self._advise(batch[i][0], x, self.cache[key])
+            except Exception as exc:  # noqa: BLE001 -- one module's bug costs its reply; logged
+                self._count("errors")
+                self._log(f"advise-{type(exc).__name__}", f"advise: {_line(exc)}")
+                replies[i] = _error(f"internal error: {_line(exc)}")
         for i, (_, reply) in enumerate(batch):
-            reply.put(replies[i])
+            reply.put_nowait(replies[i])
 
-    def _advise(self, request: dict[str, Any], pred: Any) -> dict[str, Any]:
+    def _advise(self, request: dict[str, Any], x: Any, pred: Any) -> dict[str, Any]:
         """The answer for one module's prediction (no compile: the caller has a deadline)."""
-        objective = request.get("objective", "size")
-        if objective not in ("size", "instcount"):
-            return {"ok": False, "error": f"objective {objective!r}: size or instcount"}
-        candidates = self.predictor.verify_set(pred, objective, int(request.get("verify", 10)))
+        from irpipe.optimize.apply import candidates
+
+        objective = request["objective"]
+        out = {"ok": True, "candidates": candidates(self.predictor, pred, objective, request["verify"]),
+               "instructions": int(x.instructions), "has_main": "main" in x.graph.functions}
+        if objective == "speed":  # chosen by running the program: no pipeline without compiles
+            return out
         first = pred.ranking(objective)[0]
         # keep the reference unless the cost head also predicts a gain
         cost = pred.predicted(objective)
         ref = self.predictor.pset.pipelines[self.predictor.meta["reference"]]
         if cost[pred.pipelines.index(first)] >= cost[pred.pipelines.index(ref)]:
             first = ref
-        source = str(request.get("source", ""))
-        if self.record is not None and source:
+        if self.record is not None and request["source"]:
             from irpipe.optimize import advice
 
-            self.recorded[source] = advice.module_advice("", source, objective, first)
-        return {"ok": True, "pipeline": first, "candidates": candidates}
+            self.recorded[request["source"]] = advice.module_advice("", request["source"], objective, first)
+        return {**out, "pipeline": first}

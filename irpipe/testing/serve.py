@@ -1,37 +1,116 @@
-"""Helpers for serve and plugin tests: start ``irpipe serve`` as a process, ask it over the socket."""
+"""Helpers for serve and plugin tests: ``irpipe serve`` as a process, a client, and a fake model.
+
+``start`` returns once the socket exists (the server publishes it only once it
+accepts), with the server's output in ``SOCK.log``.  :class:`FakePredictor` stands in
+for a :class:`~irpipe.optimize.predict.Predictor` in an in-process
+:class:`~irpipe.optimize.serve.Server`: no torch, no LLVM, instant answers, so tests
+can inject faults into a server they hold.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import socket
+import struct
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
-from irpipe.optimize.serve import recv, send
+import numpy as np
+
+from irpipe.errors import IRError
+from irpipe.optimize.protocol import recv, send
+
+FAKE_PIPELINES = ["default<Oz>", "default<Os>", "default<O2>", "default<O3>", "default<O1>"]
 
 
 def start(sock: Path, *extra: str) -> subprocess.Popen:
-    """``irpipe serve --socket SOCK`` as a process, returned once the socket exists."""
-    proc = subprocess.Popen([sys.executable, "-m", "irpipe.cli.main", "serve", "--socket", str(sock), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
+    """``irpipe serve --socket SOCK`` as a process, returned once the socket exists; its stdout
+    and stderr go to ``SOCK.log`` (``log_of(sock)``)."""
+    log = log_of(sock)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "irpipe.cli.main", "serve", "--socket", str(sock), *extra],
+                                stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
     while not sock.exists():
         if proc.poll() is not None:
-            raise RuntimeError(f"irpipe serve exited: {proc.stderr.read()}")
-        if time.time() > deadline:
+            raise RuntimeError(f"irpipe serve exited: {log.read_text(errors='replace')}")
+        if time.monotonic() > deadline:
             proc.kill()
-            raise TimeoutError("irpipe serve did not create its socket in 60 s")
+            raise TimeoutError("irpipe serve did not create its socket in 90 s")
         time.sleep(0.05)
     return proc
 
 
-def ask(sock: Path, *requests: dict) -> list[dict]:
+def log_of(sock: Path) -> Path:
+    """Where :func:`start` writes the server's output."""
+    return sock.with_name(sock.name + ".log")
+
+
+def ask(sock: Path, *requests: dict, timeout_s: float = 60.0) -> list[dict]:
     """Send ``requests`` on one connection; their answers."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.settimeout(timeout_s)
         c.connect(str(sock))
         out = []
         for r in requests:
             send(c, r)
             out.append(recv(c))
         return out
+
+
+def ask_raw(sock: Path, frame: bytes, timeout_s: float = 60.0) -> dict | None:
+    """Send one body ``frame`` (framed here) and read one answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.settimeout(timeout_s)
+        c.connect(str(sock))
+        c.sendall(struct.pack(">I", len(frame)) + frame)
+        return recv(c)
+
+
+class FakePredictor:
+    """A model that needs nothing: a module is "valid" when it contains ``define``; its
+    instruction count is its number of lines; scores favour the pipelines in reverse order."""
+
+    arch = "fake"
+
+    def __init__(self) -> None:
+        self.directory = Path("<fake>")
+        self.pset = SimpleNamespace(pipelines=list(FAKE_PIPELINES))
+        self.meta: dict[str, Any] = {"reference": 0}
+        self.batches: list[int] = []  # size of each predict_inputs call
+
+    def inputs(self, data: bytes | str, name: str = "<module>") -> Any:
+        """A parsed stand-in; :class:`IRError` when ``data`` has no ``define``."""
+        raw = data.encode() if isinstance(data, str) else data
+        if b"define" not in raw:
+            raise IRError(f"{name}: not an LLVM module")
+        functions = ["main"] if b"@main(" in raw else []
+        return SimpleNamespace(instructions=raw.count(b"\n"), graph=SimpleNamespace(functions=functions),
+                               key=hashlib.sha256(raw).hexdigest())
+
+    def cache_key(self, x: Any) -> str:
+        """The module's digest (equal modules, equal predictions)."""
+        return x.key
+
+    def predict_inputs(self, inputs: list[Any], batch_size: int = 16) -> list[Any]:
+        """One prediction per input (the same for all); records the batch size."""
+        from irpipe.optimize.predict import Prediction
+
+        self.batches.append(len(inputs))
+        k = len(FAKE_PIPELINES)
+        scores = np.tile(np.arange(k, dtype=float), (3, 1))  # [O, K]: the last pipeline first
+        cost = np.tile(-np.arange(k, dtype=float)[:, None], (1, 3))  # [K, O]: and predicted cheapest
+        return [Prediction(list(FAKE_PIPELINES), cost, scores, x.instructions) for x in inputs]
+
+    def predict(self, data: bytes | str, name: str = "<module>") -> Any:
+        """Prediction for one module."""
+        return self.predict_inputs([self.inputs(data, name)])[0]
+
+    def verify_set(self, prediction: Any, objective: str = "instcount", n: int = 10) -> list[str]:
+        """The reference, then the ranking (as the real one without calibration)."""
+        ranked = [p for p in prediction.ranking(objective) if p != FAKE_PIPELINES[0]]
+        return ([FAKE_PIPELINES[0]] + ranked)[:max(n, 1)]

@@ -1,21 +1,26 @@
-"""irpipe serve: 0600 socket, health/stats, batched advice, bad requests, SIGTERM, foreign sockets."""
+"""irpipe serve as a process with the real model: 0600 socket, health/stats, batched advice, bad
+requests, SIGTERM, foreign sockets, a real EMFILE, and ``irpipe optimize --server``.  The fault
+injection tests (dead worker, cap, idle time-out, nesting) are in test_serve_robust.py."""
 
 from __future__ import annotations
 
 import base64
+import json
 import os
+import resource
 import signal
 import socket
 import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from irpipe.optimize.serve import recv
-from irpipe.testing.serve import ask, start
+from irpipe.optimize.serve import recv, send
+from irpipe.testing.serve import ask, log_of, start
 from irpipe.testing.factories import GRAPH_IR, SIMPLE_IR
 
 
@@ -61,7 +66,7 @@ def test_bad_requests_get_errors_not_crashes(server) -> None:
     sock, proc = server
     bad_module, bad_op, bad_objective = ask(
         sock, {"op": "advise", "module": module("define i32 @f( {")}, {"op": "explode"},
-        {"op": "advise", "module": module(SIMPLE_IR), "objective": "speed"})
+        {"op": "advise", "module": module(SIMPLE_IR), "objective": "fast"})
     assert not bad_module["ok"] and "bad module" in bad_module["error"]
     assert not bad_op["ok"] and "unknown op" in bad_op["error"]
     assert not bad_objective["ok"]
@@ -72,12 +77,24 @@ def test_bad_requests_get_errors_not_crashes(server) -> None:
     assert proc.poll() is None and ask(sock, {"op": "health"})[0]["ok"]
 
 
-def test_sigterm_stops_cleanly(tmp_path: Path) -> None:
+def test_wedging_requests_then_sigterm_stops_quickly(tmp_path: Path) -> None:
+    """The requests that used to kill the batch thread are refused; the server answers on and
+    SIGTERM ends it in seconds, not the 12 s of a wedged queue."""
     sock = tmp_path / "s.sock"
     proc = start(sock)
+    req = {"op": "advise", "module": module(SIMPLE_IR)}
+    replies = ask(sock, {**req, "verify": "abc"}, {**req, "verify": None}, {**req, "objective": None},
+                  {**req, "source": ["x"]}, req, {"op": "health"})
+    assert [r["ok"] for r in replies] == [False] * 4 + [True, True]
+    assert "verify" in replies[0]["error"] and replies[-1]["worker"] == "alive"
+    idle = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # an idle client does not hold it up
+    idle.connect(str(sock))
+    t0 = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == 0
-    assert not sock.exists()
+    assert proc.wait(timeout=10) == 0  # generous: it takes about a second
+    idle.close()
+    assert not sock.exists() and time.monotonic() - t0 < 10
+    assert "Traceback" not in log_of(sock).read_text()
     again = start(sock)  # and the path can be served again
     again.terminate()
     assert again.wait(timeout=30) == 0
@@ -117,3 +134,73 @@ def test_cache_and_record(tmp_path: Path) -> None:
     assert first == second and health["stats"]["cache_hits"] == 1 and health["stats"]["modules"] == 2
     (entry,) = advice.read(record)
     assert entry["source"] == "g.c" and entry["pipeline"] == first["pipeline"]
+
+
+def test_accept_recovers_from_a_real_emfile(server) -> None:
+    """Out of descriptors (RLIMIT_NOFILE lowered under the running server), accept logs one line and
+    retries; a client waiting meanwhile is answered once descriptors are back."""
+    sock, proc = server
+    time.sleep(0.5)  # connections of earlier tests finish closing
+    fds = {int(n) for n in os.listdir(f"/proc/{proc.pid}/fd")}
+    lowest_free = min(set(range(len(fds) + 1)) - fds)
+    limits = resource.prlimit(proc.pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (lowest_free, limits[1]))
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+            c.settimeout(60)
+            c.connect(str(sock))  # queued in the backlog: the server cannot accept it yet
+            send(c, {"op": "health"})
+            deadline = time.monotonic() + 30
+            while "EMFILE" not in log_of(sock).read_text() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, limits)
+            assert recv(c)["ok"]
+    finally:
+        resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, limits)
+    lines = [ln for ln in log_of(sock).read_text().splitlines() if "EMFILE" in ln]
+    assert len(lines) == 1 and "accept failed" in lines[0] and proc.poll() is None
+    assert ask(sock, {"op": "health"})[0]["ok"]
+
+
+NO_TORCH = ("import sys; from irpipe.cli.main import main; rc = main(sys.argv[1:]); "
+            "assert 'torch' not in sys.modules, 'torch imported'; sys.exit(rc)")
+
+
+def test_optimize_through_the_server_matches_in_process(server, tmp_path: Path) -> None:
+    """``optimize --server`` (no torch in the client) compiles the same candidates as the
+    in-process path and picks the same pipeline."""
+    sock, _ = server
+    src = tmp_path / "g.ll"
+    src.write_text(GRAPH_IR)
+    runs = {}
+    for how, argv in (("local", ["-m", "irpipe.cli.main"]), ("server", ["-c", NO_TORCH])):
+        extra = ["--server", str(sock)] if how == "server" else []
+        runs[how] = subprocess.run([sys.executable, *argv, "optimize", str(src), "--json",
+                                    "--objective", "instcount", "--verify", "6", *extra],
+                                   capture_output=True, text=True, timeout=300)
+        assert runs[how].returncode == 0, runs[how].stderr
+    want, got = json.loads(runs["local"].stdout), json.loads(runs["server"].stdout)
+    assert got["pipeline"] == want["pipeline"] and got["metric"] == want["metric"]
+    assert [t["pipeline"] for t in got["tried"]] == [t["pipeline"] for t in want["tried"]]
+    assert got["compiles"] == 6 and got["input_instructions"] == want["input_instructions"]
+
+
+def test_optimize_without_a_server_is_one_line(tmp_path: Path) -> None:
+    src = tmp_path / "s.ll"
+    src.write_text(SIMPLE_IR)
+    proc = subprocess.run([sys.executable, "-c", NO_TORCH, "optimize", str(src), "--server",
+                           str(tmp_path / "none.sock")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("irpipe optimize: error: cannot reach irpipe serve at")
+
+
+def test_optimize_speed_through_the_server(server, tmp_path: Path) -> None:
+    """speed asks the server too (candidates and whether main is defined): no main, -O3 kept."""
+    sock, _ = server
+    src = tmp_path / "s.ll"
+    src.write_text(SIMPLE_IR)
+    proc = subprocess.run([sys.executable, "-c", NO_TORCH, "optimize", str(src), "--objective", "speed",
+                           "--json", "--server", str(sock)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["pipeline"] == "default<O3>" and "no main()" in out["note"]
