@@ -35,6 +35,7 @@ from irpipe.bench.suite import Benchmark, SuiteError, discover, source_tree
 from irpipe.errors import FetchError, IrpipeError, ToolError
 from irpipe.jsonfile import write as write_json
 from irpipe.label.runtime import SPEED_NOISE  # the floor for selection, before the suite's A/A floor is known
+from irpipe.paths import model_dir
 
 OBJECTIVES = ("speed", "size")
 
@@ -49,7 +50,7 @@ class BenchConfig:
     objective: str = "speed"
     rounds: int = 7             # interleaved rounds per program (each: baseline, candidates, A/A copy)
     callgrind: bool = True      # instruction counts of the count workload (20-50x slower than native)
-    model: str = "models/default"
+    model: str = str(model_dir("default"))
     verify: int = 6             # speed selection: pipelines screened per program by `optimize`
     jobs: int = 2               # parallel compiles
     only: list[str] | None = None

@@ -1,7 +1,7 @@
 """The featurize job: one Ray task per unit (a row range of a module shard).
 
-Ray is reached through irpipe.jobs (Ray-free stages live in stages.py).  Embedded local Ray by default,
-or an existing cluster (``address`` / RAY_ADDRESS); OUT must be visible to
+Ray is reached through irpipe.jobs (Ray-free stages live in stages.py).  A private local Ray by default,
+or an existing cluster (``address``; ``auto`` under ``ray job submit``); OUT must be visible to
 every node.  A task lost with its node is retried (``max_retries``); finished
 units are skipped on a re-run (their done markers name the input's sha256).
 """
@@ -36,9 +36,9 @@ def run_featurize(dataset: str | Path, out: str | Path, *, address: str | None =
                   object_store_mb: int = 512, progress: bool = True) -> dict[str, Any]:
     """Features and graphs of every module in ``dataset``, written under ``out``; return the manifest."""
     native.load()  # a missing or stale native library fails here, not in every task
+    units = plan_units(dataset, rows_per_unit)  # every shard checked before OUT or Ray
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    units = plan_units(dataset, rows_per_unit)
     run_units(out, units, _featurize_unit, (str(out), timeout_s, max_module_bytes), name="featurize",
               address=address, num_cpus=num_cpus, retries=retries, object_store_mb=object_store_mb,
               progress=progress)

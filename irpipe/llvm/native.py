@@ -1,7 +1,8 @@
 """ctypes binding of libIRPipeAnalysis: LLVM 22's C++ API for the analyses.
 
 The library (``passes/lib``, built by ``make native`` into
-``passes/build/lib/libIRPipeAnalysis.so``) links Debian's libLLVM-22 and
+``passes/build/lib/libIRPipeAnalysis.so``, or the copy an installed wheel
+carries; lookup order in :mod:`irpipe.paths`) links Debian's libLLVM-22 and
 exposes a small C ABI (``passes/include/irpipe/CAPI.h``): parse + verify,
 InstCount, Autophase, ProGraML-style graphs and per-function split.  It is a
 separate LLVM from llvmlite's (both 22.1); modules never cross between them,
@@ -19,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from irpipe import paths
 from irpipe.errors import IRError, ToolNotFound, ToolVersionMismatch
 
 ABI_VERSION = 3
-LIBRARY_NAME = "libIRPipeAnalysis.so"
+LIBRARY_NAME = paths.NATIVE_LIBRARY
 GRAPH_TYPES = 1
 GRAPH_FULL_TEXT = 2
 EVAL_OBJECT, EVAL_ASSEMBLY, EVAL_BITCODE, EVAL_NO_VERIFY, EVAL_KEEP_OPTNONE = 1, 2, 4, 8, 16
@@ -33,18 +35,14 @@ class EvalResult(C.Structure):
 
     _fields_ = [("instructions", C.c_int64), ("text_bytes", C.c_int64), ("object_bytes", C.c_int64),
                 ("opt_seconds", C.c_double), ("codegen_seconds", C.c_double)]
-_REPO = Path(__file__).resolve().parents[2]
-
-
 def library_path() -> Path:
-    """Where the native library is: ``$IRPIPE_NATIVE_LIB`` or the repo's build dir."""
-    override = os.environ.get("IRPIPE_NATIVE_LIB")
-    return Path(override) if override else _REPO / "passes" / "build" / "lib" / LIBRARY_NAME
+    """Where the native library is (lookup order in :mod:`irpipe.paths`)."""
+    return paths.native_library()
 
 
 def plugin_path() -> Path:
     """The pass plugin (``libIRPipe.so``), next to the native library."""
-    return library_path().parent / "libIRPipe.so"
+    return paths.pass_plugin()
 
 
 def _declare(lib: C.CDLL) -> None:
@@ -82,8 +80,7 @@ def load() -> C.CDLL:
     """Load and check the library once per process; a clear error if it is missing or stale."""
     path = library_path()
     if not path.is_file():
-        raise ToolNotFound(f"{LIBRARY_NAME} not found at {path}: build it with `make native` "
-                           "(CMake + Debian's llvm-22-dev), or set IRPIPE_NATIVE_LIB")
+        raise ToolNotFound(f"{LIBRARY_NAME} not found: {paths.native_missing_hint()}")
     lib = C.CDLL(str(path), mode=os.RTLD_LOCAL | os.RTLD_NOW)
     _declare(lib)
     abi = lib.irpipe_abi_version()
@@ -141,7 +138,7 @@ class NativeModule:
         """Parse bitcode or IR text and verify it; :class:`IRError` with LLVM's message otherwise."""
         lib = load()
         handle, error = C.c_void_p(), C.c_void_p()
-        if lib.irpipe_module_parse(data, len(data), name.encode(), C.byref(handle), C.byref(error)):
+        if lib.irpipe_module_parse(data, len(data), os.fsencode(name), C.byref(handle), C.byref(error)):
             raise IRError(_take_error(error))
         return cls(handle, name)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from irpipe.llvm import ir
+from irpipe.paths import PACKAGE
 from irpipe.schema import to_table
 
 SIMPLE_IR = textwrap.dedent("""\
@@ -123,7 +124,7 @@ GRAPH_IR = textwrap.dedent("""\
     }
     """)
 
-SAMPLE_DIR = Path(__file__).resolve().parents[2] / "datasets" / "default" / "sample"
+SAMPLE_DIR = PACKAGE.parent / "datasets" / "default" / "sample"  # the checkout's (tests run from one)
 
 
 def sample_modules(n: int, *, max_instructions: int = 5000, languages: tuple[str, ...] = (
@@ -161,3 +162,51 @@ def write_dataset(root: Path, ir_texts: dict[str, str], *, extra_rows: list[dict
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(to_table(rows, "modules"), path)
     return root
+
+
+def generated_c(functions: int = 10, *, seed: int = 0) -> str:
+    """A C file of ``functions`` generated kernels (loops, branches, arrays, calls to the
+    previous kernel) and a ``main``: ~100 IR instructions per kernel at -O0, so the
+    default 10 give a ~1,000-instruction module."""
+    import random
+
+    rng = random.Random(seed)
+    ops = ("+", "-", "*", "^", "|", "&")
+    out = ["#include <stdio.h>", "static int buf[256];"]
+    for f in range(functions):
+        a, b, c = rng.randrange(1, 97), rng.randrange(1, 89), rng.randrange(2, 31)
+        o1, o2, o3 = rng.choice(ops), rng.choice(ops), rng.choice(ops)
+        call = f"acc += k{f - 1}(n / 2, x {o3} {c});" if f else "acc += x;"
+        out.append(f"""
+int k{f}(int n, int x) {{
+  int acc = {a};
+  for (int i = 0; i < n && i < 256; i++) {{
+    int v = buf[i] {o1} (x * {b} + i);
+    if (v % {c} == 0) acc += v >> 2; else acc = acc {o2} (v + {a});
+    buf[i] = v & 1023;
+  }}
+  switch (x & 3) {{ case 0: acc *= 3; break; case 1: acc -= n; break; default: acc ^= {b}; }}
+  while (acc > 100000) acc /= {c};
+  if (n > 1) {{ {call} }}
+  return acc;
+}}""")
+    out.append(f"""
+int main(int argc, char **argv) {{
+  int s = 0;
+  for (int r = 0; r < 4; r++) s += k{functions - 1}(64 + argc + r, r);
+  printf("%d\\n", s);
+  return 0;
+}}""")
+    return "\n".join(out) + "\n"
+
+
+def generated_module(tmp: Path, functions: int = 10, *, seed: int = 0) -> str:
+    """IR text of :func:`generated_c` as ``clang-22 -O0 -Xclang -disable-O0-optnone`` emits it
+    (compiled under ``tmp``; needs clang-22)."""
+    import subprocess
+
+    src, ll = Path(tmp) / f"gen{functions}_{seed}.c", Path(tmp) / f"gen{functions}_{seed}.ll"
+    src.write_text(generated_c(functions, seed=seed))
+    subprocess.run(["clang-22", "-O0", "-Xclang", "-disable-O0-optnone", "-S", "-emit-llvm",
+                    str(src), "-o", str(ll)], check=True, capture_output=True, text=True)
+    return ll.read_text()

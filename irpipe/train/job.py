@@ -3,8 +3,8 @@
 With ``train.workers = 1`` the loop runs here, no Ray.  With more, a Ray Train
 ``TorchTrainer`` runs :func:`irpipe.train.loop.fit` on that many workers, each a
 DDP rank (gloo on CPU, NCCL when GPUs are used); the examples are built once
-by the driver and shared through the object store.  Embedded local Ray by
-default, or a cluster (``address`` / RAY_ADDRESS) whose nodes see ``out``.
+by the driver and shared through the object store.  A private local Ray by
+default, or the cluster at ``address`` (see :mod:`irpipe.jobs`) whose nodes see ``out``.
 A GPU is used when ``train.use_gpu`` says so, or (unset) when CUDA is present.
 """
 

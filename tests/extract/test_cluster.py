@@ -56,7 +56,8 @@ def test_ray_job_submit_against_ray_start_head(tmp_path: Path) -> None:
         out = tmp_path / "out"
         irpipe = shutil.which("irpipe", path=str(Path(sys.executable).parent))
         submit = [ray_bin, "job", "submit", f"--address=http://127.0.0.1:{dash}", "--",
-                  irpipe, "extract", "--recipes", str(recipes), "--out", str(out), "--no-progress"]
+                  irpipe, "extract", "--recipes", str(recipes), "--out", str(out), "--address", "auto",
+                  "--no-progress"]
         for _ in range(45):  # the dashboard's job server comes up a few seconds after the head
             proc = subprocess.run(submit, env=env, capture_output=True, text=True, timeout=300)
             said = proc.stdout + proc.stderr
