@@ -2,6 +2,7 @@
 // See include/irpipe/ApplyAdvice.h for the format and the failure policy.
 //===----------------------------------------------------------------------===//
 #include "irpipe/ApplyAdvice.h"
+#include "irpipe/SafePipeline.h"
 
 #include "llvm/Analysis/CGSCCPassManager.h"
 #include "llvm/Analysis/LoopAnalysisManager.h"
@@ -17,6 +18,8 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <utility>
+#include <vector>
 
 using namespace llvm;
 
@@ -92,6 +95,104 @@ static std::optional<json::Object> lookup(const std::string &Path,
   return std::nullopt;
 }
 
+namespace {
+
+/// Fresh analysis managers, registered by the host's PassBuilder (target-aware).
+struct Analyses {
+  LoopAnalysisManager LAM;
+  FunctionAnalysisManager FAM;
+  CGSCCAnalysisManager CGAM;
+  ModuleAnalysisManager MAM;
+  explicit Analyses(PassBuilder &PB) {
+    PB.registerModuleAnalyses(MAM);
+    PB.registerCGSCCAnalyses(CGAM);
+    PB.registerFunctionAnalyses(FAM);
+    PB.registerLoopAnalyses(LAM);
+    PB.crossRegisterProxies(LAM, FAM, CGAM, MAM);
+  }
+};
+
+/// The pipelines of one advice entry that parsed and passed the loop-nest grammar.
+struct Plan {
+  std::optional<ModulePassManager> MPM;
+  std::vector<std::pair<std::string, FunctionPassManager>> Functions;
+  std::string Names;  // what the warning and the trial cache call them
+
+  void add(const Twine &What) { Names += (Names.empty() ? "" : " + ") + What.str(); }
+
+  void run(Module &M, Analyses &A) {
+    if (MPM)
+      MPM->run(M, A.MAM);
+    for (auto &[Name, FPM] : Functions) {
+      Function *F = M.getFunction(Name);  // after the module pipeline, which may remove it
+      if (!F || F->isDeclaration()) {
+        warn("advice names function '" + Name + "', which the module pipeline removed; skipped");
+        continue;
+      }
+      A.FAM.clear();
+      FPM.run(*F, A.FAM);
+    }
+  }
+};
+
+/// Parse \p Text into \p PM and check it; false after one warning naming \p What.
+template <typename PassManagerT>
+bool prepare(PassBuilder &PB, PassManagerT &PM, StringRef Text, const Twine &What,
+             const Module &M, StringRef Fallback) {
+  if (Error E = PB.parsePassPipeline(PM, Text)) {
+    warn("advice pipeline '" + Text + "'" + What + " does not parse (" +
+         toString(std::move(E)) + "); skipped");
+    return false;
+  }
+  if (std::string Why = unsafeNest(canonicalPipeline(PM, PB)); !Why.empty()) {
+    warn("module '" + M.getSourceFileName() + "': advised pipeline '" + Text + "'" + What +
+         " rejected: " + Why + "; " + Fallback);
+    return false;
+  }
+  return true;
+}
+
+/// The entry's pipelines that parse and pass the grammar (the rest: one warning each).
+Plan makePlan(PassBuilder &PB, const json::Object &Entry, Module &M) {
+  Plan P;
+  if (std::optional<StringRef> Text = Entry.getString("pipeline")) {
+    ModulePassManager MPM;
+    if (prepare(PB, MPM, *Text, "", M, "keeping the default pipeline")) {
+      P.MPM = std::move(MPM);
+      P.add("'" + *Text + "'");
+    }
+  }
+  if (const json::Object *Fns = Entry.getObject("functions")) {
+    for (const auto &KV : *Fns) {
+      std::optional<StringRef> Text = KV.second.getAsString();
+      Function *F = M.getFunction(KV.first.str());
+      if (!F || F->isDeclaration()) {
+        warn("advice names function '" + KV.first.str() +
+             "', which this module does not define; skipped");
+        continue;
+      }
+      if (!Text) {
+        warn("advice for function '" + KV.first.str() + "' is not a string");
+        continue;
+      }
+      FunctionPassManager FPM;
+      if (!prepare(PB, FPM, *Text, " for function '" + KV.first.str() + "'", M, "skipped"))
+        continue;
+      P.Functions.emplace_back(KV.first.str(), std::move(FPM));
+      P.add("'" + *Text + "' on " + KV.first.str());
+    }
+  }
+  return P;
+}
+
+/// Whether \p Text is exactly one of LLVM's O-level pipelines (`default<Oz>` ...).
+bool isOLevel(StringRef Text) {
+  return Text.consume_front("default<O") && Text.size() == 2 && Text.ends_with(">") &&
+         StringRef("0123sz").contains(Text[0]);
+}
+
+} // namespace
+
 PreservedAnalyses ApplyAdvicePass::run(Module &M, ModuleAnalysisManager &) {
   // An advised `default<Oz>` builds the default pipeline again, whose
   // PipelineStartEP hook adds this pass again: only the outermost one acts.
@@ -110,55 +211,30 @@ PreservedAnalyses ApplyAdvicePass::run(Module &M, ModuleAnalysisManager &) {
   if (!Entry)
     return PreservedAnalyses::all();
 
-  // Fresh analysis managers, registered by the host's PassBuilder (target-aware).
-  LoopAnalysisManager LAM;
-  FunctionAnalysisManager FAM;
-  CGSCCAnalysisManager CGAM;
-  ModuleAnalysisManager MAM;
-  PB->registerModuleAnalyses(MAM);
-  PB->registerCGSCCAnalyses(CGAM);
-  PB->registerFunctionAnalyses(FAM);
-  PB->registerLoopAnalyses(LAM);
-  PB->crossRegisterProxies(LAM, FAM, CGAM, MAM);
-
-  bool Changed = false, ModulePipelineRan = false;
-  if (std::optional<StringRef> Text = Entry->getString("pipeline")) {
-    ModulePassManager MPM;
-    if (Error E = PB->parsePassPipeline(MPM, *Text)) {
-      warn("advice pipeline '" + *Text + "' does not parse (" +
-           toString(std::move(E)) + "); skipped");
-    } else {
-      MPM.run(M, MAM);
-      Changed = ModulePipelineRan = true;
+  Plan P = makePlan(*PB, *Entry, M);
+  if (!P.MPM && P.Functions.empty())
+    return PreservedAnalyses::all();
+  // Only pipelines irpipe has verified run here: `irpipe optimize` marks what it
+  // ran on the module ("verified": true), and LLVM's own O-level pipelines are
+  // what the compiler runs anyway; anything else runs in a trial first.
+  bool Trusted = Entry->getBoolean("verified") == true ||
+                 (P.Functions.empty() && isOLevel(Entry->getString("pipeline").value_or("")));
+  if (!Trusted && trialTimeoutMs() > 0) {
+    std::string Why = trialRun(M, P.Names, [&](Module &Copy) {
+      Analyses A(*PB);
+      P.run(Copy, A);
+    }, trialTimeoutMs());
+    if (!Why.empty()) {
+      warn("module '" + M.getSourceFileName() + "': advised pipeline " + P.Names +
+           " rejected: " + Why + "; keeping the default pipeline");
+      return PreservedAnalyses::all();
     }
   }
-  if (const json::Object *Fns = Entry->getObject("functions")) {
-    for (const auto &KV : *Fns) {
-      std::optional<StringRef> Text = KV.second.getAsString();
-      Function *F = M.getFunction(KV.first.str());
-      if (!F || F->isDeclaration()) {
-        warn("advice names function '" + KV.first.str() +
-             "', which this module does not define; skipped");
-        continue;
-      }
-      FunctionPassManager FPM;
-      if (!Text) {
-        warn("advice for function '" + KV.first.str() + "' is not a string");
-        continue;
-      }
-      if (Error E = PB->parsePassPipeline(FPM, *Text)) {
-        warn("advice pipeline '" + *Text + "' for function '" + KV.first.str() +
-             "' does not parse (" + toString(std::move(E)) + "); skipped");
-        continue;
-      }
-      FAM.clear();
-      FPM.run(*F, FAM);
-      Changed = true;
-    }
-  }
-  if (Replace && ModulePipelineRan)
+  Analyses A(*PB);
+  P.run(M, A);
+  if (Replace && P.MPM)
     markReplaced(M);  // only now: the function pipelines above had to run
-  return Changed ? PreservedAnalyses::none() : PreservedAnalyses::all();
+  return PreservedAnalyses::none();
 }
 
 } // namespace irpipe

@@ -12,8 +12,9 @@
 // optimize measured, and a pass gate (ShouldRunOptionalPass) then skips the
 // optional passes of the default pipeline for that module.  Required passes
 // still run; codegen keeps the build's -O level.  A module without advice (or
-// whose advice fails) keeps the whole default pipeline.  Without an advice file
-// or server the hook adds nothing.
+// whose advice fails) keeps the whole default pipeline; so does a module whose
+// advised pipeline would abort LLVM (SafePipeline.h: a loop-nest grammar and a
+// forked trial run).  Without an advice file or server the hook adds nothing.
 //===----------------------------------------------------------------------===//
 #include "irpipe/ApplyAdvice.h"
 

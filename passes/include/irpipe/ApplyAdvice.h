@@ -9,15 +9,19 @@
 // An advice file is versioned JSON (irpipe/optimize/advice.py writes the same):
 //   {"format": "irpipe.advice", "version": 1,
 //    "modules": [{"source": "a.c", "pipeline": "<module pipeline>",
-//                 "functions": {"f": "<function pipeline>"}}]}
+//                 "functions": {"f": "<function pipeline>"}, "verified": true}]}
 // A module entry applies when its "source" equals the module's source file name
 // (or its last path component), or is "*".  Its "pipeline" runs on the module,
-// then each named function runs its own function-level pipeline.
+// then each named function runs its own function-level pipeline.  "verified"
+// (optional, default false): irpipe ran these pipelines on the module itself.
 //
 // A compile never fails because of irpipe: an unreadable or malformed file, a
 // pipeline that does not parse and a function that does not exist each print
 // one "irpipe: warning:" line and that advice is skipped (the module keeps the
-// compiler's own pipeline).
+// compiler's own pipeline).  Only pipelines irpipe has verified run
+// (SafePipeline.h): each must pass the loop-nest grammar, and an entry not
+// marked "verified" (and every live answer) runs first in a forked trial; a
+// pipeline that would abort LLVM costs one warning and the default pipeline.
 //===----------------------------------------------------------------------===//
 #ifndef IRPIPE_APPLYADVICE_H
 #define IRPIPE_APPLYADVICE_H
