@@ -71,7 +71,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             out.write_bytes(result.bitcode)
     if args.emit_advice:
-        advice.write(args.emit_advice, [advice.optimized_advice(result, ir.structural_hash(data), args.file)])
+        # the plugin matches entries by the module's source_filename (what clang compiles)
+        info = ir.inspect(data, name=args.file)
+        advice.write(args.emit_advice, [advice.optimized_advice(result, info.structural_hash,
+                                                                info.source_filename or args.file)])
     if args.json:
         json.dump({**result.summary(), "target": target.describe()}, sys.stdout, indent=1)
         print()
