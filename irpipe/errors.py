@@ -13,6 +13,11 @@ class IrpipeError(Exception):
     """Base class of every error raised by irpipe."""
 
 
+class PathError(IrpipeError, OSError):
+    """A file or directory named by the user is missing, of the wrong kind (a directory where
+    a file belongs, a FIFO, a device) or cannot be written where it was asked to go."""
+
+
 class ToolError(IrpipeError, OSError):
     """An LLVM (or other external) tool is missing, has the wrong version or failed."""
 
@@ -93,3 +98,7 @@ class GymError(IrpipeError, ValueError):
 class InvalidAction(GymError):
     """``env.step`` got an action that is not in the action space (negative, out of range,
     a float, a bool, not an integer, or an unknown pass name)."""
+
+
+class JobError(IrpipeError, RuntimeError):
+    """A Ray job cannot start (e.g. no temporary folder short enough for Ray's sockets)."""

@@ -2,8 +2,10 @@
 
 Tables are built with ``pa.Table.from_pylist(rows, schema=...)`` and never
 inferred from pandas.  Each Parquet file carries ``irpipe.schema`` (the table
-name) and ``irpipe.schema_version`` in its key/value metadata; readers refuse a
-file whose version they do not know (:func:`check_metadata`).
+name) and ``irpipe.schema_version`` in its key/value metadata; every reader checks
+each file when it opens it (:func:`check_schema`: table name, a version it knows,
+every column with its type) and refuses it with one error naming the file
+(:func:`irpipe.extract.shards.open_shard`).
 
 ComPile compatibility: the first six columns of :data:`MODULES` are exactly the
 public ComPile release's columns, in its order and with its types, so a reader
@@ -18,6 +20,7 @@ from typing import Any, Iterable
 import pyarrow as pa
 
 from irpipe.errors import SchemaError
+from irpipe.files import printable
 
 #: Bumped on any change of a column's name, type or meaning.
 SCHEMA_VERSION = "2"
@@ -60,7 +63,9 @@ COMPILE_COLUMNS = (
 #   `license_source` telling where it came from ("debian-copyright", "pypi-metadata",
 #   "cargo-toml", "recipe") and `license_files` the license text(s) found;
 # - have `function_count` = defined functions, `instruction_count` = instructions
-#   in defined functions, both as parsed by llvmlite (LLVM 22.1).
+#   in defined functions, both as parsed by llvmlite (LLVM 22.1);
+# - hold UTF-8 text in every string column: a file name that is not UTF-8 (a path column) keeps
+#   its odd bytes as "\udcXX" escapes, as irpipe prints it (to_table does this).
 MODULES = pa.schema(
     [
         pa.field("content", pa.binary(), nullable=False),
@@ -266,9 +271,22 @@ def to_table(rows: Iterable[dict[str, Any]], table_name: str) -> pa.Table:
         raise SchemaError(f"{table_name}: unknown column(s) {sorted(unknown)}; "
                           f"the schema has {schema.names}")
     try:
-        return pa.Table.from_pylist(rows, schema=schema)
+        try:
+            return pa.Table.from_pylist(rows, schema=schema)
+        except UnicodeEncodeError:  # a file name that is not UTF-8 (surrogate-escaped by Python)
+            return pa.Table.from_pylist([{k: _utf8(v) for k, v in r.items()} for r in rows], schema=schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise SchemaError(f"{table_name}: rows do not fit schema v{SCHEMA_VERSION}: {exc}") from exc
+
+
+def _utf8(value: Any) -> Any:
+    """``value`` with every string UTF-8 text: the undecodable bytes of a file name (lone
+    surrogates) become ``\\udcXX`` escapes, as irpipe prints them (Arrow strings are UTF-8)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [_utf8(v) for v in value]
+    return value
 
 
 def check_metadata(schema: pa.Schema, table_name: str, *, allow_compile: bool = False) -> None:
@@ -284,24 +302,56 @@ def check_metadata(schema: pa.Schema, table_name: str, *, allow_compile: bool = 
         if allow_compile and all(c in schema.names for c in COMPILE_COLUMNS):
             return
         raise SchemaError(f"not an irpipe {table_name} table (no irpipe.schema metadata)")
-    if name.decode() != table_name:
-        raise SchemaError(f"expected an irpipe {table_name} table, got {name.decode()!r}")
-    if version.decode() not in READABLE_VERSIONS:
-        raise SchemaError(f"{table_name} table has schema version {version.decode()}, "
+    if name.decode(errors="replace") != table_name:
+        raise SchemaError(f"expected an irpipe {table_name} table, got {name.decode(errors='replace')!r}")
+    if version is None:
+        raise SchemaError(f"irpipe {table_name} table without irpipe.schema_version metadata (damaged, or "
+                          f"not written by irpipe); this irpipe reads versions {', '.join(READABLE_VERSIONS)}")
+    if version.decode(errors="replace") not in READABLE_VERSIONS:
+        raise SchemaError(f"{table_name} table has schema version {version.decode(errors='replace')}, "
                           f"this irpipe reads versions {', '.join(READABLE_VERSIONS)}")
 
 
-def validate(table: pa.Table, table_name: str) -> None:
-    """Check a table's metadata, column names and types against the declaration."""
-    check_metadata(table.schema, table_name)
-    want = TABLES[table_name]
-    version = (table.schema.metadata or {}).get(b"irpipe.schema_version", SCHEMA_VERSION.encode()).decode()
-    optional = ADDED_SINCE.get(version, {}).get(table_name, ())
+def _base_type(t: pa.DataType) -> pa.DataType:
+    """``t`` with large/small variants and list field names ignored (what a cast keeps)."""
+    if pa.types.is_large_string(t):
+        return pa.string()
+    if pa.types.is_large_binary(t):
+        return pa.binary()
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return pa.list_(_base_type(t.value_type))
+    return t
+
+
+def check_schema(schema: pa.Schema, table_name: str, *, allow_compile: bool = False) -> None:
+    """Check a schema's metadata (:func:`check_metadata`), column names and types against the
+    declaration of ``table_name``; columns added after the file's version may be missing.
+    A ComPile shard (``allow_compile``, no irpipe metadata) needs ComPile's columns only."""
+    check_metadata(schema, table_name, allow_compile=allow_compile)
+    meta = schema.metadata or {}
+    if b"irpipe.schema" not in meta:  # a ComPile shard: its six columns, nothing else required
+        want = [f for f in TABLES[table_name] if f.name in COMPILE_COLUMNS]
+        optional: tuple[str, ...] = ()
+    else:
+        want = list(TABLES[table_name])
+        optional = ADDED_SINCE.get(meta[b"irpipe.schema_version"].decode(), {}).get(table_name, ())
     for field in want:
-        if field.name not in table.schema.names and field.name in optional:
-            continue
-        if field.name not in table.schema.names:
+        if field.name not in schema.names:
+            if field.name in optional:
+                continue
             raise SchemaError(f"{table_name}: missing column {field.name!r}")
+        got = schema.field(field.name).type
+        if _base_type(got) != _base_type(field.type):
+            raise SchemaError(f"{table_name}.{field.name}: type {got}, expected {field.type}")
+
+
+def validate(table: pa.Table, table_name: str) -> None:
+    """Check a table's metadata, column names and exact types against the declaration, and
+    that its non-nullable columns hold no nulls."""
+    check_schema(table.schema, table_name)
+    for field in TABLES[table_name]:
+        if field.name not in table.schema.names:  # added after the table's version (check_schema)
+            continue
         got = table.schema.field(field.name).type
         if got != field.type:
             raise SchemaError(f"{table_name}.{field.name}: type {got}, expected {field.type}")

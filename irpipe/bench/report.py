@@ -54,6 +54,13 @@ def _fmt(v: float | None, spec: str = ".3f") -> str:
     return "-" if v is None else format(v, spec)
 
 
+def _cell(text: str) -> str:
+    """``text`` whole (its first line) as one Markdown table cell: a cut could end inside a key
+    name or a path, which is exactly what the reader needs to see."""
+    line = text.splitlines()[0] if text else ""
+    return line.replace("|", "\\|")
+
+
 def table(doc: dict[str, Any]) -> str:
     """A Markdown table: one row per program and candidate, then the geomeans."""
     speed = doc["config"]["objective"] == "speed"
@@ -62,7 +69,7 @@ def table(doc: dict[str, Any]) -> str:
     rows = [head, ["---"] * len(head)]
     for r in doc["results"]:
         if r["status"] != "ok":
-            rows.append([r["name"], "", r["status"], "", "", "", r.get("detail", "")[:60]])
+            rows.append([r["name"], "", r["status"], "", "", "", _cell(r.get("detail", ""))])
             continue
         for e in r.get("candidates", []):
             sp = e.get("speedup")

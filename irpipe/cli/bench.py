@@ -12,13 +12,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from irpipe.cli.args import MODEL_DIR, OUT_DIR, SUITE_DIR
 from irpipe.cli.optimize import DEFAULT_MODEL
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmark native programs (benchmark.toml): speedup vs -O3 with "
                                      "identical output, bootstrap CIs, callgrind counts, JSON + PNG")
-    p.add_argument("--suite", required=True, help="a directory of programs, each with benchmark.toml")
+    p.add_argument("--suite", required=True, type=SUITE_DIR, help="a directory of programs, each with benchmark.toml")
     p.add_argument("--candidate", nargs="+", action="append", metavar=("KIND", "ARG"),
                    help="optimize [MODEL] | advice PATH | pipeline STR | search; repeat to compare "
                         "several in one interleaved run (default: optimize)")
@@ -28,10 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rounds", type=int, default=7, help="interleaved rounds per program")
     p.add_argument("--no-callgrind", action="store_true", help="skip instruction counts")
     p.add_argument("--only", nargs="+", help="benchmark only these programs (by name)")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model of `--candidate optimize`")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), type=MODEL_DIR, help="model of `--candidate optimize`")
     p.add_argument("--verify", type=int, default=6, help="speed: pipelines `optimize` screens per program")
-    p.add_argument("--out", default="out/bench", help="directory for bench.json, bench.png, bench.md")
-    p.add_argument("--cache", default=None, help="build and source cache (default ~/.cache/irpipe/bench)")
+    p.add_argument("--out", default="out/bench", type=OUT_DIR, help="directory for bench.json, bench.png, bench.md")
+    p.add_argument("--cache", default=None, type=OUT_DIR, help="build and source cache (default ~/.cache/irpipe/bench)")
     p.add_argument("--fresh", action="store_true", help="re-measure programs finished by an earlier run")
     p.add_argument("--print-hashes", action="store_true",
                    help="build and run the baseline only; print each program's expected_sha256 line")

@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 
+from irpipe.cli.args import DATASET, JOB_OUTPUT, MODEL_DIR, OUT_DIR, OUT_FILE
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate models on a dataset split against -Oz, random "
                                         "and greedy search at equal compiles")
-    p.add_argument("--model", action="append", required=True,
+    p.add_argument("--model", action="append", required=True, type=MODEL_DIR,
                    help="checkpoint directory (repeat to compare models side by side)")
-    p.add_argument("--dataset", required=True, help="dataset directory of MODULES rows")
-    p.add_argument("--measurements", help="MEASUREMENTS of the candidates (default: measured now)")
-    p.add_argument("--work", help="where to measure (default: out/eval/<dataset name>; resumable)")
+    p.add_argument("--dataset", required=True, type=DATASET, help="dataset directory of MODULES rows")
+    p.add_argument("--measurements", type=JOB_OUTPUT, help="MEASUREMENTS of the candidates (default: measured now)")
+    p.add_argument("--work", type=OUT_DIR, help="where to measure (default: out/eval/<dataset name>; resumable)")
     p.add_argument("--split", default="test", choices=("test", "val", "train", "all"),
                    help="package split to evaluate on (all: a held-out dataset)")
     p.add_argument("--verify", type=int, default=10, help="compiles per module after the model call")
@@ -22,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-modules", type=int, help="at most this many modules (a stable choice)")
     p.add_argument("--max-instructions", type=int, help="skip modules with more IR instructions")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", help="also write the report as JSON here")
+    p.add_argument("--json", type=OUT_FILE, help="also write the report as JSON here")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=run)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from irpipe.cli.args import OUT_DIR, RECIPES
 from irpipe.extract.licenses import PERMISSIVE
+from irpipe.paths import repo_file
 
 #: Exit statuses: every package extracted (or --keep-going); a package failed; an invalid recipe.
 EXIT_OK, EXIT_FAILED, EXIT_BAD_RECIPES = 0, 1, 2
@@ -111,11 +112,11 @@ def run(args: argparse.Namespace) -> int:
     from irpipe.extract.stages import ExtractOptions
 
     out = Path(args.out).resolve()
-    constraints = Path(__file__).resolve().parents[2] / "constraints.txt"
+    constraints = repo_file("constraints.txt")  # the checkout's pins; an installed wheel has none
     options = ExtractOptions(
         work_root=str(out / ".work"), license_allow=frozenset(x.strip() for x in args.license_allow.split(",") if x.strip()),
         install_build_deps=not args.no_build_deps, jobs=args.jobs, keep_work=args.keep_work,
-        constraints=str(constraints) if constraints.exists() else None)
+        constraints=str(constraints) if constraints and constraints.exists() else None)
     manifest = run_extract(args.recipes, out, options=options, address=args.address, num_cpus=args.num_cpus,
                            retries=args.retries, retry_failed=args.retry_failed,
                            max_shard_bytes=args.max_shard_mb * 1024 * 1024, progress=not args.no_progress)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
+from irpipe.cli.args import DATASET, OUT_DIR
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("featurize", help="features and ProGraML graphs of a dataset (Ray job)")
-    p.add_argument("--dataset", required=True, help="dataset directory (or one shard) of MODULES rows")
-    p.add_argument("--out", required=True, help="output directory (resumable)")
-    p.add_argument("--address", help="Ray cluster address (default: embedded local Ray)")
+    p.add_argument("--dataset", required=True, type=DATASET, help="dataset directory (or one shard) of MODULES rows")
+    p.add_argument("--out", required=True, type=OUT_DIR, help="output directory (resumable)")
+    p.add_argument("--address", help="Ray cluster address, or auto: the one RAY_ADDRESS names (default: a private local Ray)")
     p.add_argument("--num-cpus", type=int, help="CPUs of the embedded Ray")
     p.add_argument("--rows-per-unit", type=int, default=256, help="modules per Ray task")
     p.add_argument("--retries", type=int, default=3, help="retries of a task lost with its worker")

@@ -5,20 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 
+from irpipe.cli.args import DATASET, OUT_DIR, PIPELINES_FILE
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("measure", help="measure every module under each pipeline of a pipeline set "
                                        "(MEASUREMENTS table; Ray job, resumable)")
-    p.add_argument("--dataset", required=True, help="dataset directory (or one shard) of MODULES rows")
-    p.add_argument("--pipelines", required=True, help="pipeline set JSON (irpipe vocab pool|select)")
-    p.add_argument("--out", required=True, help="output directory (resumable)")
+    p.add_argument("--dataset", required=True, type=DATASET, help="dataset directory (or one shard) of MODULES rows")
+    p.add_argument("--pipelines", required=True, type=PIPELINES_FILE, help="pipeline set JSON (irpipe vocab pool|select)")
+    p.add_argument("--out", required=True, type=OUT_DIR, help="output directory (resumable)")
     p.add_argument("--no-object", action="store_true", help="IR instruction counts only (no .text size)")
     p.add_argument("--split", default="all", choices=("all", "train", "val", "test"),
                    help="only modules of this package split (irpipe.data.splits)")
     p.add_argument("--sample", type=int, help="at most this many modules (a stable choice)")
     p.add_argument("--seed", type=int, default=0, help="split and sample seed")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per evaluation")
-    p.add_argument("--address", help="Ray cluster address (default: embedded local Ray)")
+    p.add_argument("--address", help="Ray cluster address, or auto: the one RAY_ADDRESS names (default: a private local Ray)")
     p.add_argument("--num-cpus", type=int)
     p.add_argument("--rows-per-unit", type=int, default=16)
     p.add_argument("--no-progress", action="store_true")

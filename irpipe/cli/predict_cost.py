@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from pathlib import Path
-
 from irpipe.cli.args import MODEL_DIR
 from irpipe.cli.features import add_module_arguments, read_mlir_input
+from irpipe.paths import model_dir
 
-DEFAULT_MODEL = str(Path(__file__).resolve().parents[2] / "models" / "mlir-cost")
+DEFAULT_MODEL = str(model_dir("mlir-cost"))
 
 
 def register(sub: argparse._SubParsersAction) -> None:

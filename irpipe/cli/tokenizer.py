@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
+from irpipe.cli.args import DATASET, OUT_DIR
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tokenizer", help="train the IR BPE tokenizer on a dataset (in-process)")
-    p.add_argument("--dataset", required=True, help="dataset directory of MODULES shards")
-    p.add_argument("--out", required=True, help="model directory to save tokenizer.json into")
+    p.add_argument("--dataset", required=True, type=DATASET, help="dataset directory of MODULES shards")
+    p.add_argument("--out", required=True, type=OUT_DIR, help="model directory to save tokenizer.json into")
     p.add_argument("--vocab-size", type=int, default=8000)
     p.add_argument("--min-frequency", type=int, default=2)
     p.add_argument("--max-modules", type=int, default=2000, help="train on at most this many modules")

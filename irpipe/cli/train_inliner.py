@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
+from irpipe.cli.args import DATASET, OUT_DIR
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-inliner", help="train the inlining policy that `irpipe serve "
                                              "--inliner-channel` answers clang-22's ML inliner with")
-    p.add_argument("--dataset", required=True, help="dataset directory of MODULES shards")
-    p.add_argument("--out", required=True, help="policy directory (inliner.safetensors + inliner.json)")
+    p.add_argument("--dataset", required=True, type=DATASET, help="dataset directory of MODULES shards")
+    p.add_argument("--out", required=True, type=OUT_DIR, help="policy directory (inliner.safetensors + inliner.json)")
     p.add_argument("--train-modules", type=int, default=30)
     p.add_argument("--eval-modules", type=int, default=60, help="held-out (val+test) modules for the report")
     p.add_argument("--iterations", type=int, default=8)

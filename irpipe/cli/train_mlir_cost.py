@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
+from irpipe.cli.args import CONFIG_FILE, OUT_DIR
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-mlir-cost", help="train the MLIR cost model (GNN over the op graph) on "
                                                "measure-mlir runs; evaluates against the analytical baseline")
-    p.add_argument("--config", default="models/mlir-cost/config.toml", help="config TOML (flat keys)")
+    p.add_argument("--config", default="models/mlir-cost/config.toml", type=CONFIG_FILE, help="config TOML (flat keys)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
-    p.add_argument("--out", required=True, help="checkpoint directory")
+    p.add_argument("--out", required=True, type=OUT_DIR, help="checkpoint directory")
     p.set_defaults(run=run)
 
 

@@ -5,20 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 
+from irpipe.cli.args import JOB_OUTPUT, OUT_FILE, PIPELINES_FILE
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("vocab", help="mine candidate pipelines from labels (train split only)")
     steps = p.add_subparsers(dest="step", required=True)
     pool = steps.add_parser("pool", help="distinct best pipelines of the training labels, plus O levels")
-    pool.add_argument("--labels", required=True, help="output directory of irpipe label")
+    pool.add_argument("--labels", required=True, type=JOB_OUTPUT, help="output directory of irpipe label")
     pool.add_argument("--size", type=int, default=128)
     pool.add_argument("--seed", type=int, default=0, help="split seed")
-    pool.add_argument("--out", required=True, help="pipeline set JSON to write")
+    pool.add_argument("--out", required=True, type=OUT_FILE, help="pipeline set JSON to write")
     sel = steps.add_parser("select", help="greedy set-cover of gains over a measured pool")
-    sel.add_argument("--pool", required=True, help="pipeline set JSON of `irpipe vocab pool`")
-    sel.add_argument("--measurements", required=True, help="output directory of irpipe measure")
+    sel.add_argument("--pool", required=True, type=PIPELINES_FILE, help="pipeline set JSON of `irpipe vocab pool`")
+    sel.add_argument("--measurements", required=True, type=JOB_OUTPUT, help="output directory of irpipe measure")
     sel.add_argument("--size", type=int, default=32)
-    sel.add_argument("--out", required=True, help="pipeline set JSON to write")
+    sel.add_argument("--out", required=True, type=OUT_FILE, help="pipeline set JSON to write")
     p.set_defaults(run=run)
 
 

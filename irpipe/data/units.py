@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from irpipe import files
+from irpipe.errors import SchemaError
 from irpipe.extract import shards
-from irpipe.schema import TABLES, check_metadata, stamped, to_table
+from irpipe.schema import TABLES, stamped, to_table
 
 DEFAULT_UNIT_ROWS = 256
 #: MODULES columns every output row carries along (splits are by package).
@@ -51,7 +52,8 @@ def plan_units(dataset: str | Path, rows_per_unit: int = DEFAULT_UNIT_ROWS) -> l
     dataset = Path(dataset)
     units = []
     for f in shards.shard_files(dataset):
-        rows = pq.ParquetFile(f).metadata.num_rows
+        with shards.open_shard(f, "modules", allow_compile=True) as pf:  # checked before any job starts
+            rows = pf.metadata.num_rows
         rel = str(f.relative_to(dataset)) if f != dataset else f.name
         digest = shards.sha256_file(f)
         units += [Unit(str(f.resolve()), rel, s, min(rows, s + rows_per_unit), digest)
@@ -94,11 +96,11 @@ def finalize(out: Path, dataset: str | Path, units: list[Unit], kind: str,
 
 def read_table(out: str | Path, kind: str) -> pa.Table:
     """All ``kind`` rows of a job's output directory (one stamped table)."""
-    files = sorted((Path(out) / kind).rglob("*.parquet"))
-    tables = []
-    for f in files:
-        check_metadata(pq.read_schema(f), kind)
-        tables.append(pq.read_table(f))
+    out = Path(out)
+    if not any((out / name).exists() for name in (kind, "manifest.json", "done")):
+        raise SchemaError(f"{files.shown(out)}: not the output of an irpipe job (no {kind}/, no "
+                          "manifest.json); give the directory irpipe label, measure or measure-mlir wrote")
+    tables = [shards.read_shard(f, kind) for f in sorted((out / kind).rglob("*.parquet"))]  # each checked
     if not tables:
         return stamped(TABLES[kind], kind).empty_table()
     return pa.concat_tables(tables)

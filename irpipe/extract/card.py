@@ -9,8 +9,9 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
+from irpipe import files
+from irpipe.errors import SchemaError
 from irpipe.extract import shards
 from irpipe.extract.sandbox import first_error_line
 from irpipe.mlir.ir import LEVELS
@@ -24,7 +25,7 @@ def summarize(out: Path) -> dict[str, Any]:
     """Per-language totals, license mix, dedup and failures of the dataset at ``out``."""
     out = Path(out)
     t = shards.read_modules(out, columns=_STAT_COLUMNS)
-    manifest = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").exists() else {}
+    manifest = _manifest(out)
     per_lang: dict[str, dict[str, int]] = defaultdict(lambda: Counter())
     per_level: dict[str, dict[str, int]] = defaultdict(lambda: Counter())
     programs: set[str] = set()
@@ -41,7 +42,7 @@ def summarize(out: Path) -> dict[str, Any]:
     totals = manifest.get("totals", {})
     causes: dict[str, str] = {}
     if (out / "failures.parquet").exists():
-        for f in pq.read_table(out / "failures.parquet").to_pylist():
+        for f in shards.read_shard(out / "failures.parquet", "failures").to_pylist():
             if f["object_path"] is None and f["stage"] == "build":
                 causes[f["recipe_id"]] = first_error_line(f["log_tail"] or "")
     dropped = totals.get("dedup_dropped_in_package", 0) + totals.get("dedup_dropped_across_packages", 0)
@@ -62,6 +63,20 @@ def summarize(out: Path) -> dict[str, Any]:
         "excluded": [(e["recipe_id"], e["reason"]) for e in manifest.get("excluded", [])],
         "totals": totals,
     }
+
+
+def _manifest(out: Path) -> dict[str, Any]:
+    """OUT/manifest.json (``{}`` when there is none); :class:`SchemaError` naming a damaged one."""
+    path = out / "manifest.json"
+    if not path.exists() and not path.is_symlink():
+        return {}
+    try:
+        doc = json.loads(files.read_bounded(path, 256 << 20, error=SchemaError, what="a dataset manifest"))
+    except ValueError as exc:
+        raise SchemaError(f"{files.shown(path)}: not a JSON dataset manifest ({exc})") from None
+    if not isinstance(doc, dict):
+        raise SchemaError(f"{files.shown(path)}: not a JSON dataset manifest (not an object)")
+    return doc
 
 
 def _with_cause(error: str, cause: str) -> str:

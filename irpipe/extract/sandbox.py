@@ -62,7 +62,7 @@ def run_step(
 
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
-        out.write(f"\n$ (cd {cwd} && {' '.join(argv)})\n".encode())
+        out.write(f"\n$ (cd {cwd} && {' '.join(argv)})\n".encode(errors="surrogateescape"))  # raw name bytes
         out.flush()
         proc = subprocess.Popen([*_unshare_prefix(limits.network), *argv], cwd=cwd, env=dict(env),
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -18,20 +18,21 @@ disturbed by a lost worker yields the same dataset as an undisturbed one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from irpipe import __version__
+from irpipe import __version__, files
 from irpipe.errors import SchemaError
-from irpipe.schema import MODULES, SCHEMA_VERSION, check_metadata, stamped, to_table
+from irpipe.schema import MODULES, SCHEMA_VERSION, check_schema, stamped, to_table
 
 ROW_GROUP_SIZE = 128
 ZSTD_LEVEL = 3
@@ -58,14 +59,22 @@ def write_parquet(table: pa.Table, path: Path) -> str:
     """Atomically write a zstd Parquet file; return its sha256."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    pq.write_table(table, tmp, compression="zstd", compression_level=ZSTD_LEVEL,
-                   row_group_size=ROW_GROUP_SIZE, write_statistics=["structural_hash", "recipe_id"]
-                   if "structural_hash" in table.schema.names else True)
-    with open(tmp, "rb+") as fh:
+    with open(tmp, "wb") as fh:  # a Python file: any file name (pyarrow's paths must be UTF-8)
+        pq.write_table(table, fh, compression="zstd", compression_level=ZSTD_LEVEL,
+                       row_group_size=ROW_GROUP_SIZE, write_statistics=["structural_hash", "recipe_id"]
+                       if "structural_hash" in table.schema.names else True)
+        fh.flush()
         os.fsync(fh.fileno())
     digest = sha256_file(tmp)
     os.replace(tmp, path)
     return digest
+
+
+def read_part(path: str | Path, columns: list[str] | None = None) -> pa.Table:
+    """A Parquet file this job wrote, opened by Python (any file name: pyarrow's own path
+    arguments must be UTF-8)."""
+    with open(path, "rb") as fh:
+        return pq.read_table(fh, columns=columns)
 
 
 def sha256_file(path: Path) -> str:
@@ -120,7 +129,7 @@ def plan_shards(out: Path, recipe_ids: Iterable[str], max_bytes: int = DEFAULT_S
     per_package: dict[str, int] = {}
     for rid in sorted(recipe_ids):
         f = part_dir(out, rid) / "modules.parquet"
-        meta = pq.read_table(f, columns=["structural_hash", "language", "bitcode_size"]).to_pylist()
+        meta = read_part(f, columns=["structural_hash", "language", "bitcode_size"]).to_pylist()
         kept = 0
         for i, row in enumerate(meta):
             if row["structural_hash"] in seen:
@@ -145,7 +154,7 @@ def plan_shards(out: Path, recipe_ids: Iterable[str], max_bytes: int = DEFAULT_S
 
 def write_shard(out: Path, plan: ShardPlan) -> dict[str, Any]:
     """Materialize one planned shard atomically; return its manifest entry."""
-    tables = [pq.read_table(src).take(pa.array(idx, pa.int64())) for src, idx in plan.sources]
+    tables = [read_part(src).take(pa.array(idx, pa.int64())) for src, idx in plan.sources]
     table = pa.concat_tables(tables).replace_schema_metadata(stamped(MODULES, "modules").metadata)
     path = Path(out) / plan.path
     digest = write_parquet(table, path)
@@ -162,7 +171,7 @@ def remove_stale_shards(out: Path, keep: set[str]) -> None:
 
 def write_failures(out: Path, recipe_ids: Iterable[str], extra: list[dict[str, Any]]) -> int:
     """Concatenate every part's failures (+ recipe-level ones) into OUT/failures.parquet."""
-    tables = [pq.read_table(part_dir(out, r) / "failures.parquet") for r in sorted(recipe_ids)]
+    tables = [read_part(part_dir(out, r) / "failures.parquet") for r in sorted(recipe_ids)]
     tables.append(to_table(extra, "failures"))
     table = pa.concat_tables(tables).replace_schema_metadata(tables[-1].schema.metadata)
     write_parquet(table, Path(out) / "failures.parquet")
@@ -179,22 +188,64 @@ def write_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
 def shard_files(path: str | Path) -> list[Path]:
     """The module shard files of a dataset directory (or a single file)."""
     p = Path(path)
-    if p.is_file():
-        return [p]
-    files = sorted(p.glob("*/train-*.parquet")) or sorted(p.glob("*.parquet"))
-    if not files:
-        raise SchemaError(f"{p}: no Parquet shards found")
-    return files
+    if not p.is_dir():
+        files.stat_path(p, error=SchemaError, what="dataset")
+        return [p]  # one shard; open_shard checks it
+    found = sorted(p.glob("*/train-*.parquet")) or sorted(p.glob("*.parquet"))
+    if not found:
+        raise SchemaError(f"{files.shown(p)}: no Parquet shards found")
+    return found
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def open_shard(path: str | Path, table_name: str = "modules", *, allow_compile: bool = False
+               ) -> Iterator[pq.ParquetFile]:
+    """Open one Parquet file of ``table_name`` and check it before any row is read: a regular
+    file (not a FIFO or a device), readable Parquet, irpipe's schema at a version this irpipe
+    reads, every column with its type (:func:`irpipe.schema.check_schema`; ``allow_compile``
+    accepts ComPile's release shards).  Each failure is one :class:`SchemaError` naming the file.
+
+        USAGE: with open_shard(f) as pf: pf.metadata.num_rows
+    """
+    what = f"a Parquet {table_name} file"
+    with files.open_regular(path, error=SchemaError, what=what) as fh:  # any file name, not only UTF-8
+        try:
+            pf = pq.ParquetFile(fh)
+            schema = pf.schema_arrow
+        except (pa.ArrowException, OSError) as exc:
+            raise SchemaError(f"{files.shown(path)}: not {what} ({_first_line(exc)})") from None
+        try:
+            check_schema(schema, table_name, allow_compile=allow_compile)
+        except SchemaError as exc:
+            raise SchemaError(f"{files.shown(path)}: {exc}") from None
+        yield pf
+
+
+def read_shard(path: str | Path, table_name: str = "modules", *, columns: list[str] | None = None,
+               allow_compile: bool = False) -> pa.Table:
+    """The rows of one checked Parquet file (:func:`open_shard`), or of the ``columns`` it has;
+    damaged pages raise :class:`SchemaError` naming the file."""
+    with open_shard(path, table_name, allow_compile=allow_compile) as pf:
+        if columns is not None:  # those the file has (a ComPile or older shard lacks some)
+            columns = [c for c in columns if c in pf.schema_arrow.names]
+        try:
+            return pf.read(columns=columns)
+        except (pa.ArrowException, OSError) as exc:
+            raise SchemaError(f"{files.shown(path)}: damaged Parquet {table_name} file "
+                              f"({_first_line(exc)})") from None
 
 
 def read_modules(path: str | Path, columns: list[str] | None = None) -> pa.Table:
-    """Read module shards (irpipe's, or ComPile's six-column release) as one MODULES table."""
+    """Read module shards (irpipe's, or ComPile's six-column release) as one MODULES table;
+    every shard is checked when it is opened (:func:`open_shard`)."""
     tables = []
     for f in shard_files(path):
-        schema = pq.read_schema(f)
-        check_metadata(schema, "modules", allow_compile=True)
-        want = [c for c in (columns or MODULES.names) if c in schema.names]
-        t = pq.read_table(f, columns=want)
+        t = read_shard(f, "modules", columns=columns or MODULES.names, allow_compile=True)
         cols = {}
         for field_ in MODULES:
             if columns and field_.name not in columns:

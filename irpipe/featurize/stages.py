@@ -20,9 +20,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from irpipe.errors import IRError
+from irpipe.extract import shards
 from irpipe.extract.stages import failure_row
 from irpipe.llvm import graph, ir, isolate, native
 from irpipe.data.units import KEYS, Unit, is_done, plan_units, read_table  # noqa: F401 (re-exported)
@@ -66,7 +65,7 @@ class Featurizer:
     def process(self, unit: Unit) -> tuple[list[dict], list[dict], list[dict]]:
         """(feature rows, graph rows, failure rows) of ``unit``."""
         assert self.worker is not None, "call setup() first"
-        table = pq.read_table(unit.shard).slice(unit.start, unit.stop - unit.start)
+        table = shards.read_shard(unit.shard, allow_compile=True).slice(unit.start, unit.stop - unit.start)
         have_hash = "structural_hash" in table.schema.names
         feats, graphs, failures = [], [], []
         for row in table.to_pylist():

@@ -30,9 +30,9 @@ def _run(dataset: str | Path, out: str | Path, stage: ModuleStage, write: Callab
          sums: tuple[str, ...], info: dict[str, Any], *, address: str | None, num_cpus: int | None,
          rows_per_unit: int, retries: int, progress: bool) -> dict[str, Any]:
     native.load()
+    units = plan_units(dataset, rows_per_unit)  # every shard checked before OUT or Ray
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    units = plan_units(dataset, rows_per_unit)
     run_units(out, units, _unit_task, (str(out), stage, write), name=stage.stage, address=address,
               num_cpus=num_cpus, retries=retries, progress=progress)
     return finalize(out, dataset, units, stage.stage, sums, {"options": info})

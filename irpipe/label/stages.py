@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from irpipe.data.units import KEYS, Unit, write_unit
 from irpipe.errors import IrpipeError
+from irpipe.extract import shards
 from irpipe.extract.stages import failure_row
 from irpipe.label.measure import OBJECTIVES, Evaluator
 from irpipe.label.runtime import Program, RuntimeEvaluator
@@ -127,7 +126,7 @@ class ModuleStage:
     def process(self, unit: Unit) -> tuple[list[dict], list[dict]]:
         """(output rows, failure rows) of ``unit``."""
         assert self.ready(), "call setup() first"
-        table = pq.read_table(unit.shard).slice(unit.start, unit.stop - unit.start)
+        table = shards.read_shard(unit.shard, allow_compile=True).slice(unit.start, unit.stop - unit.start)
         rows, failures = [], []
         for row in table.to_pylist():
             if not self.wanted(row):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import llvmlite.binding as llvm
 
+from irpipe import files
 from irpipe.errors import IRError
 from irpipe.llvm import bitstream
 
@@ -70,9 +71,7 @@ def producer_version(data: bytes) -> str | None:
 
 
 def _too_big(name: str, size: int, max_bytes: int) -> str:
-    return (f"{name}: module is {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB "
-            "limit; refusing it rather than risk exhausting memory (raise the limit, e.g. "
-            "--max-module-mb, if the machine has room)")
+    return files.too_big(name, size, max_bytes)
 
 
 def check_input(data: bytes | str, *, name: str = "<module>",
@@ -98,15 +97,10 @@ def check_input(data: bytes | str, *, name: str = "<module>",
 
 
 def read_module(path: str | Path, *, max_bytes: int | None = MAX_MODULE_BYTES) -> bytes:
-    """Read a .ll/.bc file, refusing (before reading it) one over ``max_bytes``."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise IRError(f"{path}: cannot read ({exc.strerror})") from exc
-    if max_bytes is not None and size > max_bytes:
-        raise IRError(_too_big(str(path), size, max_bytes))
-    return check_input(path.read_bytes(), name=str(path), max_bytes=max_bytes)
+    """Read a .ll/.bc file, refusing one over ``max_bytes`` (a bounded read) and anything but a
+    regular file (a directory, FIFO or device: refused by ``stat`` before opening it)."""
+    data = files.read_bounded(path, max_bytes, error=IRError, what="LLVM IR or bitcode")
+    return check_input(data, name=files.shown(path), max_bytes=max_bytes)
 
 
 def describe_failure(data: bytes, detail: str, *, name: str = "<module>") -> str:

@@ -132,6 +132,8 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> Config:
         doc = tomllib.loads(Path(path).read_text())
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    if not doc and not overrides:  # an empty file alone must not train on every default
+        raise ConfigError(f"{path}: empty config (no keys); see models/tiny/config.toml")
     return from_dict(doc, overrides)

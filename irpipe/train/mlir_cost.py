@@ -62,8 +62,10 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> MlirC
     if path:
         try:
             values.update(tomllib.loads(Path(path).read_text()))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{path}: {exc}") from exc
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: not a readable TOML config ({exc})") from None
+        if not values and not overrides:  # an empty file alone must not train on every default
+            raise ConfigError(f"{path}: empty config (no keys)")
     fields = {f.name: f for f in dataclasses.fields(MlirCostConfig)}
     for item in overrides:
         key, sep, raw = item.partition("=")
