@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -44,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # one BLAS thread: the model's matrices are small, and a second thread on a busy machine
+    # costs 4-8x per call (the isolated LLVM children inherit it); a user's setting wins
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from irpipe.label.measure import Evaluator, Target
     from irpipe.llvm import ir
     from irpipe.optimize import advice

@@ -7,7 +7,8 @@ The same code turns a training module, a held-out module and the file given to
   its ProGraML-style graph (truncated to ``max_nodes``), the text of each defined
   function, its Autophase vector and its instruction count;
 * :class:`Encoders` (node-text vocabulary + BPE tokenizer, fitted on the train split
-  and saved with the model) turn a ModuleInput into tensors;
+  and saved with the model) turn a ModuleInput into tensors (or, without torch, numpy
+  arrays: :meth:`Encoders.node_ids`, :meth:`Encoders.token_ids`);
 * :func:`targets` reads a module's row of the MEASUREMENTS matrix as
   ``log(metric / input instructions)`` per candidate pipeline and objective.
 
@@ -75,6 +76,32 @@ def module_input(data: bytes | str, *, name: str = "<module>", max_nodes: int = 
     return ModuleInput(g, functions, ap, int(np.asarray(feats.instcount, dtype=np.int64)[0]))
 
 
+def chunk_ids(functions: Sequence[Sequence[int]], max_chunks: int, chunk_len: int) -> np.ndarray:
+    """Pack per-function token ids into an int64 ``[max_chunks, chunk_len]`` array.
+
+    Each function's ids are truncated to ``chunk_len`` and right-padded with 0.
+    The ids must already be >= 1: 0 is reserved for padding (a tokenizer's ids
+    shifted by one), and a ValueError says so otherwise.  With more than
+    ``max_chunks`` functions an evenly spaced subset is kept, first and last
+    included, in their original order (deterministic); unused rows stay all 0,
+    which the transformer treats as empty chunks.
+    """
+    n = len(functions)
+    if n > max_chunks:
+        if max_chunks <= 1:
+            picks = [0] * max_chunks
+        else:  # spacing (n-1)/(max_chunks-1) > 1, so the picks are strictly increasing
+            picks = [i * (n - 1) // (max_chunks - 1) for i in range(max_chunks)]
+        functions = [functions[i] for i in picks]
+    out = np.zeros((max_chunks, chunk_len), dtype=np.int64)
+    for row, ids in enumerate(functions):
+        ids = np.asarray(list(ids[:chunk_len]), dtype=np.int64)
+        if ids.size and int(ids.min()) < 1:
+            raise ValueError(f"chunk_ids: token ids must be >= 1 (0 is padding), got {int(ids.min())}")
+        out[row, : ids.size] = ids
+    return out
+
+
 class Encoders:
     """Node-text vocabulary and tokenizer: ModuleInput -> tensors.
 
@@ -117,8 +144,12 @@ class Encoders:
 
     def tokens(self, x: ModuleInput) -> Any:
         """LongTensor [max_functions, chunk_len] of token ids (0 = padding)."""
-        from irpipe.nn.transformer import chunk_tokens
+        import torch
 
+        return torch.from_numpy(self.token_ids(x))
+
+    def token_ids(self, x: ModuleInput) -> np.ndarray:
+        """int64 [max_functions, chunk_len] of token ids (0 = padding): :meth:`tokens` without torch."""
         if self.tokenizer is None:
             raise ConfigError("this model has no tokenizer (a gnn checkpoint)")
         texts = [normalize_ir(f) for f in x.functions]
@@ -126,7 +157,12 @@ class Encoders:
             idx = np.linspace(0, len(texts) - 1, self.max_functions).round().astype(int)
             texts = [texts[i] for i in sorted(set(idx.tolist()))]
         ids = [self.tokenizer.encode(t, normalized=True)[:self.chunk_len] for t in texts]
-        return chunk_tokens(ids, self.max_functions, self.chunk_len)
+        return chunk_ids(ids, self.max_functions, self.chunk_len)
+
+    def node_ids(self, g: graph.ProgramGraph) -> np.ndarray:
+        """int64 [N] vocabulary id of each node's text (0 = unknown), in node order."""
+        ids = np.asarray([self.node_vocab.get(t, 0) for t in g.texts], dtype=np.int64)
+        return ids[np.asarray(g.node_text, dtype=np.int64)] if len(ids) else np.zeros(g.num_nodes, np.int64)
 
     def save(self, directory: Path) -> dict[str, Any]:
         """Save the tokenizer under ``directory/tokenizer``; return the JSON part."""

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 import pyarrow as pa
 
 from irpipe import jsonfile
@@ -77,6 +78,29 @@ def load(path: str | Path) -> PipelineSet:
     doc = jsonfile.read_versioned(path, FORMAT, VERSION, what="pipeline set")
     return PipelineSet([e["pipeline"] for e in doc["pipelines"]], doc.get("objective", "instcount"),
                        doc.get("info", {}))
+
+
+def choose(scores: np.ndarray, n: int, reference: int, picks: int | None = None) -> list[int]:
+    """The ``n`` candidates to compile: the reference, then the ``picks`` best-scored others
+    (higher score = better; default ``n - 1``), then the rest in vocabulary order.
+
+    The vocabulary order is the set-cover order of :func:`select`, so
+    ``picks = 0`` is the no-model baseline and small ``picks`` add the model's choices to
+    a set that already covers the common cases (top-k by score alone picks near-duplicates).
+    """
+    picks = n - 1 if picks is None else picks
+    chosen = [reference]
+    for k in np.argsort(-scores, kind="stable"):
+        if len(chosen) >= min(n, 1 + picks):
+            break
+        if int(k) not in chosen:
+            chosen.append(int(k))
+    for k in range(len(scores)):
+        if len(chosen) >= n:
+            break
+        if k not in chosen:
+            chosen.append(k)
+    return chosen
 
 
 def candidate_pool(labels: pa.Table, *, size: int = 128) -> PipelineSet:

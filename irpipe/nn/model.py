@@ -8,6 +8,8 @@
 O = 2 objectives (IR instruction count, .text size; irpipe.data.examples.OBJECTIVES);
 K = the candidate pipelines of the model's pipeline vocabulary (irpipe.label.vocab).
 The cost head can also score pipelines outside the vocabulary (any action sequence).
+:mod:`irpipe.nn.numpy_model` runs the same forward pass without torch (``irpipe optimize``
+uses it); a change here needs the same change there (tests/nn/test_numpy_model.py compares them).
 """
 
 from __future__ import annotations

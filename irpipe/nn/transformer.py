@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from irpipe.data.examples import chunk_ids
+
 
 @dataclass
 class TokenEncoding:
@@ -34,22 +36,10 @@ def chunk_tokens(functions: list[list[int]], max_chunks: int, chunk_len: int) ->
     shifted by one), and a ValueError says so otherwise.  With more than
     ``max_chunks`` functions an evenly spaced subset is kept, first and last
     included, in their original order (deterministic); unused rows stay all 0,
-    which :class:`TokenEncoder` treats as empty chunks.
+    which :class:`TokenEncoder` treats as empty chunks.  (The numpy packing is
+    :func:`irpipe.data.examples.chunk_ids`.)
     """
-    n = len(functions)
-    if n > max_chunks:
-        if max_chunks <= 1:
-            picks = [0] * max_chunks
-        else:  # spacing (n-1)/(max_chunks-1) > 1, so the picks are strictly increasing
-            picks = [i * (n - 1) // (max_chunks - 1) for i in range(max_chunks)]
-        functions = [functions[i] for i in picks]
-    out = torch.zeros(max_chunks, chunk_len, dtype=torch.long)
-    for row, ids in enumerate(functions):
-        ids = torch.as_tensor(list(ids[:chunk_len]), dtype=torch.long)
-        if ids.numel() and int(ids.min()) < 1:
-            raise ValueError(f"chunk_tokens: token ids must be >= 1 (0 is padding), got {int(ids.min())}")
-        out[row, : ids.numel()] = ids
-    return out
+    return torch.from_numpy(chunk_ids(functions, max_chunks, chunk_len))
 
 
 class TokenEncoder(nn.Module):

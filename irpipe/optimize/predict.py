@@ -15,7 +15,10 @@ import numpy as np
 from irpipe.data.examples import Encoders, ModuleInput, module_input, objective_index
 from irpipe.errors import ModelError
 from irpipe.label import vocab
-from irpipe.train.config import from_dict
+from irpipe.train.config import Config, from_dict
+
+#: What can run the model: see :meth:`Predictor.load`.
+BACKENDS = ("auto", "numpy", "torch")
 
 
 @dataclass
@@ -39,8 +42,25 @@ class Prediction:
         return np.exp(self.cost[:, o]) * max(self.input_instructions, 1)
 
 
+def _torch_model(directory: Path, cfg: Config, encoders: Encoders, pset: vocab.PipelineSet) -> object:
+    """The torch :class:`~irpipe.nn.model.IRPipeModel` of a checkpoint, in eval mode."""
+    from irpipe.train.checkpoint import load_weights
+    from irpipe.train.loop import build_model
+
+    model = build_model(cfg, encoders, pset)
+    load_weights(directory, model)
+    model.eval()
+    return model
+
+
 class Predictor:
-    """A loaded checkpoint: encoders, candidate pipelines and the model (CPU, eval mode)."""
+    """A loaded checkpoint: encoders, candidate pipelines and the model (CPU, eval mode).
+
+    The model runs in numpy (:class:`irpipe.nn.numpy_model.NumpyModel`, archs ``gnn`` and
+    ``transformer``) unless loaded with ``backend="torch"``: loading and predicting then
+    import neither torch, torch_geometric nor scipy, which takes ~6 s off a cold
+    ``irpipe optimize``.  ``model`` is the NumpyModel or the torch module (``backend`` says which).
+    """
 
     def __init__(self, directory: Path, meta: dict, model: object, encoders: Encoders,
                  pset: vocab.PipelineSet):
@@ -49,13 +69,20 @@ class Predictor:
         self.config = from_dict(meta["config"])
 
     @classmethod
-    def load(cls, directory: str | Path) -> "Predictor":
-        """Load ``directory``; :class:`ModelError` when it is missing, corrupt or mismatched."""
+    def load(cls, directory: str | Path, *, backend: str = "auto") -> "Predictor":
+        """Load ``directory``; :class:`ModelError` when it is missing, corrupt or mismatched.
+
+        ``backend``: ``"numpy"`` runs the model with :mod:`irpipe.nn.numpy_model` (no torch
+        import: archs ``gnn`` and ``transformer``), ``"torch"`` builds the torch model;
+        ``"auto"`` takes numpy for the archs it covers and falls back to torch for others.
+        """
         from irpipe.errors import ConfigError
         from irpipe.label.actions import ACTIONS
-        from irpipe.train.checkpoint import load_weights, read_meta
-        from irpipe.train.loop import build_model
+        from irpipe.nn.checkpoint_files import read_meta
+        from irpipe.nn.numpy_model import NUMPY_ARCHS, NumpyModel
 
+        if backend not in BACKENDS:
+            raise ValueError(f"backend {backend!r}: one of {', '.join(BACKENDS)}")
         directory = Path(directory)
         meta = read_meta(directory)
         if meta.get("actions") != [a.name for a in ACTIONS]:
@@ -66,10 +93,21 @@ class Predictor:
             cfg = from_dict(meta["config"])
         except (ConfigError, KeyError, OSError, ValueError) as exc:
             raise ModelError(f"{directory}: incomplete checkpoint: {exc}") from None
-        model = build_model(cfg, encoders, pset)
-        load_weights(directory, model)
-        model.eval()
+        if backend == "numpy" or (backend == "auto" and cfg.model.arch in NUMPY_ARCHS):
+            model: object = NumpyModel.load(directory, cfg, encoders)
+            if len(model.pipelines) != len(pset.pipelines):
+                raise ModelError(f"{directory}: {len(model.pipelines)} candidates in the weights, "
+                                 f"{len(pset.pipelines)} in pipelines.json")
+        else:
+            model = _torch_model(directory, cfg, encoders, pset)
         return cls(directory, meta, model, encoders, pset)
+
+    @property
+    def backend(self) -> str:
+        """``"numpy"`` or ``"torch"``: what runs the model."""
+        from irpipe.nn.numpy_model import NumpyModel
+
+        return "numpy" if isinstance(self.model, NumpyModel) else "torch"
 
     @property
     def arch(self) -> str:
@@ -82,12 +120,10 @@ class Predictor:
 
     def verify_set(self, prediction: "Prediction", objective: str = "instcount", n: int = 10) -> list[str]:
         """The ``n`` pipelines to compile for ``objective``: -Oz (or -O3), the policy's picks,
-        then the vocabulary order (irpipe.train.metrics.choose)."""
-        from irpipe.train.metrics import choose
-
+        then the vocabulary order (:func:`irpipe.label.vocab.choose`)."""
         o = objective_index(objective)
         picks = (self.picks(n) or {}).get(objective)
-        chosen = choose(prediction.scores[o], n, self.meta["reference"], picks)
+        chosen = vocab.choose(prediction.scores[o], n, self.meta["reference"], picks)
         return [self.pset.pipelines[k] for k in chosen]
 
     def inputs(self, data: bytes | str, name: str = "<module>") -> ModuleInput:
@@ -116,12 +152,15 @@ class Predictor:
         return h.hexdigest()
 
     def predict_inputs(self, inputs: Sequence[ModuleInput], batch_size: int = 16) -> list[Prediction]:
-        """Predictions for parsed modules (batched)."""
-        from irpipe.train.data import encode
-        from irpipe.train.loop import predict
+        """Predictions for parsed modules (batched on the torch backend)."""
+        if self.backend == "numpy":
+            cost, scores = self.model.predict(inputs)
+        else:
+            from irpipe.train.data import encode
+            from irpipe.train.loop import predict
 
-        items = [encode(x, self.encoders, self.arch) for x in inputs]
-        cost, scores = predict(self.model, items, batch_size=batch_size)
+            items = [encode(x, self.encoders, self.arch) for x in inputs]
+            cost, scores = predict(self.model, items, batch_size=batch_size)
         return [Prediction(self.pset.pipelines, c, s, x.instructions)
                 for c, s, x in zip(cost, scores, inputs)]
 

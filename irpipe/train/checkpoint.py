@@ -11,6 +11,8 @@ A checkpoint directory holds::
 
 Loading refuses another checkpoint format or irpipe schema version, and a
 weight file that does not match the JSON (missing or unexpected tensors).
+The torch-free readers (``read_meta``, numpy weights) live in
+:mod:`irpipe.nn.checkpoint_files`; this module writes and loads torch modules.
 """
 
 from __future__ import annotations
@@ -26,10 +28,8 @@ from safetensors.torch import load_file, save
 from irpipe import jsonfile
 from irpipe.errors import ModelError
 from irpipe.extract.shards import atomic_write_bytes
-from irpipe.schema import READABLE_VERSIONS, SCHEMA_VERSION
-
-FORMAT = "irpipe-model"
-FORMAT_VERSION = 1
+from irpipe.nn.checkpoint_files import FORMAT, FORMAT_VERSION, read_meta  # noqa: F401 (read_meta: API)
+from irpipe.schema import SCHEMA_VERSION
 
 
 def save_json(path: Path, doc: dict[str, Any]) -> None:
@@ -49,28 +49,6 @@ def save_model(directory: Path, model: torch.nn.Module, meta: dict[str, Any]) ->
     save_tensors(directory / "model.safetensors", model.state_dict())
     save_json(directory / "model.json", {"format": FORMAT, "format_version": FORMAT_VERSION,
                                          "schema_version": SCHEMA_VERSION, **meta})
-
-
-def read_meta(directory: Path) -> dict[str, Any]:
-    """``model.json`` of a checkpoint, checked for format and schema version."""
-    path = Path(directory) / "model.json"
-    if not Path(directory).is_dir():
-        raise ModelError(f"model directory {directory} does not exist")
-    try:
-        meta = json.loads(path.read_text())
-    except OSError:
-        raise ModelError(f"{directory} is not an irpipe model (no model.json)") from None
-    except ValueError as exc:
-        raise ModelError(f"{path} is corrupt: {exc}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelError(f"{path}: not an {FORMAT} checkpoint")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelError(f"{path}: checkpoint format v{meta.get('format_version')}, "
-                         f"this irpipe reads v{FORMAT_VERSION}")
-    if meta.get("schema_version") not in READABLE_VERSIONS:
-        raise ModelError(f"{path}: trained on irpipe schema v{meta.get('schema_version')}, "
-                         f"this irpipe has v{SCHEMA_VERSION}; retrain the model")
-    return meta
 
 
 def load_weights(directory: Path, model: torch.nn.Module) -> None:

@@ -21,6 +21,8 @@ from typing import Sequence
 import numpy as np
 from scipy.stats import kendalltau
 
+from irpipe.label.vocab import choose  # noqa: F401 (the verify set; here for top_n_gain and callers)
+
 
 def _valid(true: np.ndarray) -> np.ndarray:
     return np.isfinite(true)
@@ -59,29 +61,6 @@ def top1_regret(pred: Sequence[np.ndarray], true: Sequence[np.ndarray]) -> float
         choice = np.flatnonzero(ok)[np.argmin(p[ok])]
         regrets.append(math.exp(t[choice] - t[ok].min()) - 1.0)
     return float(np.mean(regrets)) if regrets else math.nan
-
-
-def choose(scores: np.ndarray, n: int, reference: int, picks: int | None = None) -> list[int]:
-    """The ``n`` candidates to compile: the reference, then the ``picks`` best-scored others
-    (higher score = better; default ``n - 1``), then the rest in vocabulary order.
-
-    The vocabulary order is the set-cover order of :func:`irpipe.label.vocab.select`, so
-    ``picks = 0`` is the no-model baseline and small ``picks`` add the model's choices to
-    a set that already covers the common cases (top-k by score alone picks near-duplicates).
-    """
-    picks = n - 1 if picks is None else picks
-    chosen = [reference]
-    for k in np.argsort(-scores, kind="stable"):
-        if len(chosen) >= min(n, 1 + picks):
-            break
-        if int(k) not in chosen:
-            chosen.append(int(k))
-    for k in range(len(scores)):
-        if len(chosen) >= n:
-            break
-        if k not in chosen:
-            chosen.append(k)
-    return chosen
 
 
 def top_n_gain(scores: Sequence[np.ndarray], true: Sequence[np.ndarray], n: int,

@@ -1,0 +1,226 @@
+"""The two module encoders in numpy, for :mod:`irpipe.nn.numpy_model` (inference only).
+
+* :class:`GraphEncoder` = :class:`irpipe.nn.gnn.GraphEncoder` on one
+  :class:`~irpipe.llvm.graph.ProgramGraph` (LLVM's node types and flows);
+* :class:`TokenEncoder` = :class:`irpipe.nn.transformer.TokenEncoder` on one module's
+  ``[C, L]`` token chunks (pre-norm layers, padded keys masked).
+
+Each returns the module vector [H]; the per-function outputs are not computed.
+
+    USAGE: enc = GraphEncoder.load(weights, "encoder", num_tokens, hidden, layers)
+           m = enc(graph, encoders.node_ids(graph))                      # [H]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from irpipe.llvm.graph import FLOWS, NODE_TYPES, ProgramGraph
+from irpipe.nn.checkpoint_files import Weights
+
+DIRECTIONS = ("forward", "reverse")
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """erf to ~1.5e-7 absolute (Abramowitz & Stegun 7.1.26), about float32's resolution."""
+    z = np.abs(x)
+    t = 1.0 / (1.0 + np.float32(0.3275911) * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return np.sign(x) * (1.0 - poly * np.exp(-z * z))
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    """torch's exact GELU: ``x * Phi(x)``."""
+    return (0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))).astype(np.float32)
+
+
+def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    """torch's LayerNorm over the last axis (biased variance)."""
+    mean = x.mean(-1, keepdims=True)
+    var = np.square(x - mean).mean(-1, keepdims=True)
+    return ((x - mean) / np.sqrt(var + eps) * weight + bias).astype(np.float32)
+
+
+@dataclass
+class Linear:
+    """``x @ weight.T + bias`` (weight stored transposed)."""
+
+    weight_t: np.ndarray   # [in, out]
+    bias: np.ndarray       # [out]
+
+    @classmethod
+    def load(cls, w: Weights, prefix: str, out: int | None, inp: int | None) -> "Linear":
+        return cls(np.ascontiguousarray(w(f"{prefix}.weight", (out, inp)).T), w(f"{prefix}.bias", (out,)))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim <= 2:
+            return x @ self.weight_t + self.bias
+        # one 2-D matmul (BLAS) rather than numpy's loop over the leading axes
+        return (x.reshape(-1, x.shape[-1]) @ self.weight_t + self.bias).reshape(*x.shape[:-1], -1)
+
+
+@dataclass
+class _Layer:
+    message: dict[str, Linear]        # per "<flow>_<direction>"
+    position: dict[str, np.ndarray]   # [max_position, H] per key
+    update: Linear
+    norm: tuple[np.ndarray, np.ndarray]
+
+
+@dataclass
+class _Segments:
+    """One flow in one direction: edges grouped by (destination, source node type),
+    the groups torch averages separately (one edge type each), then summed per destination."""
+
+    key: str
+    source: np.ndarray      # [E] source node of each edge, edges sorted by group
+    position: np.ndarray    # [E] clamped position, same order
+    starts: np.ndarray      # [G] first edge of each group
+    counts: np.ndarray      # [G, 1] edges per group
+    dest_starts: np.ndarray  # [D] first group of each destination
+    dest: np.ndarray        # [D] the destinations
+
+
+class GraphEncoder:
+    """ProGraML-style message passing, as :class:`irpipe.nn.gnn.GraphEncoder` computes it."""
+
+    def __init__(self, embed: np.ndarray, node_type: np.ndarray, layers: list[_Layer], pool: Linear):
+        self.embed, self.node_type, self.layers, self.pool = embed, node_type, layers, pool
+        self.max_position = layers[0].position[f"{FLOWS[0]}_forward"].shape[0] if layers else 1
+
+    @classmethod
+    def load(cls, w: Weights, prefix: str, num_tokens: int, hidden: int, layers: int) -> "GraphEncoder":
+        """The weights under ``prefix`` (``encoder``) of a GraphEncoder of these sizes."""
+        keys = [f"{f}_{d}" for f in FLOWS for d in DIRECTIONS]
+        out = []
+        for i in range(layers):
+            p = f"{prefix}.layers.{i}"
+            out.append(_Layer({k: Linear.load(w, f"{p}.message.{k}", hidden, hidden) for k in keys},
+                              {k: w(f"{p}.position.{k}.weight", (None, hidden)) for k in keys},
+                              Linear.load(w, f"{p}.update", hidden, hidden),
+                              (w(f"{p}.norm.weight", (hidden,)), w(f"{p}.norm.bias", (hidden,)))))
+        return cls(w(f"{prefix}.embed.weight", (num_tokens, hidden)),
+                   w(f"{prefix}.node_type.weight", (len(NODE_TYPES), hidden)), out,
+                   Linear.load(w, f"{prefix}.pool", hidden, 2 * hidden))
+
+    def _segments(self, g: ProgramGraph) -> list[_Segments]:
+        types = np.asarray(g.node_type, dtype=np.int64)
+        flow = np.asarray(g.edge_flow, dtype=np.int64)
+        out = []
+        for f, name in enumerate(FLOWS):
+            mask = flow == f
+            if not mask.any():
+                continue
+            a = np.asarray(g.edge_source, dtype=np.int64)[mask]
+            b = np.asarray(g.edge_target, dtype=np.int64)[mask]
+            pos = np.clip(np.asarray(g.edge_position, dtype=np.int64)[mask], 0, self.max_position - 1)
+            for d, (src, dst) in zip(DIRECTIONS, ((a, b), (b, a))):
+                group = dst * len(NODE_TYPES) + types[src]
+                order = np.argsort(group, kind="stable")
+                group = group[order]
+                starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+                counts = np.diff(np.r_[starts, len(group)]).astype(np.float32)[:, None]
+                dests = group[starts] // len(NODE_TYPES)
+                dest_starts = np.flatnonzero(np.r_[True, dests[1:] != dests[:-1]])
+                out.append(_Segments(f"{name}_{d}", src[order], pos[order], starts, counts,
+                                     dest_starts, dests[dest_starts]))
+        return out
+
+    def __call__(self, g: ProgramGraph, ids: np.ndarray) -> np.ndarray:
+        """The module vector [H] of ``g`` whose node texts have vocabulary ids ``ids`` [N]."""
+        hidden = self.embed.shape[1]
+        h = self.embed[ids] + self.node_type[np.asarray(g.node_type, dtype=np.int64)]   # [N, H]
+        segments = self._segments(g)
+        for layer in self.layers:
+            agg = np.zeros_like(h)                                   # [N, H]
+            for s in segments:
+                # the mean of Linear(h_src) + Embedding(position) over a group is
+                # Linear(mean h_src) + mean Embedding(position): average first, then one matmul
+                mean_h = np.add.reduceat(h[s.source], s.starts, axis=0) / s.counts               # [G, H]
+                mean_p = np.add.reduceat(layer.position[s.key][s.position], s.starts, axis=0) / s.counts
+                msg = layer.message[s.key](mean_h) + mean_p                                     # [G, H]
+                agg[s.dest] += np.add.reduceat(msg, s.dest_starts, axis=0)
+            h = layer_norm(h + gelu(layer.update(agg)), *layer.norm)
+        if len(h):
+            pooled = np.concatenate([h.mean(0), h.max(0)])           # [2H]
+        else:
+            pooled = np.zeros(2 * hidden, np.float32)
+        return self.pool(pooled).astype(np.float32)
+
+
+@dataclass
+class _Block:
+    norm1: tuple[np.ndarray, np.ndarray]
+    qkv: Linear                 # in_proj: [D] -> [3D]
+    out: Linear
+    norm2: tuple[np.ndarray, np.ndarray]
+    ff1: Linear
+    ff2: Linear
+
+
+class TokenEncoder:
+    """A pre-norm transformer over function chunks, as :class:`irpipe.nn.transformer.TokenEncoder`."""
+
+    def __init__(self, embed: np.ndarray, position: np.ndarray, blocks: list[_Block],
+                 norm: tuple[np.ndarray, np.ndarray], chunk: Linear, module: Linear, heads: int):
+        self.embed, self.position, self.blocks, self.norm = embed, position, blocks, norm
+        self.chunk, self.module, self.heads = chunk, module, heads
+
+    @classmethod
+    def load(cls, w: Weights, prefix: str, vocab_size: int, hidden: int, d_model: int, heads: int,
+             layers: int, ff: int) -> "TokenEncoder":
+        """The weights under ``prefix`` (``encoder``) of a TokenEncoder of these sizes."""
+        def norm(p: str) -> tuple[np.ndarray, np.ndarray]:
+            return w(f"{p}.weight", (d_model,)), w(f"{p}.bias", (d_model,))
+
+        blocks = []
+        for i in range(layers):
+            p = f"{prefix}.encoder.layers.{i}"
+            qkv = Linear(np.ascontiguousarray(w(f"{p}.self_attn.in_proj_weight", (3 * d_model, d_model)).T),
+                         w(f"{p}.self_attn.in_proj_bias", (3 * d_model,)))
+            out = Linear.load(w, f"{p}.self_attn.out_proj", d_model, d_model)
+            blocks.append(_Block(norm(f"{p}.norm1"), qkv, out, norm(f"{p}.norm2"),
+                                 Linear.load(w, f"{p}.linear1", ff, d_model),
+                                 Linear.load(w, f"{p}.linear2", d_model, ff)))
+        return cls(w(f"{prefix}.embed.weight", (vocab_size, d_model)),
+                   w(f"{prefix}.position", (None, d_model)),
+                   blocks, norm(f"{prefix}.encoder.norm"), Linear.load(w, f"{prefix}.chunk", hidden, d_model),
+                   Linear.load(w, f"{prefix}.module", hidden, 2 * hidden), heads)
+
+    def _attention(self, b: _Block, x: np.ndarray, pad: np.ndarray) -> np.ndarray:
+        n, length, d = x.shape
+        dh = d // self.heads
+        q, k, v = np.split(b.qkv(x), 3, axis=-1)                     # [n, L, D] each
+        q, k, v = (t.reshape(n, length, self.heads, dh).transpose(0, 2, 1, 3) for t in (q, k, v))
+        s = (q @ k.transpose(0, 1, 3, 2)) / np.float32(math.sqrt(dh))   # [n, h, L, L]
+        s = np.where(pad[:, None, None, :], np.float32(-np.inf), s)
+        s = np.exp(s - s.max(-1, keepdims=True))
+        s /= s.sum(-1, keepdims=True)
+        o = (s @ v).transpose(0, 2, 1, 3).reshape(n, length, d)      # [n, L, D]
+        return b.out(o)
+
+    def __call__(self, tokens: np.ndarray) -> np.ndarray:
+        """The module vector [H] of one module's chunks ``tokens`` [C, L] (0 = padding)."""
+        hidden = self.module.bias.shape[0]
+        length = tokens.shape[1]
+        if length > self.position.shape[0]:
+            raise ValueError(f"chunks of {length} tokens exceed chunk_len={self.position.shape[0]}")
+        pad = tokens == 0                                            # [C, L]
+        rows = np.flatnonzero(~pad.all(axis=1))                      # non-empty chunks
+        if rows.size == 0:
+            return np.zeros(hidden, np.float32)
+        # chunks are right-padded: columns that are padding in every chunk change nothing
+        # (masked as keys, dropped as queries), so they are not computed
+        length = int(np.flatnonzero(~pad[rows].all(axis=0)).max()) + 1
+        pad = pad[rows, :length]
+        x = self.embed[tokens[rows, :length]] + self.position[:length]   # [n, L, D]
+        for b in self.blocks:
+            x = x + self._attention(b, layer_norm(x, *b.norm1), pad)
+            x = x + b.ff2(gelu(b.ff1(layer_norm(x, *b.norm2))))
+        x = layer_norm(x, *self.norm)
+        keep = (~pad)[..., None]                                     # [n, L, 1]
+        chunks = self.chunk((x * keep).sum(1) / keep.sum(1))         # [n, H]
+        return self.module(np.concatenate([chunks.mean(0), chunks.max(0)])).astype(np.float32)
