@@ -56,9 +56,9 @@ DEMO_RECIPES := extractors/local/tinyc.toml extractors/debian/zlib.toml extracto
                 extractors/crates/memchr.toml extractors/numba/resampy.toml
 
 demo: setup
-	RAY_AUTH_MODE=disabled $(VENV)/bin/irpipe extract --recipes $(DEMO_RECIPES) --out $(DEMO_OUT) --num-cpus 2
+	$(VENV)/bin/irpipe extract --recipes $(DEMO_RECIPES) --out $(DEMO_OUT) --num-cpus 2
 	$(VENV)/bin/irpipe info $(DEMO_OUT)
-	RAY_AUTH_MODE=disabled $(VENV)/bin/irpipe featurize --dataset $(DEMO_OUT) --out $(DEMO_OUT)-features --num-cpus 2
+	$(VENV)/bin/irpipe featurize --dataset $(DEMO_OUT) --out $(DEMO_OUT)-features --num-cpus 2
 	# the models step on the committed sample: train models/tiny (15 s here), evaluate it on the test split
 	OMP_NUM_THREADS=1 $(VENV)/bin/irpipe train --config models/tiny/config.toml --out $(DEMO_OUT)-model --no-progress
 	$(VENV)/bin/irpipe evaluate --model $(DEMO_OUT)-model --model models/default --dataset datasets/default/sample \
@@ -102,8 +102,8 @@ bench-native: setup
 # MLIR: lower the JAX recipes through every IREE phase, run the source modules natively under each
 # config, train the MLIR cost model (see models/mlir-cost/README.md)
 mlir-data: setup
-	RAY_AUTH_MODE=disabled $(VENV)/bin/irpipe extract --recipes extractors/jax --out datasets/mlir --num-cpus 2
-	RAY_AUTH_MODE=disabled $(VENV)/bin/irpipe measure-mlir --dataset datasets/mlir --out datasets/mlir-runs
+	$(VENV)/bin/irpipe extract --recipes extractors/jax --out datasets/mlir --num-cpus 2
+	$(VENV)/bin/irpipe measure-mlir --dataset datasets/mlir --out datasets/mlir-runs
 
 train-mlir-cost: setup
 	OMP_NUM_THREADS=1 $(VENV)/bin/irpipe train-mlir-cost --config models/mlir-cost/config.toml --out models/mlir-cost
