@@ -1,4 +1,11 @@
-"""``irpipe optimize``: choose and apply a pipeline for one module with a trained model."""
+"""``irpipe optimize``: choose and apply a pipeline for one module with a trained model.
+
+With ``--server SOCK`` (size, instcount) the whole job runs in the warm server (op optimize:
+check, baseline, model, compiles, a result cache) and this process only reads the file,
+sends it and writes what comes back: no torch, no model code, no LLVM child here.  Speed
+runs the program, so it asks the server for the ranking only and compiles here, as does
+a server that is busy or predates op optimize.  The outputs are the in-process path's.
+"""
 
 from __future__ import annotations
 
@@ -36,22 +43,29 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="optimize clang -O0 functions too (drops optnone/noinline first, for the baseline "
                         "as well); opt-22 leaves optnone functions alone, and so does irpipe by default")
     p.add_argument("--server", metavar="SOCK",
-                   help="ask a running `irpipe serve --socket SOCK` instead of loading the model here "
-                        "(no torch in this process; --model is then the server's); the verifying "
-                        "compiles still run here")
+                   help="let a running `irpipe serve --socket SOCK` do the job, warm and cached (no model "
+                        "or compiles in this process; --model is then the server's); speed asks it for "
+                        "the ranking and runs the program here")
     p.add_argument("--emit-advice", type=OUT_FILE, help="write the choice as an advice file (JSON)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.server and args.objective != "speed":
+        from irpipe.optimize.protocol import NotServed
+
+        try:
+            return _run_on_server(args)
+        except NotServed:  # busy, or a server without op optimize: its ranking, compiles here
+            pass
     # one BLAS thread: the model's matrices are small, and a second thread on a busy machine
     # costs 4-8x per call (the isolated LLVM children inherit it); a user's setting wins
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from irpipe.label.measure import Evaluator, Target
     from irpipe.llvm import ir
     from irpipe.optimize import advice
-    from irpipe.optimize.apply import UNITS, optimize
+    from irpipe.optimize.apply import optimize
 
     data = ir.read_module(args.file)
     # reject what LLVM cannot read before anything heavy loads (the module stays cached in
@@ -69,25 +83,64 @@ def run(args: argparse.Namespace) -> int:
     result = optimize(data, predictor, objective=args.objective, verify=args.verify, name=args.file,
                       run_args=shlex.split(args.run_args), repeats=args.repeats, target=target)
     if args.output:
-        out = Path(args.output)
-        if out.suffix == ".ll":
-            out.write_text(str(ir.parse(result.bitcode, name=args.file)))
-        else:
-            out.write_bytes(result.bitcode)
+        Path(args.output).write_bytes(
+            str(ir.parse(result.bitcode, name=args.file)).encode() if _is_text(args.output) else result.bitcode)
     if args.emit_advice:
         # the plugin matches entries by the module's source_filename (what clang compiles)
         info = ir.inspect(data, name=args.file)
         advice.write(args.emit_advice, [advice.optimized_advice(result, info.structural_hash,
                                                                 info.source_filename or args.file)])
-    if args.json:
-        json.dump({**result.summary(), "target": target.describe()}, sys.stdout, indent=1)
-        print()
-    else:
-        unit = UNITS[args.objective]
-        print(f"pipeline: {result.pipeline}")
-        if result.summary()["metric"] is not None:
-            print(f"{unit}: {result.baseline_metric:g} with {result.baseline}, {result.metric:g} chosen "
-                  f"({result.improvement:.3f}x); {len(result.tried)} compiles, {result.seconds:.2f} s")
-        if result.note:
-            print(f"note: {result.note}")
+    _report(args, result.summary(), target.describe())
     return 0
+
+
+def _run_on_server(args: argparse.Namespace) -> int:
+    """The job done by the server (op optimize); the same files and report as in-process."""
+    from irpipe import files
+    from irpipe.errors import IRError
+    from irpipe.optimize.protocol import MAX_MODULE, RemoteModel
+
+    data = files.read_bounded(args.file, MAX_MODULE, error=IRError, what="LLVM IR or bitcode")
+    if not data:  # the in-process message (only this case loads LLVM here)
+        from irpipe.llvm import ir
+
+        ir.check_input(data, name=files.shown(args.file))
+    target = {"mtriple": args.mtriple or None, "target_cpu": args.target_cpu or None,
+              "strip_optnone": args.strip_optnone}  # Target.describe()
+    text = bool(args.output) and _is_text(args.output)
+    reply = RemoteModel(args.server).optimize(data, objective=args.objective, verify=args.verify, name=args.file,
+                                              target=target, text=text, advice=bool(args.emit_advice))
+    if args.output:
+        Path(args.output).write_bytes(reply["text"].encode() if text else reply["bitcode"])
+    if args.emit_advice:
+        from irpipe.optimize import advice
+
+        advice.write(args.emit_advice, [reply["advice"]])
+    _report(args, {k: reply[k] for k in SUMMARY if k in reply}, target)
+    return 0
+
+
+#: The keys of OptimizeResult.summary(), in order (the server's reply carries them).
+SUMMARY = ("objective", "pipeline", "metric", "baseline", "baseline_metric", "improvement",
+           "input_instructions", "compiles", "tried", "seconds", "note")
+UNITS = {"size": ".text bytes", "instcount": "IR instructions", "speed": "CPU seconds"}  # apply.UNITS
+
+
+def _is_text(output: str) -> bool:
+    return Path(output).suffix == ".ll"
+
+
+def _report(args: argparse.Namespace, summary: dict, target: dict) -> None:
+    """Print the result (``--json``: the summary and the target) from its summary."""
+    if args.json:
+        json.dump({**summary, "target": target}, sys.stdout, indent=1)
+        print()
+        return
+    print(f"pipeline: {summary['pipeline']}")
+    if summary["metric"] is not None:
+        base = summary["baseline_metric"]
+        print(f"{UNITS[args.objective]}: {float('nan') if base is None else base:g} with {summary['baseline']}, "
+              f"{summary['metric']:g} chosen ({summary['improvement']:.3f}x); {summary['compiles']} compiles, "
+              f"{summary['seconds']:.2f} s")
+    if summary.get("note"):
+        print(f"note: {summary['note']}")

@@ -4,6 +4,7 @@ learned inliner on LLVM's interactive ML-advisor pipes (MLGO protocol) for stock
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import threading
 
@@ -40,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # one BLAS thread, as in irpipe optimize (before numpy loads): the model's matrices are small,
+    # and a second thread on a busy machine costs 4-8x per call; a user's setting wins
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from irpipe.errors import ConfigError
     from irpipe.optimize.inliner import InlinerPolicy, NoEviction
     from irpipe.optimize.mlgo import Channel

@@ -115,6 +115,16 @@ def evaluate_in_child(key: str, pipeline: str, data: bytes | None, object_file: 
                                        triple=target.triple, cpu=target.cpu)
 
 
+def forget_in_child() -> int:
+    """Child side: close every cached module (returns how many), so that what follows runs as
+    in a fresh child.  An output's bytes (not its IR) depend on what ran before on a cached
+    module: the metadata kinds its passes registered in the module's LLVMContext."""
+    closed = len(_modules)
+    while _modules:
+        _modules.popitem()[1].close()
+    return closed
+
+
 # --- caller side ----------------------------------------------------------------------
 
 

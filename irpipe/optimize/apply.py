@@ -10,7 +10,8 @@ interleaved confirmation rounds; a module without ``main`` keeps -O3 and says wh
 The model is asked once, in-process (a :class:`~irpipe.optimize.predict.Predictor`) or
 through a running ``irpipe serve`` (a :class:`~irpipe.optimize.protocol.RemoteModel`:
 no torch in this process); both answer with the same :class:`Advice`
-(:func:`candidates`), and the compiles that choose happen here either way.
+(:func:`candidates`), and the compiles that choose happen here either way (``irpipe
+serve``'s op optimize runs this function in the server).
 
     USAGE: r = optimize(data, Predictor.load("models/default"), objective="size")
            r = optimize(data, RemoteModel("/tmp/irpipe.sock"), objective="size")
@@ -29,9 +30,10 @@ from irpipe.label.measure import AS_OPT, EvaluationError, Evaluator, Target
 from irpipe.label.vocab import REFERENCE
 from irpipe.llvm import ir
 from irpipe.optimize.baseline import Baseline, prepare, user_baseline
-from irpipe.optimize.protocol import Advice, RemoteModel
+from irpipe.optimize.protocol import Advice, Adviser
 
 if TYPE_CHECKING:  # the model (torch) is loaded by the caller, or lives in irpipe serve
+    from irpipe.llvm.isolate import Isolated
     from irpipe.optimize.predict import Prediction, Predictor
 
 #: What each objective measures (the model's objectives; the reference is irpipe.label.vocab.REFERENCE)
@@ -95,9 +97,9 @@ def model_advice(predictor: Predictor, module: bytes, *, objective: str, verify:
                   "main" in x.graph.functions)  # the graph's functions are the defined ones
 
 
-def optimize(data: bytes | str, predictor: Predictor | RemoteModel, *, objective: str = "size", verify: int = 10,
+def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: str = "size", verify: int = 10,
              name: str = "<module>", timeout_s: float = 60.0, run_args: list[str] | None = None,
-             repeats: int = 5, target: Target = AS_OPT) -> OptimizeResult:
+             repeats: int = 5, target: Target = AS_OPT, worker: Isolated | None = None) -> OptimizeResult:
     """One model call, then ``verify`` compiles (the baseline among them); the best wins.
 
     The baseline is the user's own command, ``opt-22 -passes='default<Oz>'`` on the
@@ -105,14 +107,16 @@ def optimize(data: bytes | str, predictor: Predictor | RemoteModel, *, objective
     candidate beats it (or all fail), so the result is never worse than what users
     run.  The module keeps its triple, target-cpu and target-features unless
     ``target`` asks otherwise.  The output passes LLVM's verifier.  ``predictor`` is a
-    loaded model or a :class:`RemoteModel` (a running ``irpipe serve``): the same candidates.
+    loaded model or an :class:`Adviser` (a :class:`~irpipe.optimize.protocol.RemoteModel`: a
+    running ``irpipe serve``): the same candidates.  ``worker`` (size, instcount): the isolated
+    LLVM child to compile in (default: the process-wide one).
     """
     if objective not in UNITS:
         raise IRError(f"objective {objective!r}: choose from {', '.join(UNITS)}")
     started = time.monotonic()
 
     def advise(module: bytes) -> Advice:  # the one model call, here or in irpipe serve
-        if isinstance(predictor, RemoteModel):
+        if isinstance(predictor, Adviser):
             return predictor.advise(module, objective=objective, verify=verify, name=name)
         return model_advice(predictor, module, objective=objective, verify=verify, name=name)
 
@@ -122,22 +126,28 @@ def optimize(data: bytes | str, predictor: Predictor | RemoteModel, *, objective
                                repeats=repeats, timeout_s=timeout_s, started=started)
     reference = REFERENCE[objective]
     base = user_baseline(data, reference, target=target, name=name, timeout_s=timeout_s,
-                         object_file=objective == "size")
+                         object_file=objective == "size", worker=worker)
     advice = advise(base.module)
     result = choose(base, [p for p in advice.candidates if p != reference], objective, name=name,
-                    timeout_s=timeout_s)
+                    timeout_s=timeout_s, worker=worker)
     result.input_instructions = advice.instructions
     result.seconds = time.monotonic() - started
     return result
 
 
 def choose(base: Baseline, candidates: list[str], objective: str, *, name: str = "<module>",
-           timeout_s: float = 60.0) -> OptimizeResult:
-    """Compile each candidate on ``base.module``; the best beats opt-22's baseline or the baseline stays."""
+           timeout_s: float = 60.0, worker: Isolated | None = None) -> OptimizeResult:
+    """Compile each candidate on ``base.module``, one after the other in one child (``worker``,
+    default the process-wide one); the best beats opt-22's baseline or the baseline stays.
+
+    One by one on purpose: an output's bytes (not its IR) depend on what ran before on the
+    cached module, e.g. the metadata kinds a pass registered in its LLVMContext, so spreading
+    the candidates over children would change the bytes this returns.
+    """
     base_metric = base.measurement.metric(objective)
     best: tuple[float, str, bytes] = (base_metric, base.pipeline, base.bitcode)
     tried: list[dict[str, Any]] = [{"pipeline": base.pipeline, "metric": base_metric, "by": "opt-22"}]
-    ev = Evaluator(base.module, name=name, timeout_s=timeout_s, target=AS_OPT)
+    ev = Evaluator(base.module, name=name, timeout_s=timeout_s, target=AS_OPT, worker=worker)
     for pipeline in candidates:
         try:
             m, raw = ev.evaluate(pipeline, object_file=objective == "size", bitcode=True)

@@ -14,11 +14,15 @@ every executable section counted, as ``llvm-size`` sees it).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from irpipe.errors import ToolError
 from irpipe.label.measure import AS_OPT, EvaluationError, Evaluator, Measurement, Target
 from irpipe.llvm import ir
 from irpipe.llvm.tools import Toolchain
+
+if TYPE_CHECKING:
+    from irpipe.llvm.isolate import Isolated
 
 
 @dataclass(frozen=True)
@@ -31,29 +35,32 @@ class Baseline:
     measurement: Measurement
 
 
-def prepare(data: bytes, target: Target, *, name: str = "<module>", timeout_s: float = 60.0) -> bytes:
+def prepare(data: bytes, target: Target, *, name: str = "<module>", timeout_s: float = 60.0,
+            worker: Isolated | None = None) -> bytes:
     """The input with only what the user asked changed (``--mtriple``, ``--target-cpu``,
-    ``--strip-optnone``); the input itself when nothing was asked."""
+    ``--strip-optnone``); the input itself when nothing was asked.  ``worker``: the isolated
+    LLVM child to use (default: the process-wide one)."""
     if target == AS_OPT:
         return data
-    _, raw = Evaluator(data, name=name, timeout_s=timeout_s, target=target).evaluate("verify", bitcode=True)
+    _, raw = Evaluator(data, name=name, timeout_s=timeout_s, target=target, worker=worker).evaluate(
+        "verify", bitcode=True)
     return raw["bitcode"]
 
 
 def user_baseline(data: bytes | str, pipeline: str, *, target: Target = AS_OPT, name: str = "<module>",
                   timeout_s: float = 60.0, object_file: bool = True,
-                  tools: Toolchain | None = None) -> Baseline:
+                  tools: Toolchain | None = None, worker: Isolated | None = None) -> Baseline:
     """Run ``opt-22 -passes=PIPELINE`` on ``data`` (after :func:`prepare`) and measure the result.
 
     Raises :class:`~irpipe.label.measure.EvaluationError` naming the module when opt-22 fails.
     """
-    module = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s)
+    module = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s, worker=worker)
     try:
         proc = (tools or Toolchain()).run("opt", [f"-passes={pipeline}", "-", "-o", "-"], input=module,
                                           timeout=timeout_s)
     except ToolError as exc:  # failed or timed out: one line naming the module
         raise EvaluationError(f"{name}: opt-22 -passes='{pipeline}': {str(exc).splitlines()[-1]}") from None
-    measured = Evaluator(proc.stdout, name=name, timeout_s=timeout_s, target=AS_OPT).evaluate(
+    measured = Evaluator(proc.stdout, name=name, timeout_s=timeout_s, target=AS_OPT, worker=worker).evaluate(
         "verify", object_file=object_file)
     return Baseline(module, pipeline, proc.stdout, Measurement(pipeline, measured.instructions,
                                                                measured.text_bytes, measured.opt_seconds,

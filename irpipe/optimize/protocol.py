@@ -4,14 +4,23 @@ Each message is a 4-byte big-endian length and a UTF-8 JSON object; one reply pe
 request, in order, on the same connection, which may carry many requests.
 
     {"op": "health"}
-        -> {"ok": true, "model": ..., "arch": ..., "worker": "alive", "stats": {...}, ...}
+        -> {"ok": true, "model": ..., "arch": ..., "worker": "alive", "stats": {...},
+            "optimize": {"workers": 1, "queued": 0, "running": 0, "cached": n}, ...}
            ({"ok": false, "worker": "dead: ...", ...} once the batch worker has died)
     {"op": "advise", "module": "<base64 bitcode or IR text>",
      "objective": "size" | "instcount" | "speed",     (optional, default "size")
      "verify": 10,                                     (optional, an integer 1..10000)
      "source": "a.c"}                                  (optional, a string: the advice file's key)
         -> {"ok": true, "pipeline": best, "candidates": [...], "instructions": n, "has_main": bool}
+    {"op": "optimize", "module": ..., "objective": "size" | "instcount", "verify": 10, "source": "a.ll",
+     "target": {"mtriple": "", "target_cpu": "", "strip_optnone": false},   (optional, all keys too)
+     "text": false, "advice": false}                   (optional: also answer these)
+        -> {"ok": true, "objective": ..., "pipeline": ..., "metric": ..., ... (the OptimizeResult
+            summary), "bitcode": "<base64 of the chosen module>", "cached": bool,
+            "text": "<the chosen module as IR text>" (with "text": true),
+            "advice": {an advice-file entry} (with "advice": true)}
     anything else, a bad module         -> {"ok": false, "error": "<one line>"}
+                                           (+ "busy": true when the optimize queue is full)
 
 ``candidates`` is the list ``irpipe optimize`` compiles for the objective (the
 baseline first, see :func:`irpipe.optimize.apply.candidates`); ``instructions``
@@ -20,45 +29,53 @@ whether it defines ``main``).  ``pipeline`` (size, instcount only) is the answer
 for callers that cannot compile, like the pass plugin; speed is chosen by running
 the program, so a speed answer has no ``pipeline``.
 
+``optimize`` is the whole of ``irpipe optimize`` done in the warm server (check, opt-22
+baseline, model, verifying compiles: :mod:`irpipe.optimize.jobs`); the reply is what the
+in-process command computes, byte for byte.  Speed runs the program, so it stays with the
+client (an optimize request for it is refused: ask ``advise``).
+
 Every request is validated before it reaches the model: unknown keys, missing or
 mistyped fields (``"verify": "abc"``, ``null``), a non-object, a frame over
 :data:`MAX_MESSAGE` bytes or JSON nested deeper than :data:`MAX_DEPTH` get an
 error reply.  A frame that breaks the framing itself (too long, cut short) also
 closes the connection; any other bad request leaves it open.
 
-The socket file (server side): 0600, published under its path only once it listens
-(:func:`listen_hidden`, then :func:`publish`); an existing path is refused unless it is
-a stale socket of ours (:func:`prepare_socket_path`).
+The socket file (server side) is :mod:`irpipe.optimize.sockfile`.
 
     USAGE: reply = request("/tmp/irpipe.sock", {"op": "health"})
            RemoteModel("/tmp/irpipe.sock").advise(bitcode, objective="size").candidates
+           RemoteModel("/tmp/irpipe.sock").optimize(bitcode, objective="size")["bitcode"]
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import itertools
 import json
-import os
+import re
 import socket
-import stat
 import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from irpipe.errors import IrpipeError, ToolError
 
 #: Largest frame: a module at irpipe's 64 MiB input limit, base64-encoded, plus the envelope.
 MAX_MESSAGE = 96 << 20
+#: Largest module a client sends (irpipe.llvm.ir.MAX_MODULE_BYTES, without importing LLVM).
+MAX_MODULE = 64 << 20
+#: Largest reply a client reads: an optimize answer carries the output bitcode and maybe its text.
+MAX_REPLY = 4 * MAX_MESSAGE
 #: Deepest JSON nesting a request may have (a valid one has 1).
 MAX_DEPTH = 32
 OBJECTIVES = ("size", "instcount", "speed")
 MAX_VERIFY = 10_000
-_FIELDS = {"health": {"op"}, "advise": {"op", "module", "objective", "verify", "source"}}
-_names = itertools.count()
+_FIELDS = {"health": {"op"}, "advise": {"op", "module", "objective", "verify", "source"},
+           "optimize": {"op", "module", "objective", "verify", "source", "target", "text", "advice"}}
+_TARGET = ("mtriple", "target_cpu", "strip_optnone")
+_TARGET_NAME = re.compile(r"[A-Za-z0-9_.,+-]{0,128}")  # a triple or a CPU name, never a flag or a path
 
 
 class ServeError(ToolError):
@@ -71,6 +88,11 @@ class ProtocolError(IrpipeError, ValueError):
 
 class FramingError(ProtocolError):
     """The byte stream cannot be read on (frame too long, cut short): the connection ends."""
+
+
+class NotServed(ProtocolError):
+    """The server cannot take an optimize job now (its queue is full, or it predates op
+    optimize): the client does the work itself."""
 
 
 def send(conn: socket.socket, obj: dict[str, Any]) -> None:
@@ -146,7 +168,8 @@ def _depth(obj: Any) -> int:
 
 
 def validate(request: dict[str, Any]) -> dict[str, Any]:
-    """A checked request with defaults filled in; advise's module comes back decoded (bytes).
+    """A checked request with defaults filled in; the module comes back decoded (bytes), an
+    optimize request's target as ``{"triple", "cpu", "strip_optnone"}``.
 
     Raises :class:`ProtocolError` naming the first bad field.
     """
@@ -161,21 +184,47 @@ def validate(request: dict[str, Any]) -> dict[str, Any]:
         return {"op": op}
     module = request.get("module")
     if not isinstance(module, str) or not module:
-        raise ProtocolError(f"advise: 'module' must be a non-empty base64 string, got {_kind(module)}")
+        raise ProtocolError(f"{op}: 'module' must be a non-empty base64 string, got {_kind(module)}")
     try:
         raw = base64.b64decode(module, validate=True)
     except (binascii.Error, ValueError):
-        raise ProtocolError("advise: 'module' is not valid base64") from None
+        raise ProtocolError(f"{op}: 'module' is not valid base64") from None
     objective = request.get("objective", "size")
     if objective not in OBJECTIVES:  # also refuses null, numbers, lists
-        raise ProtocolError(f"advise: objective {objective!r}: choose from {', '.join(OBJECTIVES)}")
+        raise ProtocolError(f"{op}: objective {objective!r}: choose from {', '.join(OBJECTIVES)}")
     verify = request.get("verify", 10)
     if type(verify) is not int or not 1 <= verify <= MAX_VERIFY:  # bool is not an int here
-        raise ProtocolError(f"advise: 'verify' must be an integer 1..{MAX_VERIFY}, got {_kind(verify)}")
+        raise ProtocolError(f"{op}: 'verify' must be an integer 1..{MAX_VERIFY}, got {_kind(verify)}")
     source = request.get("source", "")
     if not isinstance(source, str) or len(source) > 4096:
-        raise ProtocolError(f"advise: 'source' must be a string (at most 4096 characters), got {_kind(source)}")
-    return {"op": op, "module": raw, "objective": objective, "verify": verify, "source": source}
+        raise ProtocolError(f"{op}: 'source' must be a string (at most 4096 characters), got {_kind(source)}")
+    out = {"op": op, "module": raw, "objective": objective, "verify": verify, "source": source}
+    return {**out, **_optimize_fields(request)} if op == "optimize" else out
+
+
+def _optimize_fields(request: dict[str, Any]) -> dict[str, Any]:
+    """What optimize adds to advise: the target, ``text`` and ``advice`` (checked)."""
+    if request.get("objective") == "speed":
+        raise ProtocolError("optimize: objective 'speed' is measured by running the program, which "
+                            "stays with the client: ask op advise (irpipe optimize --server does)")
+    target = request.get("target", {})
+    if not isinstance(target, dict) or set(target) - set(_TARGET):
+        raise ProtocolError(f"optimize: 'target' must be an object with keys among {', '.join(_TARGET)}, "
+                            f"got {_kind(target)}")
+    names = {}
+    for key in _TARGET[:2]:
+        value = target.get(key) or ""  # null or "": the module's own
+        if not isinstance(value, str) or not _TARGET_NAME.fullmatch(value):
+            raise ProtocolError(f"optimize: target {key!r} must be a name of letters, digits and "
+                                f"'_.,+-' (at most 128), got {_kind(target.get(key))}")
+        names[key] = value
+    flags = {"strip_optnone": target.get("strip_optnone", False),
+             "text": request.get("text", False), "advice": request.get("advice", False)}
+    for key, value in flags.items():
+        if type(value) is not bool:
+            raise ProtocolError(f"optimize: {key!r} must be true or false, got {_kind(value)}")
+    return {"target": {"triple": names["mtriple"], "cpu": names["target_cpu"],
+                       "strip_optnone": flags["strip_optnone"]}, "text": flags["text"], "advice": flags["advice"]}
 
 
 def _kind(value: Any) -> str:
@@ -191,14 +240,15 @@ def request(path: str | Path, message: dict[str, Any], *, timeout_s: float = 60.
     """Send ``message`` to the server at ``path`` on a fresh connection; its ``ok`` reply.
 
     :class:`ServeError` when the server cannot be reached or gives no answer in
-    ``timeout_s``, :class:`ProtocolError` when it refuses the request (its error).
+    ``timeout_s``, :class:`ProtocolError` when it refuses the request (its error;
+    :class:`NotServed` when it is too busy for it).
     """
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.settimeout(timeout_s)
         try:
             conn.connect(str(path))
             send(conn, message)
-            reply = recv(conn)
+            reply = recv(conn, max_message=MAX_REPLY)
         except (TimeoutError, socket.timeout):
             raise ServeError(f"irpipe serve at {path}: no answer within {timeout_s:g} s") from None
         except FramingError as exc:
@@ -208,7 +258,8 @@ def request(path: str | Path, message: dict[str, Any], *, timeout_s: float = 60.
     if reply is None:
         raise ServeError(f"irpipe serve at {path} closed the connection without an answer")
     if reply.get("ok") is not True:
-        raise ProtocolError(f"irpipe serve at {path}: {reply.get('error', 'refused without a reason')}")
+        error = NotServed if reply.get("busy") is True else ProtocolError
+        raise error(f"irpipe serve at {path}: {reply.get('error', 'refused without a reason')}")
     return reply
 
 
@@ -219,6 +270,16 @@ class Advice:
     candidates: list[str]  #: pipelines to compile, the objective's baseline first
     instructions: int      #: IR instructions of the module as given
     has_main: bool         #: whether it defines main (speed runs the program)
+
+
+@runtime_checkable
+class Adviser(Protocol):
+    """What answers :func:`irpipe.optimize.apply.optimize`'s one model call in place of a loaded
+    model: a :class:`RemoteModel`, or irpipe serve's own batch worker (for its optimize jobs)."""
+
+    def advise(self, module: bytes, *, objective: str = "size", verify: int = 10,
+               name: str = "<module>") -> Advice:
+        """The :class:`Advice` for ``module``."""
 
 
 class RemoteModel:
@@ -246,68 +307,31 @@ class RemoteModel:
                                 "or has_main (an older server? restart it)")
         return Advice(cands, reply["instructions"], reply["has_main"])
 
+    def optimize(self, module: bytes, *, objective: str = "size", verify: int = 10, name: str = "<module>",
+                 target: dict[str, Any] | None = None, text: bool = False, advice: bool = False,
+                 timeout_s: float = 900.0) -> dict[str, Any]:
+        """The server's op optimize reply for ``module``, its ``bitcode`` decoded (bytes).
 
-# --- the socket file ------------------------------------------------------------------
-
-
-def prepare_socket_path(path: Path) -> None:
-    """Refuse a path that is not a stale socket of ours; remove a stale one."""
-    if not path.exists() and not path.is_symlink():
-        return
-    st = path.lstat()
-    if not stat.S_ISSOCK(st.st_mode):
-        raise ServeError(f"{path} exists and is not a socket; not touching it")
-    if st.st_uid != os.getuid():
-        raise ServeError(f"{path} is a socket owned by uid {st.st_uid}, not us; refusing it")
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(str(path))
-    except OSError:
-        path.unlink()  # stale: nobody listens
-        return
-    finally:
-        probe.close()
-    raise ServeError(f"another server is listening on {path}")
-
-
-def listen_hidden(path: Path) -> tuple[socket.socket, Path]:
-    """A socket listening under a temporary 0600 name beside ``path``; (socket, that name).
-
-    The caller starts serving, then :func:`publish` gives it ``path``: a client that
-    sees the path can connect (never ECONNREFUSED between bind and listen).
-    """
-    tmp = path.with_name(f".{os.getpid()}-{next(_names)}.sock~")
-    if len(os.fsencode(tmp)) > 107:
-        raise ServeError(f"{path}: too long for a Unix socket path (with its temporary name)")
-    if os.path.lexists(tmp):  # left by a crashed server that had our pid
-        os.unlink(tmp)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        old = os.umask(0o177)
+        ``target`` is :meth:`irpipe.label.measure.Target.describe`'s form; ``verify`` 0 asks
+        for 1.  :class:`NotServed` when the server is busy or predates op optimize (do the
+        work here), :class:`ProtocolError` with the server's one line for a refused module.
+        """
+        message = {"op": "optimize", "module": base64.b64encode(module).decode(), "objective": objective,
+                   "verify": max(verify, 1), "source": name[-4096:], "target": target or {},
+                   "text": text, "advice": advice}
         try:
-            sock.bind(str(tmp))
-        finally:
-            os.umask(old)
-        os.chmod(tmp, 0o600)
-        sock.listen(128)
-        sock.settimeout(0.2)
-    except BaseException:
-        sock.close()
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        raise
-    return sock, tmp
-
-
-def publish(tmp: Path, path: Path) -> int:
-    """Give the listening socket at ``tmp`` the name ``path``, atomically, never replacing a
-    file that appeared there meanwhile; the socket file's inode."""
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise ServeError(f"{path} appeared while the server started; not replacing it") from None
-    except OSError:  # a file system without hard links: rename (may replace a newcomer)
-        os.rename(tmp, path)
-    else:
-        os.unlink(tmp)
-    return os.lstat(path).st_ino
+            reply = request(self.path, message, timeout_s=timeout_s)
+        except NotServed:
+            raise
+        except ProtocolError as exc:
+            if "unknown op 'optimize'" in str(exc):  # an older server: advise still works
+                raise NotServed(str(exc)) from None
+            raise
+        try:
+            reply["bitcode"] = base64.b64decode(reply["bitcode"], validate=True)
+        except (KeyError, TypeError, binascii.Error, ValueError):
+            raise ProtocolError(f"irpipe serve at {self.path}: the optimize answer has no bitcode") from None
+        if (not isinstance(reply.get("pipeline"), str) or (text and not isinstance(reply.get("text"), str))
+                or (advice and not isinstance(reply.get("advice"), dict))):
+            raise ProtocolError(f"irpipe serve at {self.path}: the optimize answer lacks pipeline, text or advice")
+        return reply

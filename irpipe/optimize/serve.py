@@ -4,13 +4,15 @@ The protocol (framing, requests, replies, validation) is :mod:`irpipe.optimize.p
 Requests from all connections are queued and one batch worker runs the model on
 batches of up to ``max_batch`` modules, waiting at most ``batch_wait_s`` for a batch
 to fill.  ``pipeline`` is the policy's first choice when the cost head also predicts
-it beats the reference (-Oz), else the reference (no compiles happen in the server:
-the caller, e.g. the pass plugin, has a strict time budget); ``candidates`` is what
-``irpipe optimize`` compiles, so ``irpipe optimize --server`` needs no model of its own.
+it beats the reference (-Oz), else the reference (advise compiles nothing: the
+caller, e.g. the pass plugin, has a strict time budget); ``candidates`` is what
+``irpipe optimize`` compiles (speed: in the client, which has the program to run).
 Answers are cached by what the model reads of a module (``Predictor.cache_key``):
 a build that compiles each file twice (static and -fPIC) pays one inference.
 With ``record``, every answer is kept as an advice entry for its source file and
-written (atomically) as an advice file on stop.
+written (atomically) as an advice file on stop.  Op ``optimize`` (``irpipe optimize
+--server``) runs the whole command warm on a separate pool with its own LLVM child
+and a result cache (:mod:`irpipe.optimize.jobs`): advise answers never wait for a compile.
 
 Robustness: every request is validated before it reaches the worker; the worker and
 the accept loop survive any exception (logged, one line; the requests of a failed
@@ -44,8 +46,9 @@ from pathlib import Path
 from typing import Any
 
 from irpipe.errors import IrpipeError
-from irpipe.optimize.protocol import (MAX_MESSAGE, FramingError, ProtocolError, ServeError, listen_hidden,
-                                      prepare_socket_path, publish, recv, send, validate)
+from irpipe.optimize.jobs import BatchAdviser, Jobs
+from irpipe.optimize.protocol import MAX_MESSAGE, FramingError, ProtocolError, ServeError, recv, send, validate
+from irpipe.optimize.sockfile import listen_hidden, prepare_socket_path, publish
 
 __all__ = ["MAX_MESSAGE", "ServeError", "Server", "prepare_socket_path", "recv", "send"]
 
@@ -64,11 +67,16 @@ def _line(exc: BaseException) -> str:
 
 
 class Server:
-    """Serve ``predictor`` on a Unix socket at ``path`` (see the module docstring)."""
+    """Serve ``predictor`` on a Unix socket at ``path`` (see the module docstring).
+
+    ``optimize_workers`` job threads, one LLVM child each (0: op optimize refused);
+    ``optimize_options`` go to :class:`~irpipe.optimize.jobs.Jobs` (queue, cache bounds).
+    """
 
     def __init__(self, predictor: Any, path: str | Path, *, max_batch: int = 16,
                  batch_wait_s: float = 0.005, record: str | Path | None = None, cache_size: int = 4096,
-                 max_connections: int = 64, idle_timeout_s: float = 60.0):
+                 max_connections: int = 64, idle_timeout_s: float = 60.0, optimize_workers: int = 1,
+                 **optimize_options: Any):
         self.predictor, self.path = predictor, Path(path)
         self.record = Path(record) if record else None
         self.recorded: dict[str, dict[str, Any]] = {}
@@ -80,7 +88,10 @@ class Server:
         self.requests: "queue.Queue[tuple[dict, queue.Queue]]" = queue.Queue()
         self.stopping = threading.Event()
         self.stats: Counter = Counter(requests=0, errors=0, batches=0, modules=0, cache_hits=0,
-                                      refused=0, idle_closed=0)
+                                      refused=0, idle_closed=0, optimize_requests=0, optimize_jobs=0,
+                                      optimize_cache_hits=0, optimize_busy=0)
+        self.jobs = Jobs(BatchAdviser(self.ask_worker), self._count, self._log, workers=optimize_workers,
+                         **optimize_options)
         self.started = time.time()
         self.sock: socket.socket | None = None
         self.worker_error = ""
@@ -104,10 +115,12 @@ class Server:
             self._worker = threading.Thread(target=self._batches, name="irpipe-serve-batch", daemon=True)
             self._acceptor = threading.Thread(target=self._accept, name="irpipe-serve-accept", daemon=True)
             self._worker.start()
+            self.jobs.start()  # its threads warm their LLVM child in the background
             self._acceptor.start()
             self._inode = publish(tmp, self.path)
         except BaseException:
             self.stopping.set()
+            self.jobs.stop(wait_s=0.0)
             self.sock.close()
             raise
         finally:
@@ -125,9 +138,11 @@ class Server:
             pass
         if self.sock is not None:
             self.sock.close()
+        self.jobs.stop(wait_s=0.0)  # queued jobs answered "stopping"; a running one gets 2 s below
         for thread, limit in ((self._acceptor, 5.0), (self._worker, 10.0)):
             if thread is not None and thread.ident is not None:
                 thread.join(limit)  # the worker drains the queue first (quick when it died)
+        self.jobs.stop(wait_s=2.0)
         deadline = time.monotonic() + 2.0
         while self._busy and time.monotonic() < deadline:  # let answered clients get their reply
             time.sleep(0.01)
@@ -250,6 +265,12 @@ class Server:
             return _error(str(exc))
         if req["op"] == "health":
             return self._health()
+        if req["op"] == "optimize":
+            return self.jobs.answer(req)
+        return self.ask_worker(req)
+
+    def ask_worker(self, req: dict[str, Any]) -> dict[str, Any]:
+        """The batch worker's reply to a validated advise request (an error if it cannot answer)."""
         if self.stopping.is_set():
             return _error("the server is stopping")
         if not self.worker_alive:
@@ -277,6 +298,7 @@ class Server:
                "arch": self.predictor.arch,
                "worker": "alive" if alive else f"dead: {self.worker_error or 'stopped'}",
                "connections": connections, "max_connections": self.max_connections, "stats": stats,
+               "optimize": self.jobs.health(),
                "channels": {str(c.base): {"kind": c.policy.kind, **c.stats} for c in self.channels}}
         if not out["ok"]:
             out["error"] = "stopping" if self.stopping.is_set() else f"the batch worker died ({self.worker_error})"
@@ -357,7 +379,7 @@ class Server:
         ref = self.predictor.pset.pipelines[self.predictor.meta["reference"]]
         if cost[pred.pipelines.index(first)] >= cost[pred.pipelines.index(ref)]:
             first = ref
-        if self.record is not None and request["source"]:
+        if self.record is not None and request["source"] and request.get("record", True):
             from irpipe.optimize import advice
 
             self.recorded[request["source"]] = advice.module_advice("", request["source"], objective, first)

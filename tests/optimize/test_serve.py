@@ -167,8 +167,8 @@ NO_TORCH = ("import sys; from irpipe.cli.main import main; rc = main(sys.argv[1:
 
 
 def test_optimize_through_the_server_matches_in_process(server, tmp_path: Path) -> None:
-    """``optimize --server`` (no torch in the client) compiles the same candidates as the
-    in-process path and picks the same pipeline."""
+    """``optimize --server`` (the server does the job; no torch in the client) compiles the same
+    candidates as the in-process path and picks the same pipeline (byte for byte: test_serve_optimize)."""
     sock, _ = server
     src = tmp_path / "g.ll"
     src.write_text(GRAPH_IR)

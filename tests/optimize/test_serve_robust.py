@@ -28,10 +28,12 @@ ADVISE = {"op": "advise", "module": MODULE}
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Any]:
-    """``serve(**options)``: a started in-process server on a fake model, stopped at the end."""
+    """``serve(**options)``: a started in-process server on a fake model (no optimize worker unless
+    asked: it would start an LLVM child), stopped at the end."""
     servers: list[Server] = []
 
     def make(**options: Any) -> Server:
+        options.setdefault("optimize_workers", 0)
         server = Server(FakePredictor(), tmp_path / f"s{len(servers)}.sock", **options)
         server.start()
         servers.append(server)
@@ -77,6 +79,17 @@ BAD = [  # (request, a word the error must contain)
     ({**ADVISE, "source": None}, "source"), ({**ADVISE, "extra": 1}, "unknown field"),
     ({"op": "health", "verbose": True}, "unknown field"), ({}, "op"), ({"op": None}, "op"),
     ({"op": ["advise"]}, "op"), ({"op": "explode"}, "op"),
+    ({"op": "optimize"}, "module"), ({"op": "optimize", "module": MODULE, "objective": "speed"}, "advise"),
+    ({"op": "optimize", "module": MODULE, "verify": 0}, "verify"),
+    ({"op": "optimize", "module": MODULE, "target": "x86_64"}, "target"),
+    ({"op": "optimize", "module": MODULE, "target": None}, "target"),
+    ({"op": "optimize", "module": MODULE, "target": {"cpu": "x86-64"}}, "target"),
+    ({"op": "optimize", "module": MODULE, "target": {"target_cpu": "-mcpu=x; rm -rf /"}}, "target_cpu"),
+    ({"op": "optimize", "module": MODULE, "target": {"mtriple": 5}}, "mtriple"),
+    ({"op": "optimize", "module": MODULE, "target": {"strip_optnone": "yes"}}, "strip_optnone"),
+    ({"op": "optimize", "module": MODULE, "text": 1}, "text"),
+    ({"op": "optimize", "module": MODULE, "advice": None}, "advice"),
+    ({"op": "optimize", "module": MODULE, "pipeline": "default<O3>"}, "unknown field"),
 ]
 
 
