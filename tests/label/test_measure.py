@@ -71,3 +71,17 @@ def test_mca_throughput_per_function() -> None:
     rt = Evaluator(SIMPLE_IR).mca_throughput("default<O2>")
     assert set(rt) == {"add", "loop"} and all(v > 0 for v in rt.values())
     assert mark_mca_regions("\t.type f,@function\nf:\n\tret\n.Lfunc_end0:\n").count("LLVM-MCA") == 2
+
+
+def test_output_bytes_do_not_depend_on_earlier_evaluations(tmp_path: Path) -> None:
+    """Each evaluation runs in a fresh LLVMContext: metadata kinds an earlier pipeline registered
+    (irce's loop_constrainer.loop.clone, ...) never reach a later output's bitcode."""
+    from irpipe.testing.factories import generated_module
+
+    module = generated_module(tmp_path)
+    first = Evaluator(module).evaluate("default<Oz>", bitcode=True)[1]["bitcode"]  # type: ignore[index]
+    ev = Evaluator(module)
+    for pipeline in ("function(irce)", "function(loop-mssa(licm),irce,loop-versioning-licm)", "default<O3>"):
+        ev.evaluate(pipeline, bitcode=True)
+    again = ev.evaluate("default<Oz>", bitcode=True)[1]["bitcode"]  # type: ignore[index]
+    assert again == first
