@@ -59,7 +59,8 @@ class FetchError(IrpipeError, OSError):
 
 
 class BuildError(IrpipeError, RuntimeError):
-    """A package build failed; carries the log tail."""
+    """A package or benchmark build failed (a benchmark's does not compile or link); carries
+    the log tail."""
 
     def __init__(self, message: str, log_tail: str = "") -> None:
         super().__init__(message)
@@ -102,3 +103,66 @@ class InvalidAction(GymError):
 
 class JobError(IrpipeError, RuntimeError):
     """A Ray job cannot start (e.g. no temporary folder short enough for Ray's sockets)."""
+
+
+# --- measuring (irpipe.label) ---------------------------------------------------------------
+
+class EvaluationError(IRError):
+    """One evaluation failed: the pipeline does not parse, LLVM crashed or hung, bad IR.
+
+    Not :class:`EvalError` (an evaluation with nothing to evaluate): this one is a single
+    measurement that failed, and callers skip that pipeline and go on."""
+
+
+class Miscompile(EvaluationError):
+    """The optimized program's output differs from the -O0 build's."""
+
+
+class Nondeterministic(EvaluationError):
+    """The program's -O0 output differs between two runs: it cannot be checked."""
+
+
+class NotRunnable(EvaluationError):
+    """The module has no ``main`` or does not link / run."""
+
+
+class NotLoaded(IRError):
+    """The measuring child has no cached module under this key (first use, or a restarted
+    child): the parent sends the module and asks again."""
+
+
+# --- benchmarks (irpipe.bench) --------------------------------------------------------------
+
+class SuiteError(ConfigError):
+    """A benchmark.toml is malformed or names files that do not exist."""
+
+
+class RunFailed(IrpipeError, RuntimeError):
+    """A benchmark program exited non-zero or was killed by a signal."""
+
+
+class RunTimeout(RunFailed, TimeoutError):
+    """A benchmark program ran past its benchmark's time limit and was killed."""
+
+
+# --- serving (irpipe.optimize) --------------------------------------------------------------
+
+class ServeError(ToolError):
+    """The server cannot start (socket path taken, not ours), or cannot be reached."""
+
+
+class ProtocolError(IrpipeError, ValueError):
+    """A message breaks the serve protocol: bad framing, not JSON, not a valid request or reply."""
+
+
+class FramingError(ProtocolError):
+    """The byte stream cannot be read on (frame too long, cut short): the connection ends."""
+
+
+class NotServed(ProtocolError):
+    """The server cannot take an optimize job now (its queue is full, or it predates op
+    optimize): the client does the work itself."""
+
+
+class AdvisorProtocolError(ToolError):
+    """The compiler's stream is not LLVM's interactive (MLGO) advisor protocol, or was cut short."""

@@ -26,17 +26,15 @@ from pathlib import Path
 from typing import Callable
 
 from irpipe.bench.suite import Benchmark, source_files
-from irpipe.errors import IrpipeError, ToolError
+from irpipe.errors import BuildError, ToolError
 from irpipe.llvm.tools import Toolchain
 from irpipe.optimize import advice
 
 FRONTEND_FLAGS = ("-c", "-emit-llvm", "-O3", "-Xclang", "-disable-llvm-passes", "-march=x86-64-v3",
                   "-ffp-contract=on", "-g0", "-w")
 CODEGEN_FLAGS = ("-O3", "-mcpu=x86-64-v3", "-relocation-model=pic", "-filetype=obj")
-
-
-class BuildFailed(IrpipeError, RuntimeError):
-    """A benchmark does not compile or link; the message names the step and ends with its stderr."""
+#: The old name of :class:`~irpipe.errors.BuildError` here (one class for every failed build).
+BuildFailed = BuildError
 
 
 @dataclass(frozen=True)
@@ -62,7 +60,7 @@ def text_size(path: Path) -> int:
     """Size of the ``.text`` section of an ELF64 little-endian file (0 if it has none)."""
     data = path.read_bytes()
     if data[:4] != b"\x7fELF" or data[4] != 2:
-        raise BuildFailed(f"{path}: not an ELF64 file")
+        raise BuildError(f"{path}: not an ELF64 file")
     shoff, = struct.unpack_from("<Q", data, 0x28)
     shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
     sections = [struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize) for i in range(shnum)]
@@ -88,7 +86,7 @@ class Builder:
         try:
             self.tools.run(tool, args, cwd=cwd, timeout=max(300.0, self.bench.timeout))
         except ToolError as exc:
-            raise BuildFailed(f"{self.bench.name}: {what} failed: {exc}") from None
+            raise BuildError(f"{self.bench.name}: {what} failed: {exc}") from None
 
     def _map(self, fn: Callable[[str], object], items: list[str]) -> None:
         with ThreadPoolExecutor(max(1, self.jobs)) as pool:
@@ -133,8 +131,8 @@ class Builder:
             args = ["-passes=" + plan.pipeline]
             if plan.advice is not None:
                 if self.plugin is None or not self.plugin.is_file():
-                    raise BuildFailed(f"{self.bench.name}: advice with function pipelines needs the pass "
-                                      "plugin (make native builds passes/build/lib/libIRPipe.so)")
+                    raise BuildError(f"{self.bench.name}: advice with function pipelines needs the pass "
+                                     "plugin (make native builds passes/build/lib/libIRPipe.so)")
                 advice_file = stem.with_suffix(".advice.json")
                 advice.write(advice_file, [{**plan.advice, "source": "*"}])
                 args = [f"-load-pass-plugin={self.plugin}", "-passes=irpipe-apply", f"-irpipe-advice={advice_file}"]

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from irpipe.bench.build import Binary, Builder, BuildFailed, TUPlan
+from irpipe.bench.build import Binary, Builder, TUPlan
 from irpipe.bench.run import RunFailed, Runner
-from irpipe.errors import ConfigError
+from irpipe.errors import BuildError, ConfigError
 from irpipe.label import actions
 from irpipe.label.runtime import CONFIRM_ROUNDS, confirmed
 
@@ -134,7 +134,7 @@ def _screen(builder: Builder, runner: Runner, baseline: Binary, pipeline: str,
     try:
         b = builder.build(label, lambda rel, bc: TUPlan(pipeline))
         a1, c1, c2, a2 = (runner.run(e) for e in (baseline.exe, b.exe, b.exe, baseline.exe))
-    except (BuildFailed, RunFailed) as exc:
+    except (BuildError, RunFailed) as exc:
         return {"pipeline": pipeline, "error": str(exc).splitlines()[0][:200]}, None
     if c1.sha256 != reference or c2.sha256 != reference:
         return {"pipeline": pipeline, "error": "output differs from the baseline's (never chosen)"}, None

@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from irpipe.bench import stats
-from irpipe.bench.build import Binary, Builder, BuildFailed, TUPlan
+from irpipe.bench.build import Binary, Builder, TUPlan
 from irpipe.bench.candidates import Candidate, baseline_pipeline, load_advice, select_speed, speed_space
 from irpipe.bench.candidates import advice_plan, size_plan
 from irpipe.bench.run import RunFailed, Runner, RunTimeout
 from irpipe.bench.suite import Benchmark, SuiteError, discover, source_tree
-from irpipe.errors import FetchError, IrpipeError, ToolError
+from irpipe.errors import BuildError, FetchError, IrpipeError, ToolError
 from irpipe.jsonfile import write as write_json
 from irpipe.label.runtime import SPEED_NOISE  # the floor for selection, before the suite's A/A floor is known
 from irpipe.paths import model_dir
@@ -115,7 +115,7 @@ class ProgramBench:
         try:
             base = builder.build("baseline", lambda rel, bc: TUPlan(self.base))
             first, second = runner.run(base.exe), runner.run(base.exe)
-        except (BuildFailed, SuiteError, ToolError, RunFailed) as exc:
+        except (BuildError, SuiteError, ToolError, RunFailed) as exc:
             return self.fail(_status(exc) if isinstance(exc, RunFailed) else "build-failed", str(exc))
         res["tus"] = len(builder.units)
         res["observed_sha256"] = first.sha256
@@ -135,7 +135,7 @@ class ProgramBench:
                 entry.update(extra)
                 cand = builder.build(f"cand{i}", plan)
                 out = runner.run(cand.exe)
-            except (BuildFailed, ToolError, RunFailed) as exc:
+            except (BuildError, ToolError, RunFailed) as exc:
                 entry.update(status=_status(exc), detail=str(exc).splitlines()[0][:400])
                 self.log(f"  {b.name} [{c.label}]: {entry['status']}: {entry['detail']}")
                 continue

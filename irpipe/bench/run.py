@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
 import shutil
 import subprocess
 import tempfile
@@ -18,19 +17,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from irpipe import callgrind
 from irpipe.bench.suite import Benchmark, Step, materialize_inputs
-from irpipe.errors import IrpipeError
+from irpipe.errors import RunFailed, RunTimeout
 from irpipe.label.runtime import wait_cpu
 
-_COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
-
-
-class RunFailed(IrpipeError, RuntimeError):
-    """A program exited non-zero or was killed by a signal."""
-
-
-class RunTimeout(RunFailed, TimeoutError):
-    """A program ran past its benchmark's time limit and was killed."""
 
 
 @dataclass(frozen=True)
@@ -94,10 +85,10 @@ class Runner:
         """Guest instructions of the count workload under callgrind, and that run's output hash."""
         valgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", str(exe)]
         sha, _, errors = self._steps(valgrind, self.bench.count_steps, self.bench.timeout * 50, keep_stderr=True)
-        counts = [_COLLECTED.search(e) for e in errors]
-        if not all(counts):
+        counts = [callgrind.instructions(e) for e in errors]
+        if None in counts:
             raise RunFailed("callgrind printed no instruction count")
-        return sum(int(m.group(1)) for m in counts), sha  # type: ignore[union-attr]
+        return sum(counts), sha  # type: ignore[arg-type]
 
     def close(self) -> None:
         self._tmp.cleanup()

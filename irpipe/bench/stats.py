@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from irpipe.errors import EvalError
+
 MIN_FLOOR = 0.01
 FLOOR_QUANTILE = 0.9
 
@@ -49,7 +51,7 @@ def paired_speedup(baseline: list[float], candidate: list[float], *, resamples: 
                    seed: int = 0) -> Speedup:
     """Median of ``baseline[i] / candidate[i]`` with a percentile-bootstrap 95% interval."""
     if len(baseline) != len(candidate) or not baseline:
-        raise ValueError("paired_speedup needs two equally long, non-empty lists")
+        raise EvalError("paired_speedup needs two equally long, non-empty lists")
     ratios = np.asarray(baseline, float) / np.maximum(np.asarray(candidate, float), 1e-9)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(ratios), size=(resamples, len(ratios)))

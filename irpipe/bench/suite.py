@@ -23,7 +23,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from irpipe.errors import ConfigError
+from irpipe.errors import SuiteError
 
 FILENAME = "benchmark.toml"
 _TOP = {"name", "sources", "exclude", "cflags", "ldflags", "args", "timeout", "expected_sha256",
@@ -38,10 +38,6 @@ _WORDS = ("the of and to in is that for it as was with be by on not he this are 
           "but have an had they you were their one all we can her has there been if more when will "
           "would who so no compiler loop vector register function module pipeline inline branch "
           "memory").split()
-
-
-class SuiteError(ConfigError):
-    """A benchmark.toml is malformed or names files that do not exist."""
 
 
 @dataclass(frozen=True)

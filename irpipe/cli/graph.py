@@ -1,5 +1,5 @@
 """``irpipe graph FILE``: the ProGraML-style program graph of a module or function
-(LLVM IR: irpipe.llvm.graph; MLIR: irpipe.mlir.graph)."""
+(LLVM IR: irpipe.llvm.graph; MLIR: irpipe.mlir.graph; both are irpipe.graph.ProgramGraphs)."""
 
 from __future__ import annotations
 
@@ -24,23 +24,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from irpipe.llvm import graph
+    from irpipe.graph import ProgramGraph, save_pt
 
     kind, data, max_bytes = read_any_input(args)
-    if kind == "mlir":
+    g: ProgramGraph
+    if kind == "mlir":  # the IR kind is known here: each builder imports only its own IR
+        from irpipe.mlir import graph as mlir_graph
         from irpipe.mlir import ir
-        from irpipe.mlir.graph import build_graph
 
         module = ir.parse(data, name=args.file, isolate=True)  # a parser crash costs one error line
-        g = build_graph(module, name=args.file, function=args.function, full_text=bool(args.dot))
+        g = mlir_graph.build_graph(module, name=args.file, function=args.function, full_text=bool(args.dot))
     else:
-        g = graph.build_graph(data, name=args.file, function=args.function, types=not args.no_types,
-                              full_text=bool(args.dot), max_bytes=max_bytes)
+        from irpipe.llvm import graph as llvm_graph
+
+        g = llvm_graph.build_graph(data, name=args.file, function=args.function, types=not args.no_types,
+                                   full_text=bool(args.dot), max_bytes=max_bytes)
     if args.dot:
         with open(args.dot, "w") as f:
             f.write(g.to_dot())
     if args.out:
-        graph.save_pt(g, args.out)
+        save_pt(g, args.out)
     summary = {"nodes": g.num_nodes, "edges": g.num_edges,
                **{f"{t}_nodes": g.count(node_type=t) for t in g.node_types},
                **{f"{f}_edges": g.count(flow=f) for f in g.flows},

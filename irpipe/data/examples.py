@@ -27,7 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from irpipe.data.tokenizer import IRTokenizer, normalize_ir, train_tokenizer
-from irpipe.errors import ConfigError
+from irpipe.errors import ConfigError, ModelError
 from irpipe.llvm import features, graph, ir
 
 #: Objectives the cost and policy heads predict, in head order, and their MEASUREMENTS column.
@@ -38,7 +38,7 @@ def objective_index(name: str) -> int:
     """The head index of objective ``name`` ("instcount" or "size")."""
     names = [n for n, _ in OBJECTIVES]
     if name not in names:
-        raise ValueError(f"objective {name!r}: the model predicts {', '.join(names)}")
+        raise ModelError(f"objective {name!r}: the model predicts {', '.join(names)}")
     return names.index(name)
 _DEFINE = re.compile(r"^define\b.*?\{\s*$(?:.*?)^\}\s*$", re.M | re.S)
 

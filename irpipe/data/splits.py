@@ -17,6 +17,8 @@ from typing import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from irpipe.errors import ConfigError, SchemaError
+
 SPLITS = ("train", "val", "test")
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
 
@@ -25,7 +27,7 @@ def package_split(package: str, *, seed: int = 0,
                   fractions: Sequence[float] = DEFAULT_FRACTIONS) -> str:
     """The split of one package: a stable function of its name and the seed."""
     if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-9 or min(fractions) < 0:
-        raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {fractions}")
+        raise ConfigError(f"fractions must be three non-negative numbers summing to 1, got {fractions}")
     digest = hashlib.sha256(f"{seed}:{package}".encode()).digest()
     u = int.from_bytes(digest[:8], "big") / 2**64
     edge = 0.0
@@ -43,7 +45,7 @@ def assign_splits(table: pa.Table, *, seed: int = 0,
     recipes = table.column("recipe_id").to_pylist() if "recipe_id" in table.schema.names else None
     names = table.column("package_name").to_pylist() if "package_name" in table.schema.names else None
     if recipes is None and names is None:
-        raise ValueError("splitting by package needs a recipe_id or package_name column")
+        raise SchemaError("splitting by package needs a recipe_id or package_name column")
     packages = [(r if r else n) or "?" for r, n in zip(recipes or [None] * table.num_rows,
                                                         names or [None] * table.num_rows)]
     cache: dict[str, str] = {}
@@ -74,7 +76,7 @@ def select_hashes(table: pa.Table, split: str = "all", *, sample: int | None = N
     ``sample`` of them (a stable choice: the smallest sha256 of seed and hash)."""
     if split != "all":
         if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; choose from all, {', '.join(SPLITS)}")
+            raise ConfigError(f"unknown split {split!r}; choose from all, {', '.join(SPLITS)}")
         table = assign_splits(table, seed=seed)
         table = table.filter(pc.equal(table["split"], split))
     hashes = sorted(set(table.column("structural_hash").to_pylist()))

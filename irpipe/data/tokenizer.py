@@ -43,7 +43,7 @@ import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from irpipe.errors import SchemaError
+from irpipe.errors import ConfigError, SchemaError
 from irpipe.llvm.ir import LABEL_DEF as _LABEL, LOCAL as _LOCAL, TYPE_DEF as _TYPE_DEF
 
 NORMALIZATION_VERSION = 1
@@ -192,7 +192,7 @@ def normalize(text: str, kind: str = "llvm") -> str:
         return normalize_ir(text)
     if kind == "mlir":
         return normalize_mlir(text)
-    raise ValueError(f"unknown IR kind {kind!r}: choose from {', '.join(KINDS)}")
+    raise ConfigError(f"unknown IR kind {kind!r}: choose from {', '.join(KINDS)}")
 
 
 class IRTokenizer:
@@ -254,7 +254,7 @@ def train_tokenizer(texts: Iterable[str], *, vocab_size: int = 8000, min_frequen
     """Train BPE in-process on IR texts of ``kind`` ("llvm" or "mlir"), normalized here
     (:func:`normalize`) unless ``normalized``."""
     if kind not in NORMALIZATION_VERSIONS:
-        raise ValueError(f"unknown IR kind {kind!r}: choose from {', '.join(KINDS)}")
+        raise ConfigError(f"unknown IR kind {kind!r}: choose from {', '.join(KINDS)}")
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE(unk_token="[UNK]"))

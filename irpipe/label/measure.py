@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from irpipe.errors import IRError
+from irpipe.errors import EvaluationError, IRError, NotLoaded
 from irpipe.llvm import ir, isolate, native
 from irpipe.llvm.tools import Toolchain
 
@@ -60,10 +60,6 @@ class Target:
 AS_OPT = Target(strip_optnone=False)
 
 
-class EvaluationError(IRError):
-    """One evaluation failed: the pipeline does not parse, LLVM crashed or hung, bad IR."""
-
-
 @dataclass(frozen=True)
 class Measurement:
     """The result of one pipeline on one module (times are CPU seconds of the LLVM thread)."""
@@ -88,10 +84,6 @@ class Measurement:
 # --- child side: runs in the isolated process -------------------------------------------
 
 _modules: "OrderedDict[str, native.NativeModule]" = OrderedDict()
-
-
-class NotLoaded(IRError):
-    """The child has no cached module under this key (first use, or a restarted child)."""
 
 
 def _module(key: str, data: bytes | None) -> native.NativeModule:

@@ -17,7 +17,6 @@ callgrind (deterministic; this VM has no hardware counters).
 from __future__ import annotations
 
 import os
-import re
 import statistics
 import subprocess
 import tempfile
@@ -25,11 +24,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from irpipe.errors import ToolError
-from irpipe.label.measure import EvaluationError, Evaluator
+from irpipe import callgrind
+from irpipe.errors import EvaluationError, Miscompile, Nondeterministic, NotRunnable, ToolError
+from irpipe.label.measure import Evaluator
 from irpipe.llvm.tools import Toolchain
 
-_COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 #: a speed candidate must beat -O3 by this much (A/A runs on these machines differ by 2-3%)
 SPEED_NOISE = 0.03
 CONFIRM_ROUNDS = 3
@@ -67,18 +66,6 @@ def confirmed(pairs: list[tuple[float, float]], floor: float = SPEED_NOISE) -> t
     the candidate must be faster by more than ``floor`` and faster in most rounds."""
     ratio = statistics.median(b / c for b, c in pairs)
     return ratio, ratio > 1 + floor and sum(c < b for b, c in pairs) > len(pairs) // 2
-
-
-class Miscompile(EvaluationError):
-    """The optimized program's output differs from the -O0 build's."""
-
-
-class Nondeterministic(EvaluationError):
-    """The program's -O0 output differs between two runs: it cannot be checked."""
-
-
-class NotRunnable(EvaluationError):
-    """The module has no ``main`` or does not link / run."""
 
 
 @dataclass
@@ -199,10 +186,10 @@ class RuntimeEvaluator:
         proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                                str(exe), *self.program.args], capture_output=True,
                               timeout=self.program.timeout_s * 60)
-        m = _COLLECTED.search(proc.stderr.decode(errors="replace"))
-        if not m:
+        count = callgrind.instructions(proc.stderr)
+        if count is None:
             raise NotRunnable(f"{self.program.name}: valgrind gave no instruction count")
-        return int(m.group(1))
+        return count
 
     def close(self) -> None:
         self._tmp.cleanup()

@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from irpipe.errors import ConfigError, EvaluationError
 from irpipe.label.actions import ACTIONS, O_LEVELS, Action, baseline, pipeline
-from irpipe.label.measure import EvaluationError
 
 METHODS = ("random", "greedy", "evolutionary")
 #: The baseline a result must never be worse than, per objective.
@@ -198,7 +198,7 @@ def search(measure: Callable[[str], float], *, objective: str, method: str = "ev
         baselines: the O levels measured first (the objective's reference is always one).
     """
     if method not in METHODS:
-        raise ValueError(f"unknown search method {method!r}; choose from {', '.join(METHODS)}")
+        raise ConfigError(f"unknown search method {method!r}; choose from {', '.join(METHODS)}")
     started = time.monotonic()
     ref = REFERENCE[objective]
     levels = [o for o in O_LEVELS if o in baselines or o == ref]

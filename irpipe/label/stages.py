@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from irpipe.data.units import KEYS, Unit, write_unit
-from irpipe.errors import IrpipeError
+from irpipe.errors import ConfigError, IrpipeError
 from irpipe.extract import shards
 from irpipe.extract.stages import failure_row
 from irpipe.label.measure import OBJECTIVES, Evaluator
@@ -43,9 +43,9 @@ class LabelOptions:
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
-            raise ValueError(f"unknown objective {self.objective!r}; choose from {', '.join(OBJECTIVES)}")
+            raise ConfigError(f"unknown objective {self.objective!r}; choose from {', '.join(OBJECTIVES)}")
         if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
+            raise ConfigError(f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
 
 
 def label_module(data: bytes, name: str, options: LabelOptions,

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import struct
 
+from irpipe.errors import IRError
+
 WRAPPER_MAGIC = 0x0B17C0DE
 IDENTIFICATION_BLOCK_ID = 13
 IDENTIFICATION_CODE_STRING = 1
@@ -28,7 +30,7 @@ class _Bits:
             return 0
         end = self.pos + width
         if end > len(self.data) * 8:
-            raise ValueError("truncated bitstream")
+            raise IRError("truncated bitstream")
         first, last = self.pos // 8, (end + 7) // 8
         chunk = int.from_bytes(self.data[first:last], "little") >> (self.pos % 8)
         self.pos = end
@@ -43,7 +45,7 @@ class _Bits:
                 return value
             shift += width - 1
             if shift > 64:
-                raise ValueError("VBR value too long")
+                raise IRError("VBR value too long")
 
     def align32(self) -> None:
         self.pos = (self.pos + 31) // 32 * 32
@@ -59,7 +61,7 @@ def _operand(bits: _Bits, op: tuple) -> int | str:
         return bits.vbr(value)
     if kind == "char6":
         return _CHAR6[bits.read(6)]
-    raise ValueError(f"unsupported abbreviation operand {kind}")
+    raise IRError(f"unsupported abbreviation operand {kind}")
 
 
 def _define_abbrev(bits: _Bits) -> list[tuple]:
@@ -74,7 +76,7 @@ def _define_abbrev(bits: _Bits) -> list[tuple]:
         elif encoding in (3, 4, 5):
             ops.append(({3: "array", 4: "char6", 5: "blob"}[encoding], None))
         else:
-            raise ValueError(f"bad abbreviation encoding {encoding}")
+            raise IRError(f"bad abbreviation encoding {encoding}")
     return ops
 
 
@@ -113,10 +115,10 @@ def producer(data: bytes) -> str | None:
     """
     data = _unwrap(data)
     if data[:4] != b"BC\xc0\xde":
-        raise ValueError("not LLVM bitcode (bad magic)")
+        raise IRError("not LLVM bitcode (bad magic)")
     bits = _Bits(data[4:])
     if bits.read(2) != 1:  # ENTER_SUBBLOCK at top level
-        raise ValueError("bitcode does not start with a block")
+        raise IRError("bitcode does not start with a block")
     if bits.vbr(8) != IDENTIFICATION_BLOCK_ID:
         return None
     width = bits.vbr(4)
@@ -128,7 +130,7 @@ def producer(data: bytes) -> str | None:
         if abbrev_id == 0:  # END_BLOCK
             return None
         if abbrev_id == 1:
-            raise ValueError("unexpected sub-block in IDENTIFICATION block")
+            raise IRError("unexpected sub-block in IDENTIFICATION block")
         if abbrev_id == 2:
             abbrevs.append(_define_abbrev(bits))
             continue
@@ -137,7 +139,7 @@ def producer(data: bytes) -> str | None:
             values: list[int | str] = [code] + [bits.vbr(6) for _ in range(bits.vbr(6))]
         else:
             if abbrev_id - 4 >= len(abbrevs):
-                raise ValueError(f"undefined abbreviation {abbrev_id}")
+                raise IRError(f"undefined abbreviation {abbrev_id}")
             values = _abbreviated(bits, abbrevs[abbrev_id - 4])
         if values and values[0] == IDENTIFICATION_CODE_STRING:
             return "".join(v if isinstance(v, str) else chr(v) for v in values[1:])

@@ -1,5 +1,5 @@
 """ProGraML-style graphs of MLIR modules: :class:`OpGraph`, a
-:class:`~irpipe.llvm.graph.ProgramGraph` with MLIR's node types and flows, so
+:class:`~irpipe.graph.ProgramGraph` with MLIR's node types and flows, so
 ``to_heterodata``, ``to_networkx``, ``to_dot``, ``to_row`` and ``count`` work
 unchanged and :class:`irpipe.nn.gnn.GraphEncoder` reads it (pass
 ``node_types=OpGraph.node_types, flows=OpGraph.flows, function_node_type="op"``).
@@ -51,7 +51,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from irpipe.errors import MLIRError
-from irpipe.llvm.graph import ProgramGraph
+from irpipe.graph import ProgramGraph
+from irpipe.graph import load_pt as _load_pt
 from irpipe.mlir import ir
 
 NODE_TYPES = ("op", "value", "block", "region")
@@ -81,6 +82,12 @@ class OpGraph(ProgramGraph):
     flows: ClassVar[tuple[str, ...]] = FLOWS
     dot_shapes: ClassVar[tuple[str, ...]] = ("box", "ellipse", "circle", "folder")
     dot_colors: ClassVar[tuple[str, ...]] = ("black", "blue", "green", "grey")
+
+
+def load_pt(path: str) -> OpGraph:
+    """Read an OpGraph written by :func:`irpipe.graph.save_pt` (an :class:`~irpipe.errors.IRError`
+    for a file holding another kind of graph)."""
+    return _load_pt(path, OpGraph)
 
 
 def _symbol(op: Any, key: str) -> str | None:

@@ -30,8 +30,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from irpipe import callgrind
 from irpipe.data.units import Unit, write_unit
-from irpipe.errors import IRError, LoweringError, ToolError
+from irpipe.errors import IRError, LoweringError, ToolError, ToolFailed
 from irpipe.label.stages import ModuleStage
 from irpipe.mlir import ir
 from irpipe.mlir.configs import CONFIGS, config_flags
@@ -41,7 +42,6 @@ from irpipe.mlir.tools import IreeTools
 _TENSOR = re.compile(r"^tensor<((?:\d+x)*)([a-z]+\d*)>$")
 _NUMPY = {"f16": np.float16, "f32": np.float32, "f64": np.float64, "i1": np.bool_, "i8": np.int8,
           "i32": np.int32, "i64": np.int64}
-_COLLECTED = re.compile(r"Collected : (\d+)")
 
 
 def make_inputs(types: list[str], directory: Path, seed: int) -> list[Path]:
@@ -159,10 +159,10 @@ class MlirRunner:
                               env={"LD_PRELOAD": self._shim},
                               wrap=["valgrind", "--tool=callgrind", f"--callgrind-out-file={work / 'cg.out'}",
                                     "--toggle-collect=iree_vm_invoke*"])
-        match = _COLLECTED.search(proc.stderr.decode(errors="replace"))
-        if match is None:
-            raise ValueError("callgrind reported no instruction count")
-        return int(match.group(1))
+        count = callgrind.instructions(proc.stderr)
+        if count is None:
+            raise ToolFailed("callgrind reported no instruction count")
+        return count
 
 
 def _cpu_seconds(stdout: bytes) -> list[float]:
@@ -172,7 +172,7 @@ def _cpu_seconds(stdout: bytes) -> list[float]:
     times = [b["cpu_time"] * scale[b.get("time_unit", "ns")] for b in data.get("benchmarks", [])
              if b.get("run_type") == "iteration"]
     if not times:
-        raise ValueError("iree-benchmark-module reported no iterations")
+        raise ToolFailed("iree-benchmark-module reported no iterations")
     return times
 
 

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch, HeteroData
 from torch_geometric.utils import scatter
 
+from irpipe.errors import ModelError
 from irpipe.llvm.graph import FLOWS, NODE_TYPES
 
 DIRECTIONS = ("forward", "reverse")
@@ -165,7 +166,7 @@ class GraphEncoder(nn.Module):
                  flows: Sequence[str] = FLOWS, function_node_type: str = "instruction") -> None:
         super().__init__()
         if function_node_type not in node_types:
-            raise ValueError(f"function_node_type {function_node_type!r} is not one of {tuple(node_types)}")
+            raise ModelError(f"function_node_type {function_node_type!r} is not one of {tuple(node_types)}")
         self.num_tokens, self.hidden, self.num_layers = num_tokens, hidden, layers
         self.max_position = max_position
         self.node_types, self.flows = tuple(node_types), tuple(flows)

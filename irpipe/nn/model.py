@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from irpipe.errors import ModelError
 from irpipe.nn.gnn import GraphEncoder
 from irpipe.nn.heads import CostHead, GlobalFeatures, PipelineEncoder, PolicyHead
 from irpipe.nn.transformer import TokenEncoder
@@ -66,7 +67,7 @@ class IRPipeModel(nn.Module):
             self.encoder = TokenEncoder(num_tokens, hidden=hidden, d_model=d_model, heads=heads,
                                         layers=layers, ff=ff, chunk_len=chunk_len, dropout=dropout)
         else:
-            raise ValueError(f"unknown arch {arch!r}: gnn or transformer")
+            raise ModelError(f"unknown arch {arch!r}: gnn or transformer")
         self.globals = GlobalFeatures(AUTOPHASE_DIM, hidden) if global_features else None
         self.fuse = nn.Sequential(nn.Linear(hidden * (2 if global_features else 1), hidden),
                                   nn.GELU(), nn.LayerNorm(hidden))

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from irpipe.errors import ModelError
 from irpipe.nn.checkpoint_files import Weights, read_arrays
 from irpipe.nn.numpy_encoders import GraphEncoder, Linear, TokenEncoder, gelu, layer_norm
 
@@ -98,7 +99,7 @@ class NumpyModel:
         weights are unreadable or do not match (a tensor missing, unexpected or misshapen)."""
         m = config.model
         if m.arch not in NUMPY_ARCHS:
-            raise ValueError(f"arch {m.arch!r} has no numpy forward pass ({', '.join(NUMPY_ARCHS)})")
+            raise ModelError(f"arch {m.arch!r} has no numpy forward pass ({', '.join(NUMPY_ARCHS)})")
         w = Weights(read_arrays(directory), Path(directory) / "model.safetensors")
         h = m.hidden
         if m.arch == "gnn":

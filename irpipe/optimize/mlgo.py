@@ -39,16 +39,14 @@ from typing import BinaryIO, Callable, Protocol
 
 import numpy as np
 
-from irpipe.errors import ToolError
+from irpipe.errors import AdvisorProtocolError, ToolError
 
 _DTYPES = {"int64_t": "<i8", "int32_t": "<i4", "float": "<f4", "double": "<f8", "int8_t": "<i1",
            "uint8_t": "<u1", "int16_t": "<i2", "uint16_t": "<u2", "uint32_t": "<u4", "uint64_t": "<u8"}
 #: The no-eviction index of the regalloc advisor (the live range being allocated itself)
 NO_EVICTION = 32
-
-
-class ProtocolError(ToolError):
-    """The compiler's stream is not the interactive advisor protocol (or was cut short)."""
+#: The old name of :class:`~irpipe.errors.AdvisorProtocolError` here.
+ProtocolError = AdvisorProtocolError
 
 
 @dataclass(frozen=True)
@@ -62,7 +60,7 @@ class TensorSpec:
     @classmethod
     def from_json(cls, obj: dict) -> "TensorSpec":
         if obj.get("type") not in _DTYPES:
-            raise ProtocolError(f"tensor {obj.get('name')!r}: unknown type {obj.get('type')!r}")
+            raise AdvisorProtocolError(f"tensor {obj.get('name')!r}: unknown type {obj.get('type')!r}")
         return cls(obj["name"], np.dtype(_DTYPES[obj["type"]]), tuple(int(d) for d in obj["shape"]))
 
     @property
@@ -81,7 +79,7 @@ class Policy(Protocol):
 def _read_exact(stream: BinaryIO, n: int) -> bytes:
     data = stream.read(n)
     if data is None or len(data) != n:
-        raise ProtocolError(f"stream ended inside a tensor ({0 if not data else len(data)} of {n} bytes)")
+        raise AdvisorProtocolError(f"stream ended inside a tensor ({0 if not data else len(data)} of {n} bytes)")
     return data
 
 
@@ -89,12 +87,12 @@ def read_header(stream: BinaryIO) -> tuple[list[TensorSpec], TensorSpec]:
     """The feature specs and the advice spec from the first line of ``BASE.out``."""
     line = stream.readline()
     if not line:
-        raise ProtocolError("the compiler closed the channel before its header")
+        raise AdvisorProtocolError("the compiler closed the channel before its header")
     try:
         head = json.loads(line)
         return [TensorSpec.from_json(f) for f in head["features"]], TensorSpec.from_json(head["advice"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise ProtocolError(f"not an interactive-advisor header: {line[:200]!r}") from exc
+        raise AdvisorProtocolError(f"not an interactive-advisor header: {line[:200]!r}") from exc
 
 
 def answer(kind: str, choice: int, features: dict[str, np.ndarray]) -> int:
@@ -122,14 +120,14 @@ def session(out: BinaryIO, into: BinaryIO, policy: Policy,
         try:
             event = json.loads(line)
         except ValueError as exc:
-            raise ProtocolError(f"not an event line: {line[:200]!r}") from exc
+            raise AdvisorProtocolError(f"not an event line: {line[:200]!r}") from exc
         if "context" in event:  # the regalloc stream may send several in a row
             continue
         if "observation" not in event:
-            raise ProtocolError(f"unknown event {event!r}")
+            raise AdvisorProtocolError(f"unknown event {event!r}")
         features = {s.name: np.frombuffer(_read_exact(out, s.nbytes), s.dtype) for s in specs}
         if _read_exact(out, 1) != b"\n":
-            raise ProtocolError("an observation does not end with a newline")
+            raise AdvisorProtocolError("an observation does not end with a newline")
         choice = answer(policy.kind, int(policy(features)), features)
         into.write(np.asarray([choice], dtype=advice.dtype).tobytes())
         into.flush()
@@ -189,7 +187,7 @@ class Channel:
             self._in_session.set()
             try:
                 n = session(out, into, self.policy, self._count)
-            except ProtocolError:
+            except AdvisorProtocolError:
                 with self._lock:
                     self.stats["errors"] += 1
                 raise
@@ -206,7 +204,7 @@ class Channel:
             while not self.stopping.is_set():
                 try:
                     self.serve_one()
-                except (ProtocolError, BrokenPipeError):
+                except (AdvisorProtocolError, BrokenPipeError):
                     continue
         finally:
             self._idle.set()

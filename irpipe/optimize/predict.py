@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from irpipe.data.examples import Encoders, ModuleInput, module_input, objective_index
-from irpipe.errors import ModelError
+from irpipe.errors import ConfigError, ModelError
 from irpipe.label import vocab
 from irpipe.train.config import Config, from_dict
 
@@ -76,13 +76,12 @@ class Predictor:
         import: archs ``gnn`` and ``transformer``), ``"torch"`` builds the torch model;
         ``"auto"`` takes numpy for the archs it covers and falls back to torch for others.
         """
-        from irpipe.errors import ConfigError
         from irpipe.label.actions import ACTIONS
         from irpipe.nn.checkpoint_files import read_meta
         from irpipe.nn.numpy_model import NUMPY_ARCHS, NumpyModel
 
         if backend not in BACKENDS:
-            raise ValueError(f"backend {backend!r}: one of {', '.join(BACKENDS)}")
+            raise ConfigError(f"backend {backend!r}: one of {', '.join(BACKENDS)}")
         directory = Path(directory)
         meta = read_meta(directory)
         if meta.get("actions") != [a.name for a in ACTIONS]:

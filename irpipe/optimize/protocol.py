@@ -60,7 +60,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from irpipe.errors import IrpipeError, ToolError
+from irpipe.errors import FramingError, NotServed, ProtocolError, ServeError
 
 #: Largest frame: a module at irpipe's 64 MiB input limit, base64-encoded, plus the envelope.
 MAX_MESSAGE = 96 << 20
@@ -76,23 +76,6 @@ _FIELDS = {"health": {"op"}, "advise": {"op", "module", "objective", "verify", "
            "optimize": {"op", "module", "objective", "verify", "source", "target", "text", "advice"}}
 _TARGET = ("mtriple", "target_cpu", "strip_optnone")
 _TARGET_NAME = re.compile(r"[A-Za-z0-9_.,+-]{0,128}")  # a triple or a CPU name, never a flag or a path
-
-
-class ServeError(ToolError):
-    """The server cannot start (socket path taken, not ours), or cannot be reached."""
-
-
-class ProtocolError(IrpipeError, ValueError):
-    """A message breaks the protocol: bad framing, not JSON, not a valid request or reply."""
-
-
-class FramingError(ProtocolError):
-    """The byte stream cannot be read on (frame too long, cut short): the connection ends."""
-
-
-class NotServed(ProtocolError):
-    """The server cannot take an optimize job now (its queue is full, or it predates op
-    optimize): the client does the work itself."""
 
 
 def send(conn: socket.socket, obj: dict[str, Any]) -> None:

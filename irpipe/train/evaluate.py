@@ -25,10 +25,10 @@ import pyarrow.compute as pc
 from irpipe.data.examples import OBJECTIVES, targets
 from irpipe.data.splits import select_hashes
 from irpipe.data.units import read_table
-from irpipe.errors import EvalError, IrpipeError
+from irpipe.errors import ConfigError, EvalError, IrpipeError
 from irpipe.extract.shards import read_modules
 from irpipe.label.measure import Evaluator
-from irpipe.label.search import search
+from irpipe.label.search import METHODS, search
 from irpipe.optimize.predict import Predictor
 from irpipe.train.loop import matrix_metrics
 
@@ -44,6 +44,12 @@ class EvalOptions:
     timeout_s: float = 60.0
     max_modules: int | None = None
     max_instructions: int | None = None   # skip bigger modules (measuring them dominates the time)
+
+    def __post_init__(self) -> None:
+        # checked here: search's own check would be caught per module as a failed measurement
+        unknown = [m for m in self.baselines if m not in METHODS]
+        if unknown:
+            raise ConfigError(f"unknown search baseline(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
 
 
 def _search_gain(data: bytes, name: str, objective: str, method: str, budget: int, seed: int,

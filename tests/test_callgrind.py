@@ -1,0 +1,69 @@
+"""irpipe.callgrind reads the instruction count from valgrind callgrind's stderr."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from irpipe import callgrind
+
+DEFAULT = """\
+==4242== Callgrind, a call-graph generating cache profiler
+==4242== Copyright (C) 2002-2017, and GNU GPL'd, by Josef Weidendorfer et al.
+==4242== Command: ./a.out 10
+==4242==
+==4242== For interactive control, run 'callgrind_control -h'.
+result: 55
+==4242==
+==4242== Events    : Ir
+==4242== Collected : 1234567
+==4242==
+==4242== I   refs:      1,234,567
+"""
+
+CACHE_SIM = """\
+==77== Events    : Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw
+==77== Collected : 900 300 120 5 7 3 5 6 2
+==77==
+==77== I   refs:      900
+"""
+
+
+def test_default_summary() -> None:
+    assert callgrind.summary(DEFAULT) == {"Ir": 1234567}
+    assert callgrind.instructions(DEFAULT) == 1234567
+    assert callgrind.instructions(DEFAULT.encode()) == 1234567
+
+
+def test_every_event_of_a_cache_simulation() -> None:
+    totals = callgrind.summary(CACHE_SIM)
+    assert totals["Ir"] == 900 and totals["Dw"] == 120 and len(totals) == 9
+    assert callgrind.instructions(CACHE_SIM) == 900
+
+
+def test_collected_without_events_is_instructions() -> None:
+    assert callgrind.instructions("Collected : 42\n") == 42
+
+
+def test_program_output_does_not_rename_the_events() -> None:
+    text = "Events: starting\n" + DEFAULT
+    assert callgrind.instructions(text) == 1234567
+
+
+@pytest.mark.parametrize("text", ["", "==1== Events    : Ir\n", "Segmentation fault\n",
+                                  "==1== Collected : \n"])
+def test_no_count(text: str) -> None:
+    assert callgrind.summary(text) == {}
+    assert callgrind.instructions(text) is None
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
+def test_real_callgrind_run() -> None:
+    true = shutil.which("true")
+    assert true is not None
+    proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", true],
+                          capture_output=True, timeout=300, check=False)
+    count = callgrind.instructions(proc.stderr)
+    assert count is not None and count > 1000, proc.stderr[-500:]
