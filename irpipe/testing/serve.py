@@ -14,10 +14,11 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -43,6 +44,26 @@ def start(sock: Path, *extra: str) -> subprocess.Popen:
             raise TimeoutError("irpipe serve did not create its socket in 90 s")
         time.sleep(0.05)
     return proc
+
+
+def fake_server(path: Path, answer: Callable[[socket.socket], Any]) -> socket.socket:
+    """A stand-in server for plugin tests: reads one request per connection and calls
+    ``answer(conn)``; close the returned socket to stop it."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(str(path))
+    s.listen(8)
+
+    def loop() -> None:
+        while True:
+            try:
+                conn, _ = s.accept()
+            except OSError:
+                return
+            with conn:
+                recv(conn)
+                answer(conn)
+    threading.Thread(target=loop, daemon=True).start()
+    return s
 
 
 def log_of(sock: Path) -> Path:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import socket
 import struct
-import threading
 import time
 from pathlib import Path
 
@@ -14,8 +13,8 @@ import pytest
 
 from irpipe.llvm import native
 from irpipe.llvm.tools import Toolchain
-from irpipe.optimize.serve import recv, send
-from irpipe.testing.serve import ask, start
+from irpipe.optimize.serve import send
+from irpipe.testing.serve import ask, fake_server, start
 
 PLUGIN = native.plugin_path()
 IR = """source_filename = "live.c"
@@ -39,25 +38,6 @@ def opt(sock: Path, timeout_ms: int = 500) -> tuple[str, str, float]:
                                    f"-irpipe-server={sock}", f"-irpipe-timeout-ms={timeout_ms}",
                                    "-S", "-", "-o", "-"], input=IR.encode(), timeout=60)
     return proc.stdout.decode(), proc.stderr.decode(errors="replace"), time.monotonic() - t0
-
-
-def fake_server(path: Path, answer) -> socket.socket:
-    """A server that reads one request and calls ``answer(conn)``."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.bind(str(path))
-    s.listen(4)
-
-    def loop() -> None:
-        while True:
-            try:
-                conn, _ = s.accept()
-            except OSError:
-                return
-            with conn:
-                recv(conn)
-                answer(conn)
-    threading.Thread(target=loop, daemon=True).start()
-    return s
 
 
 def test_real_server(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,8 @@ from irpipe.llvm import native
 from irpipe.llvm.tools import Toolchain
 from irpipe.optimize import advice
 from irpipe.optimize.apply import OptimizeResult
-from irpipe.optimize.protocol import recv, send
+from irpipe.optimize.protocol import send
+from irpipe.testing.serve import fake_server
 
 PLUGIN = native.plugin_path()
 LOOP_C = "int A[64];\nint sum8(void) { int s = 0; for (int i = 0; i < 8; i++) s += A[i]; return s; }\n"
@@ -80,21 +80,7 @@ def test_aborting_advice_falls_back(tmp_path: Path, case: str) -> None:
 
 def serve_one_pipeline(path: Path, text: str) -> socket.socket:
     """A server that answers every advise request with ``text``."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.bind(str(path))
-    s.listen(8)
-
-    def loop() -> None:
-        while True:
-            try:
-                conn, _ = s.accept()
-            except OSError:
-                return
-            with conn:
-                recv(conn)
-                send(conn, {"ok": True, "pipeline": text})
-    threading.Thread(target=loop, daemon=True).start()
-    return s
+    return fake_server(path, lambda conn: send(conn, {"ok": True, "pipeline": text}))
 
 
 @pytest.mark.parametrize("case", ["loop-mssa", "trial"])
