@@ -42,9 +42,10 @@ $(NATIVE_LIB) $(PLUGIN_LIB) &: $(NATIVE_SRC) | apt
 venv: $(STAMP)
 
 # the native library first: the last step, `irpipe env`, checks it
-$(STAMP): requirements.lock constraints.txt pyproject.toml | $(NATIVE_LIB)
+$(STAMP): requirements.lock constraints.txt pyproject.toml setup.py MANIFEST.in | $(NATIVE_LIB)
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install -q --upgrade "pip<26"
+	# Debian 12's venv brings setuptools 66; pyproject's SPDX `license` and the wheel build need >= 77
+	$(PIP) install -q --upgrade "pip<26" "setuptools>=77"
 	# torch first, from its CPU wheel; the constraints file keeps it pinned afterwards
 	$(PIP) install -q -c constraints.txt torch==2.13.0
 	$(PIP) install -q -c constraints.txt -r requirements.lock
