@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from irpipe.cli.args import MODEL_DIR, MODULE_FILE, OUT_FILE
+from irpipe.optimize.protocol import SUMMARY, UNITS
 from irpipe.paths import model_dir
 
 DEFAULT_MODEL = model_dir("default")  # the checkout's models/default, or the installed copy
@@ -98,6 +99,7 @@ def _run_on_server(args: argparse.Namespace) -> int:
     """The job done by the server (op optimize); the same files and report as in-process."""
     from irpipe import files
     from irpipe.errors import IRError
+    from irpipe.llvm.target import Target
     from irpipe.optimize.protocol import MAX_MODULE, RemoteModel
 
     data = files.read_bounded(args.file, MAX_MODULE, error=IRError, what="LLVM IR or bitcode")
@@ -105,8 +107,7 @@ def _run_on_server(args: argparse.Namespace) -> int:
         from irpipe.llvm import ir
 
         ir.check_input(data, name=files.shown(args.file))
-    target = {"mtriple": args.mtriple or None, "target_cpu": args.target_cpu or None,
-              "strip_optnone": args.strip_optnone}  # Target.describe()
+    target = Target(triple=args.mtriple, cpu=args.target_cpu, strip_optnone=args.strip_optnone).describe()
     text = bool(args.output) and _is_text(args.output)
     reply = RemoteModel(args.server).optimize(data, objective=args.objective, verify=args.verify, name=args.file,
                                               target=target, text=text, advice=bool(args.emit_advice))
@@ -118,12 +119,6 @@ def _run_on_server(args: argparse.Namespace) -> int:
         advice.write(args.emit_advice, [reply["advice"]])
     _report(args, {k: reply[k] for k in SUMMARY if k in reply}, target)
     return 0
-
-
-#: The keys of OptimizeResult.summary(), in order (the server's reply carries them).
-SUMMARY = ("objective", "pipeline", "metric", "baseline", "baseline_metric", "improvement",
-           "input_instructions", "compiles", "tried", "seconds", "note")
-UNITS = {"size": ".text bytes", "instcount": "IR instructions", "speed": "CPU seconds"}  # apply.UNITS
 
 
 def _is_text(output: str) -> bool:

@@ -29,6 +29,7 @@ from typing import Any
 
 from irpipe.errors import EvaluationError, IRError, NotLoaded
 from irpipe.llvm import ir, isolate, native
+from irpipe.llvm.target import AS_OPT, Target
 from irpipe.llvm.tools import Toolchain
 
 #: Objectives and the metric each minimizes.
@@ -36,28 +37,6 @@ OBJECTIVES = ("instcount", "size", "runtime")
 _CACHE_SIZE = 8
 _MCA_RTHROUGHPUT = re.compile(r"Block RThroughput:\s*([0-9.]+)")
 _MCA_REGION = re.compile(r"\[\d+\] Code Region - (\S+)")
-
-
-@dataclass(frozen=True)
-class Target:
-    """What the user asked for: ``""`` keeps the module's own triple / CPU.
-
-    ``strip_optnone`` drops ``optnone``/``noinline`` from clang -O0 functions first
-    (``opt-22`` leaves optnone functions alone; irpipe's corpus and labels strip it).
-    """
-
-    triple: str = ""
-    cpu: str = ""
-    strip_optnone: bool = True
-
-    def describe(self) -> dict[str, Any]:
-        """The JSON form written beside outputs."""
-        return {"mtriple": self.triple or None, "target_cpu": self.cpu or None,
-                "strip_optnone": self.strip_optnone}
-
-
-#: The user's command line exactly: opt-22 -passes=... on the module as it is.
-AS_OPT = Target(strip_optnone=False)
 
 
 @dataclass(frozen=True)
@@ -105,16 +84,6 @@ def evaluate_in_child(key: str, pipeline: str, data: bytes | None, object_file: 
     return _module(key, data).evaluate(pipeline, object_file=object_file, bitcode=bitcode,
                                        assembly=assembly, strip_optnone=target.strip_optnone,
                                        triple=target.triple, cpu=target.cpu)
-
-
-def forget_in_child() -> int:
-    """Child side: close every cached module (returns how many), so that what follows runs as
-    in a fresh child.  An output's bytes (not its IR) depend on what ran before on a cached
-    module: the metadata kinds its passes registered in the module's LLVMContext."""
-    closed = len(_modules)
-    while _modules:
-        _modules.popitem()[1].close()
-    return closed
 
 
 # --- caller side ----------------------------------------------------------------------

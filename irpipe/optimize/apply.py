@@ -30,14 +30,12 @@ from irpipe.label.measure import AS_OPT, EvaluationError, Evaluator, Target
 from irpipe.label.vocab import REFERENCE
 from irpipe.llvm import ir
 from irpipe.optimize.baseline import Baseline, prepare, user_baseline
-from irpipe.optimize.protocol import Advice, Adviser
+from irpipe.optimize.protocol import UNITS, Advice, Adviser
 
 if TYPE_CHECKING:  # the model (torch) is loaded by the caller, or lives in irpipe serve
     from irpipe.llvm.isolate import Isolated
     from irpipe.optimize.predict import Prediction, Predictor
 
-#: What each objective measures (the model's objectives; the reference is irpipe.label.vocab.REFERENCE)
-UNITS = {"size": ".text bytes", "instcount": "IR instructions", "speed": "CPU seconds"}
 SPEED_BASELINE = "default<O3>"
 
 

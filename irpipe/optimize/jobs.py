@@ -116,13 +116,13 @@ def cache_key(req: dict[str, Any]) -> tuple:
 
 def run_job(req: dict[str, Any], adviser: Any, child: Any, timeout_s: float = 60.0) -> Any:
     """What ``irpipe optimize`` does in a new process for a validated optimize request: check the
-    module in the isolated ``child`` (its module cache emptied first), then
+    module in the isolated ``child`` (each evaluation runs in a fresh LLVMContext there, so
+    what earlier jobs ran cannot change this one's bytes), then
     :func:`~irpipe.optimize.apply.optimize` there."""
-    from irpipe.label.measure import Evaluator, Target, forget_in_child
+    from irpipe.label.measure import Evaluator, Target
     from irpipe.optimize.apply import optimize
 
     name, t = req["source"] or "<module>", req["target"]
-    child.call(forget_in_child, label=name)
     Evaluator(req["module"], name=name, worker=child).check()
     return optimize(req["module"], adviser, objective=req["objective"], verify=req["verify"], name=name,
                     timeout_s=timeout_s, target=Target(t["triple"], t["cpu"], t["strip_optnone"]), worker=child)

@@ -203,10 +203,9 @@ int main(int argc, char **argv) {{
 def generated_module(tmp: Path, functions: int = 10, *, seed: int = 0) -> str:
     """IR text of :func:`generated_c` as ``clang-22 -O0 -Xclang -disable-O0-optnone`` emits it
     (compiled under ``tmp``; needs clang-22)."""
-    import subprocess
+    from irpipe.llvm.tools import Toolchain
 
     src, ll = Path(tmp) / f"gen{functions}_{seed}.c", Path(tmp) / f"gen{functions}_{seed}.ll"
     src.write_text(generated_c(functions, seed=seed))
-    subprocess.run(["clang-22", "-O0", "-Xclang", "-disable-O0-optnone", "-S", "-emit-llvm",
-                    str(src), "-o", str(ll)], check=True, capture_output=True, text=True)
+    Toolchain().run("clang", ["-O0", "-Xclang", "-disable-O0-optnone", "-S", "-emit-llvm", str(src), "-o", str(ll)])
     return ll.read_text()
