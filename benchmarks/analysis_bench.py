@@ -29,7 +29,7 @@ from typing import Callable
 
 import pyarrow.compute as pc
 
-from irpipe.extract.shards import read_modules
+from irpipe.runtime.shards import read_modules
 from irpipe.llvm import features, ir, native
 from irpipe.llvm.tools import Toolchain
 

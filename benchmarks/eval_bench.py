@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from irpipe.extract.shards import read_modules
+from irpipe.runtime.shards import read_modules
 from irpipe.label.actions import ACTIONS, O_LEVELS, baseline, pipeline
 from irpipe.label.measure import Evaluator
 from irpipe.label.runtime import Program, RuntimeEvaluator

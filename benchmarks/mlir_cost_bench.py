@@ -26,7 +26,7 @@ def main() -> int:
     import numpy as np
     import torch
 
-    from irpipe.mlir.cost_data import TARGETS, AnalyticalBaseline, load_examples
+    from irpipe.data.mlir_cost import TARGETS, AnalyticalBaseline, load_examples
     from irpipe.train.mlir_cost import MlirCostPredictor, score
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

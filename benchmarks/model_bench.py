@@ -41,7 +41,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def bench_inference(model_dir: str, contents: list[bytes], backend: str) -> dict[str, float]:
-    from irpipe.optimize.predict import Predictor
+    from irpipe.train.predict import Predictor
 
     p = Predictor.load(model_dir, backend=backend)
     p.predict(contents[0])  # warm-up (child process, first allocations)
@@ -67,7 +67,7 @@ import json, sys
 from irpipe.label.measure import Target
 from irpipe.llvm import ir
 from irpipe.optimize.apply import optimize
-from irpipe.optimize.predict import Predictor
+from irpipe.train.predict import Predictor
 data = ir.read_module(sys.argv[1])
 r = optimize(data, Predictor.load(sys.argv[2], backend="torch"), objective="size", name=sys.argv[1],
              target=Target())
@@ -107,7 +107,7 @@ def bench_training(model_dir: str, batches: int) -> dict[str, float]:
 
     import torch
 
-    from irpipe.optimize.predict import Predictor
+    from irpipe.train.predict import Predictor
     from irpipe.train.data import build_examples, collate, example_items
     from irpipe.train.loop import build_model, loss_fn
 
@@ -149,7 +149,7 @@ def main() -> None:
     import torch
 
     from irpipe.data.splits import select_hashes
-    from irpipe.extract.shards import read_modules
+    from irpipe.runtime.shards import read_modules
 
     torch.set_num_threads(1)
     table = read_modules(args.dataset, columns=["structural_hash", "recipe_id", "package_name",

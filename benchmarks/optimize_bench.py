@@ -69,7 +69,7 @@ def modules(dataset: str) -> list[tuple[str, bytes]]:
             out.append((f"programs/{c.name}", bc.read_bytes()))
     if dataset:
         from irpipe.data.splits import assign_splits
-        from irpipe.extract.shards import read_modules
+        from irpipe.runtime.shards import read_modules
 
         table = assign_splits(read_modules(dataset))
         for row in table.to_pylist():
@@ -91,7 +91,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from irpipe.optimize.apply import optimize
-    from irpipe.optimize.predict import Predictor
+    from irpipe.train.predict import Predictor
 
     predictor = Predictor.load(args.model)
     rows = []

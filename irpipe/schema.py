@@ -5,11 +5,11 @@ inferred from pandas.  Each Parquet file carries ``irpipe.schema`` (the table
 name) and ``irpipe.schema_version`` in its key/value metadata; every reader checks
 each file when it opens it (:func:`check_schema`: table name, a version it knows,
 every column with its type) and refuses it with one error naming the file
-(:func:`irpipe.extract.shards.open_shard`).
+(:func:`irpipe.runtime.shards.open_shard`).
 
 ComPile compatibility: the first six columns of :data:`MODULES` are exactly the
 public ComPile release's columns, in its order and with its types, so a reader
-of ComPile shards reads ours, and :func:`irpipe.extract.shards.read_modules`
+of ComPile shards reads ours, and :func:`irpipe.runtime.shards.read_modules`
 reads ComPile shards (the other columns come back null).
 """
 
@@ -20,7 +20,7 @@ from typing import Any, Iterable
 import pyarrow as pa
 
 from irpipe.errors import SchemaError
-from irpipe.files import printable
+from irpipe.runtime.files import printable
 
 #: Bumped on any change of a column's name, type or meaning.
 SCHEMA_VERSION = "2"
@@ -222,7 +222,7 @@ MEASUREMENTS = pa.schema(
 # A conformant MLIR_RUNS row (written by `irpipe measure-mlir`) must:
 # - be keyed by (`structural_hash` of a "source"-level MLIR MODULES row, `config`), one row per
 #   pair, with the module's package keys and its `source_path` (the program it came from);
-# - name the compile `config` (a key of irpipe.mlir.measure.CONFIGS) and give the exact
+# - name the compile `config` (a key of irpipe.label.measure_mlir.CONFIGS) and give the exact
 #   iree-compile `flags` it stands for;
 # - give `seconds`: the median over `repetitions` Google-benchmark repetitions of CPU seconds per
 #   call (iree-benchmark-module, local-sync device, one thread), with `seconds_iqr` their

@@ -30,7 +30,7 @@ import pytest
 
 from irpipe.cli import main as cli
 from irpipe.cli.args import PathArg, path_arguments
-from irpipe.files import shown
+from irpipe.runtime.files import shown
 from irpipe.schema import TABLES, stamped
 from irpipe.testing.factories import SIMPLE_IR, modules_table, write_dataset
 

@@ -60,7 +60,7 @@ def test_no_exception_class_outside_errors_py() -> None:
     ("irpipe.label.measure", "EvaluationError"), ("irpipe.label.runtime", "Miscompile"),
     ("irpipe.optimize.protocol", "ServeError"), ("irpipe.bench.suite", "SuiteError"),
     ("irpipe.bench.run", "RunFailed"), ("irpipe.bench.build", "BuildFailed"),
-    ("irpipe.optimize.mlgo", "ProtocolError")])
+    ("irpipe.llvm.mlgo", "ProtocolError")])
 def test_old_names_still_import(module: str, name: str) -> None:
     import importlib
 

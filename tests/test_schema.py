@@ -10,7 +10,7 @@ import pytest
 
 from irpipe.errors import SchemaError
 from irpipe.extract.card import summarize
-from irpipe.extract.shards import read_modules
+from irpipe.runtime.shards import read_modules
 from irpipe.llvm import ir
 from irpipe.schema import COMPILE_COLUMNS, MODULES, SCHEMA_VERSION, to_table, validate
 from irpipe.testing.factories import SIMPLE_IR, module_rows

@@ -2,15 +2,16 @@
 
 Every variant of a program is compiled the same way except for the IR pipeline:
 
-1. ``clang-22 -c -emit-llvm -O3 -Xclang -disable-llvm-passes -march=x86-64-v3 -ffp-contract=on``
-   per translation unit (unoptimized IR that keeps -O3's front-end facts: TBAA, lifetimes,
+1. ``clang-22 -c -emit-llvm -O3 -Xclang -disable-llvm-passes -ffp-contract=on`` (plus ``-march=CPU``
+   only when the user asks for one: ``irpipe bench --march``) per translation unit (unoptimized IR that keeps -O3's front-end facts: TBAA, lifetimes,
    no optnone), once per benchmark;
 2. ``opt-22 -passes=PIPELINE`` per TU (or the pass plugin's ``irpipe-apply`` for advice with
    function pipelines);
-3. ``llc-22 -O3 -mcpu=x86-64-v3`` per TU and ``clang-22``/``clang++-22`` to link.
+3. ``llc-22 -O3`` (``-mcpu=CPU`` with ``--march``) per TU and ``clang-22``/``clang++-22`` to link.
 
 So baseline and candidate share -march, -ffp-contract, the code generator and libc; only
-step 2 differs.  Steps run on a small thread pool (the tools are subprocesses).
+step 2 differs.  Without ``--march`` both are what a user's plain ``clang-22 -O3`` targets (the
+triple's default CPU): a measurement setting never changes what the program computes.  Steps run on a small thread pool (the tools are subprocesses).
 """
 
 from __future__ import annotations
@@ -30,9 +31,18 @@ from irpipe.errors import BuildError, ToolError
 from irpipe.llvm.tools import Toolchain
 from irpipe.optimize import advice
 
-FRONTEND_FLAGS = ("-c", "-emit-llvm", "-O3", "-Xclang", "-disable-llvm-passes", "-march=x86-64-v3",
-                  "-ffp-contract=on", "-g0", "-w")
-CODEGEN_FLAGS = ("-O3", "-mcpu=x86-64-v3", "-relocation-model=pic", "-filetype=obj")
+FRONTEND_FLAGS = ("-c", "-emit-llvm", "-O3", "-Xclang", "-disable-llvm-passes", "-ffp-contract=on", "-g0", "-w")
+CODEGEN_FLAGS = ("-O3", "-relocation-model=pic", "-filetype=obj")
+
+
+def frontend_flags(march: str | None) -> tuple[str, ...]:
+    """clang's flags for unoptimized bitcode, with ``-march=`` only when the user chose a CPU."""
+    return FRONTEND_FLAGS + ((f"-march={march}",) if march else ())
+
+
+def codegen_flags(march: str | None) -> tuple[str, ...]:
+    """llc's flags, with ``-mcpu=`` only when the user chose a CPU (as ``frontend_flags``)."""
+    return CODEGEN_FLAGS + ((f"-mcpu={march}",) if march else ())
 #: The old name of :class:`~irpipe.errors.BuildError` here (one class for every failed build).
 BuildFailed = BuildError
 
@@ -57,7 +67,10 @@ class Binary:
 
 
 def text_size(path: Path) -> int:
-    """Size of the ``.text`` section of an ELF64 little-endian file (0 if it has none)."""
+    """Bytes in ``.text`` and ``.text.*`` of an ELF64 little-endian file (0 if it has none).
+
+    A linked program has one ``.text``; an object from llc-22 also has ``.text.unlikely.*``
+    for cold functions, which count as llvm-size counts them."""
     data = path.read_bytes()
     if data[:4] != b"\x7fELF" or data[4] != 2:
         raise BuildError(f"{path}: not an ELF64 file")
@@ -65,19 +78,22 @@ def text_size(path: Path) -> int:
     shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
     sections = [struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize) for i in range(shnum)]
     strtab_off = sections[shstrndx][4]
+    total = 0
     for name_off, _, _, _, _, size in sections:
         end = data.index(b"\0", strtab_off + name_off)
-        if data[strtab_off + name_off:end] == b".text":
-            return int(size)
-    return 0
+        name = data[strtab_off + name_off:end]
+        if name == b".text" or name.startswith(b".text."):
+            total += int(size)
+    return total
 
 
 class Builder:
     """Builds variants of one benchmark in ``work`` (``frontend()`` once, ``build()`` per variant)."""
 
     def __init__(self, bench: Benchmark, tree: Path, work: Path, *, tools: Toolchain | None = None,
-                 jobs: int = 2, plugin: Path | None = None):
+                 jobs: int = 2, plugin: Path | None = None, march: str | None = None):
         self.bench, self.tree, self.work = bench, tree, work
+        self.march = march
         self.tools = tools or Toolchain()
         self.jobs, self.plugin = jobs, plugin
         self.units: dict[str, Path] = {}
@@ -104,11 +120,11 @@ class Builder:
 
         def one(rel: str) -> None:
             src = self.tree / rel
-            key = hashlib.sha256(src.read_bytes() + json.dumps([cc, *FRONTEND_FLAGS, *self.bench.cflags]).encode())
+            key = hashlib.sha256(src.read_bytes() + json.dumps([cc, *frontend_flags(self.march), *self.bench.cflags]).encode())
             out = out_dir / f"{rel.replace('/', '__')}.{key.hexdigest()[:12]}.bc"
             if not out.exists():
                 tmp = out.with_suffix(".tmp")
-                self._step(cc, [*FRONTEND_FLAGS, *self.bench.cflags, rel, "-o", str(tmp)], f"compiling {rel}", self.tree)
+                self._step(cc, [*frontend_flags(self.march), *self.bench.cflags, rel, "-o", str(tmp)], f"compiling {rel}", self.tree)
                 tmp.replace(out)
             self.units[rel] = out
 
@@ -137,7 +153,7 @@ class Builder:
                 advice.write(advice_file, [{**plan.advice, "source": "*"}])
                 args = [f"-load-pass-plugin={self.plugin}", "-passes=irpipe-apply", f"-irpipe-advice={advice_file}"]
             self._step("opt", [*args, str(units[rel]), "-o", f"{stem}.bc"], f"opt on {rel} ({plan.pipeline})")
-            self._step("llc", [*CODEGEN_FLAGS, f"{stem}.bc", "-o", f"{stem}.o"], f"llc on {rel}")
+            self._step("llc", [*codegen_flags(self.march), f"{stem}.bc", "-o", f"{stem}.o"], f"llc on {rel}")
 
         self._map(one, list(units))
         exe = out / self.bench.name

@@ -33,7 +33,7 @@ from irpipe.bench.candidates import advice_plan, size_plan
 from irpipe.bench.run import RunFailed, Runner, RunTimeout
 from irpipe.bench.suite import Benchmark, SuiteError, discover, source_tree
 from irpipe.errors import BuildError, FetchError, IrpipeError, ToolError
-from irpipe.jsonfile import write as write_json
+from irpipe.runtime.jsonfile import write as write_json
 from irpipe.label.runtime import SPEED_NOISE  # the floor for selection, before the suite's A/A floor is known
 from irpipe.paths import model_dir
 
@@ -56,6 +56,7 @@ class BenchConfig:
     only: list[str] | None = None
     cache: str = str(Path.home() / ".cache" / "irpipe" / "bench")
     plugin: str | None = None
+    march: str | None = None    # -march/-mcpu for both sides; None: the user's plain clang-22 -O3
 
     def key(self) -> str:
         """What a finished program's result depends on (resume reuses only equal keys)."""
@@ -103,7 +104,8 @@ class ProgramBench:
         except (FetchError, IrpipeError, OSError) as exc:
             return self.fail("fetch-failed", str(exc))
         work = self.cache / "work" / b.name
-        builder = Builder(b, tree, work, jobs=cfg.jobs, plugin=Path(cfg.plugin) if cfg.plugin else None)
+        builder = Builder(b, tree, work, jobs=cfg.jobs, plugin=Path(cfg.plugin) if cfg.plugin else None,
+                          march=cfg.march)
         runner = Runner(b, self.cache)
         try:
             return self._measure(builder, runner)
@@ -121,10 +123,11 @@ class ProgramBench:
         res["observed_sha256"] = first.sha256
         if first.sha256 != second.sha256:
             return self.fail("nondeterministic", "two runs of the same baseline binary printed different output")
-        if b.expected_sha256 is None:
+        expected = b.expected_for(cfg.march)
+        if expected is None:
             return self.fail("no-hash", f"no expected_sha256 in benchmark.toml; the baseline prints sha256 {first.sha256}")
-        if b.expected_sha256 != first.sha256:
-            return self.fail("wrong-hash", f"output sha256 {first.sha256} != expected {b.expected_sha256}")
+        if expected != first.sha256:
+            return self.fail("wrong-hash", f"output sha256 {first.sha256} != expected {expected}")
         res["baseline"] = {"pipeline": self.base, "text_bytes": base.text_bytes, "build_s": round(base.build_seconds, 2)}
         binaries: list[tuple[dict, Binary]] = []
         for i, c in enumerate(cfg.candidates):
@@ -217,7 +220,7 @@ def bench_suite(cfg: BenchConfig, out: Path, *, resume: bool = True,
     programs, problems = discover(cfg.suite, cfg.only)
     predictor = None
     if any(c.kind in ("optimize", "search") for c in cfg.candidates):
-        from irpipe.optimize.predict import Predictor
+        from irpipe.train.predict import Predictor
         predictor = Predictor.load(cfg.model)
     (out / "programs").mkdir(parents=True, exist_ok=True)
     results = [{"name": name, "status": "invalid", "detail": detail.splitlines()[0]} for name, detail in problems.items()]

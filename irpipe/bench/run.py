@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from irpipe import callgrind
+from irpipe.runtime import callgrind
 from irpipe.bench.suite import Benchmark, Step, materialize_inputs
 from irpipe.errors import RunFailed, RunTimeout
 from irpipe.label.runtime import wait_cpu

@@ -27,6 +27,7 @@ from irpipe.errors import SuiteError
 
 FILENAME = "benchmark.toml"
 _TOP = {"name", "sources", "exclude", "cflags", "ldflags", "args", "timeout", "expected_sha256",
+        "expected_sha256_march",
         "count_args", "source", "input", "run", "count_run", "language",
         "description", "license", "tags"}  # the last three: documentation only
 _SOURCE = {"debian", "version", "prepare"}
@@ -74,6 +75,8 @@ class Benchmark:
     count_steps: tuple[Step, ...] = ()
     timeout: float = 60.0
     expected_sha256: str | None = None
+    #: (cpu, sha256) where a build with ``--march cpu`` prints other bytes (FMA contraction)
+    expected_by_march: tuple[tuple[str, str], ...] = ()
     inputs: tuple[Input, ...] = ()
     debian: str | None = None
     debian_version: str | None = None
@@ -83,6 +86,10 @@ class Benchmark:
     @property
     def is_cxx(self) -> bool:
         return self.language == "c++"
+
+    def expected_for(self, march: str | None) -> str | None:
+        """The expected output sha256 of a build for ``march`` (None: the default target)."""
+        return dict(self.expected_by_march).get(march or "", self.expected_sha256)
 
 
 def _strings(value: object, where: str) -> tuple[str, ...]:
@@ -130,6 +137,10 @@ def load(path: str | Path) -> Benchmark:
     expected = doc.get("expected_sha256")
     if expected is not None and (not isinstance(expected, str) or not _HEX64.fullmatch(expected.lower())):
         raise SuiteError(f"{where}: expected_sha256 must be 64 hex digits (sha256 of the run's stdout), got {expected!r}")
+    by_march = doc.get("expected_sha256_march", {})
+    if not isinstance(by_march, dict) or not all(isinstance(v, str) and _HEX64.fullmatch(v.lower())
+                                                  for v in by_march.values()):
+        raise SuiteError(f"{where}: [expected_sha256_march] maps a CPU name to 64 hex digits, got {by_march!r}")
     src = doc.get("source", {})
     _keys(src, _SOURCE, f"{where} [source]")
     if "debian" in src and "version" not in src:
@@ -156,7 +167,8 @@ def load(path: str | Path) -> Benchmark:
         cflags=_strings(doc.get("cflags", []), f"{where} cflags"),
         ldflags=_strings(doc.get("ldflags", ["-lm"]), f"{where} ldflags"),
         steps=steps, count_steps=count, timeout=timeout,
-        expected_sha256=expected.lower() if expected else None, inputs=tuple(inputs),
+        expected_sha256=expected.lower() if expected else None,
+        expected_by_march=tuple(sorted((k, v.lower()) for k, v in by_march.items())), inputs=tuple(inputs),
         debian=src.get("debian"), debian_version=src.get("version"),
         prepare=tuple(_strings(c, f"{where} [source].prepare") for c in src.get("prepare", [])),
         language=language)

@@ -17,7 +17,7 @@ import argparse
 from dataclasses import dataclass
 from typing import Iterator
 
-from irpipe import files
+from irpipe.runtime import files
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from irpipe import files
+from irpipe.runtime import files
 from irpipe.cli.args import ANY_MODULE_FILE, MLIR_FILE
 
 #: how MLIR text starts (a file without the .mlir suffix is read as MLIR when it starts so)

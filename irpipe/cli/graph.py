@@ -1,5 +1,5 @@
 """``irpipe graph FILE``: the ProGraML-style program graph of a module or function
-(LLVM IR: irpipe.llvm.graph; MLIR: irpipe.mlir.graph; both are irpipe.graph.ProgramGraphs)."""
+(LLVM IR: irpipe.llvm.graph; MLIR: irpipe.mlir.graph; both are irpipe.ir.graph.ProgramGraphs)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from irpipe.graph import ProgramGraph, save_pt
+    from irpipe.ir.graph import ProgramGraph, save_pt
 
     kind, data, max_bytes = read_any_input(args)
     g: ProgramGraph

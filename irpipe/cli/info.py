@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from irpipe.cli.args import DATASET, OUT_DIR, OUT_FILE
-from irpipe.files import printable
+from irpipe.runtime.files import printable
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -11,7 +11,7 @@ import sys
 from irpipe import __version__
 from irpipe.cli.args import check_paths
 from irpipe.errors import IrpipeError
-from irpipe.files import printable
+from irpipe.runtime.files import printable
 
 SUBCOMMANDS = ("env", "extract", "info", "features", "graph", "featurize", "tokenizer", "label",
                "measure", "measure-mlir", "vocab", "train", "train-inliner", "evaluate", "optimize", "serve", "bench",

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from irpipe.data.splits import select_hashes
-    from irpipe.extract.shards import read_modules
+    from irpipe.runtime.shards import read_modules
     from irpipe.label import vocab
     from irpipe.label.job import run_measure
     from irpipe.label.matrix import MeasureOptions

@@ -35,11 +35,11 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from irpipe.label.job import run_measure_mlir
-    from irpipe.mlir.measure import MlirRunner
+    from irpipe.label.measure_mlir import MlirRunner
 
     known = None
     if args.reuse:
-        from irpipe.data.units import read_table
+        from irpipe.runtime.units import read_table
 
         known = {(r["structural_hash"], r["config"]): r for r in read_table(args.reuse, "mlir_runs").to_pylist()
                  if r["error"] is None and (r["instructions"] is not None or args.no_callgrind)}

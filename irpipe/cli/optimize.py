@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
         predictor = RemoteModel(args.server)
     else:
-        from irpipe.optimize.predict import Predictor
+        from irpipe.train.predict import Predictor
 
         predictor = Predictor.load(args.model)
     target = Target(triple=args.mtriple, cpu=args.target_cpu, strip_optnone=args.strip_optnone)
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_on_server(args: argparse.Namespace) -> int:
     """The job done by the server (op optimize); the same files and report as in-process."""
-    from irpipe import files
+    from irpipe.runtime import files
     from irpipe.errors import IRError
     from irpipe.llvm.target import Target
     from irpipe.optimize.protocol import MAX_MODULE, RemoteModel

@@ -45,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
     # and a second thread on a busy machine costs 4-8x per call; a user's setting wins
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from irpipe.errors import ConfigError
-    from irpipe.optimize.inliner import InlinerPolicy, NoEviction
-    from irpipe.optimize.mlgo import Channel
+    from irpipe.nn.inliner import InlinerPolicy, NoEviction
+    from irpipe.llvm.mlgo import Channel
 
     if not (args.socket or args.inliner_channel or args.regalloc_channel):
         raise ConfigError("nothing to serve: give --socket, --inliner-channel and/or --regalloc-channel")
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         channels.append(Channel(args.regalloc_channel, NoEviction()))
     server = None
     if args.socket:
-        from irpipe.optimize.predict import Predictor
+        from irpipe.train.predict import Predictor
         from irpipe.optimize.serve import Server
 
         server = Server(Predictor.load(args.model), args.socket, max_batch=args.max_batch,

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     import pyarrow.compute as pc
 
     from irpipe.data.splits import assign_splits
-    from irpipe.data.units import read_table
+    from irpipe.runtime.units import read_table
     from irpipe.label import vocab
 
     if args.step == "pool":

@@ -133,7 +133,7 @@ class Encoders:
 
     def graph(self, x: ModuleInput) -> Any:
         """HeteroData with ``x`` ids per node type (node texts dropped), all edge types present."""
-        from irpipe.nn.gnn import with_all_edge_types
+        from irpipe.data.batching import with_all_edge_types
 
         data = x.graph.to_heterodata(self.node_vocab)
         for store in data.node_stores:

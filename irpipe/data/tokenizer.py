@@ -288,7 +288,7 @@ def train_tokenizer(texts: Iterable[str], *, vocab_size: int = 8000, min_frequen
 def dataset_texts(dataset: str | Path, *, limit: int | None = None, kind: str = "llvm") -> Iterator[str]:
     """Printed IR of the modules of ``kind`` in a dataset (in shard order, at most ``limit``):
     LLVM modules (``ir_kind`` "llvm" or null) printed by llvmlite, or MLIR modules' text."""
-    from irpipe.extract.shards import read_modules
+    from irpipe.runtime.shards import read_modules
     from irpipe.llvm import ir
 
     table = read_modules(dataset, columns=["content", "ir_kind"])

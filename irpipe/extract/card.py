@@ -10,9 +10,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from irpipe import files
+from irpipe.runtime import files
 from irpipe.errors import SchemaError
-from irpipe.extract import shards
+from irpipe.runtime import shards
 from irpipe.extract.sandbox import first_error_line
 from irpipe.mlir.ir import LEVELS
 from irpipe.schema import MODULES, stamped

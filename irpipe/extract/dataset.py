@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from irpipe.extract import shards
+from irpipe.runtime import shards
 from irpipe.extract.recipes import Recipe
 from irpipe.extract.stages import ExtractOptions
 

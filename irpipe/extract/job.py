@@ -2,7 +2,7 @@
 
 This is the only extraction module that imports ray.  It runs on a private
 local Ray by default, or on an existing cluster given ``address`` (``auto``
-under ``ray job submit``: see :mod:`irpipe.jobs`).  The output directory must
+under ``ray job submit``: see :mod:`irpipe.runtime.cluster`).  The output directory must
 be visible to every node (local disk for one machine, a shared filesystem for
 a cluster).
 
@@ -21,11 +21,12 @@ from typing import Any, Callable, Sequence
 import ray
 from tqdm import tqdm
 
-from irpipe.extract import shards
+from irpipe.runtime import shards
 from irpipe.extract.recipes import Recipe, collect_recipes
 from irpipe.extract.dataset import finalize, status_of
-from irpipe.extract.stages import ExtractOptions, PackageExtractor, failure_row
-from irpipe.jobs import as_completed, init_ray
+from irpipe.extract.stages import ExtractOptions, PackageExtractor
+from irpipe.runtime.failures import failure_row
+from irpipe.runtime.cluster import as_completed, init_ray
 from irpipe.llvm.tools import Toolchain
 
 

@@ -25,8 +25,9 @@ from irpipe.extract.sandbox import Limits, run_step
 from irpipe.llvm import ir, isolate
 from irpipe.llvm.tools import REQUIRED_FOR_EXTRACT, Toolchain, tail
 from irpipe.mlir import ir as mlir_ir
-from irpipe.mlir.lower import LoweredModule, lower_jax
+from irpipe.extract.mlir_lower import LoweredModule, lower_jax
 from irpipe.mlir.tools import IreeTools
+from irpipe.runtime.failures import failure_row
 
 _LANG_BY_SUFFIX = {".c": "c", ".cc": "c++", ".cpp": "c++", ".cxx": "c++", ".c++": "c++", ".C": "c++",
                    ".m": "objective-c", ".mm": "objective-c", ".rs": "rust", ".f90": "fortran", ".f": "fortran"}
@@ -288,14 +289,6 @@ def _package_columns(recipe: Recipe, lic: licenses.License) -> dict[str, Any]:
             "package_source": recipe.package_source, "package_name": recipe.name,
             "package_version": recipe.version, "recipe_id": recipe.id, "source_kind": recipe.source_kind,
             "build_kind": recipe.build_kind}
-
-
-def failure_row(recipe_id: str, stage: str, error: str, *, recipe: Recipe | None = None, log_tail: str = "",
-                object_path: str | None = None) -> dict[str, Any]:
-    """One FAILURES row; ``error`` is folded to one line."""
-    return {"recipe_id": recipe_id, "package_name": recipe.name if recipe else None,
-            "package_version": recipe.version if recipe else None, "stage": stage,
-            "error": " ".join(error.split())[:500], "log_tail": log_tail[-4000:], "object_path": object_path}
 
 
 def _failure(recipe: Recipe, stage: str, error: str, log_tail: str, object_path: str | None = None) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The featurize job: one Ray task per unit (a row range of a module shard).
 
-Ray is reached through irpipe.jobs (Ray-free stages live in stages.py).  A private local Ray by default,
+Ray is reached through irpipe.runtime.cluster (Ray-free stages live in stages.py).  A private local Ray by default,
 or an existing cluster (``address``; ``auto`` under ``ray job submit``); OUT must be visible to
 every node.  A task lost with its node is retried (``max_retries``); finished
 units are skipped on a re-run (their done markers name the input's sha256).
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from irpipe.featurize.stages import Featurizer, Unit, finalize, plan_units, write_unit
-from irpipe.jobs import run_units
+from irpipe.runtime.cluster import run_units
 from irpipe.llvm import native
 
 

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from irpipe.errors import IRError
-from irpipe.extract import shards
-from irpipe.extract.stages import failure_row
+from irpipe.runtime import shards
+from irpipe.runtime.failures import failure_row
 from irpipe.llvm import graph, ir, isolate, native
-from irpipe.data.units import KEYS, Unit, is_done, plan_units, read_table  # noqa: F401 (re-exported)
-from irpipe.data.units import finalize as finalize_units
-from irpipe.data.units import write_unit as write_outputs
+from irpipe.runtime.units import KEYS, Unit, is_done, plan_units, read_table  # noqa: F401 (re-exported)
+from irpipe.runtime.units import finalize as finalize_units
+from irpipe.runtime.units import write_unit as write_outputs
 
 def analyze_module(data: bytes, name: str, need_hash: bool) -> dict[str, Any]:
     """Child-side body: one parse, then features (module + per function) and the graph."""

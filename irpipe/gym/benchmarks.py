@@ -102,7 +102,7 @@ def _compile_builtin(name: str) -> bytes:
 def _from_dataset(spec: str, args: list[str] | None) -> Program:
     import pyarrow.compute as pc
 
-    from irpipe.extract.shards import read_modules
+    from irpipe.runtime.shards import read_modules
 
     directory, _, key = spec.partition("#")
     table = read_modules(directory, columns=["content", "structural_hash"])

@@ -1,4 +1,4 @@
-"""The label and measure jobs: one Ray task per unit, through irpipe.jobs; resumable like extraction."""
+"""The label and measure jobs: one Ray task per unit, through irpipe.runtime.cluster; resumable like extraction."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
-from irpipe.data.units import finalize, plan_units
-from irpipe.jobs import run_units
+from irpipe.runtime.units import finalize, plan_units
+from irpipe.runtime.cluster import run_units
 from irpipe.label.matrix import MeasureOptions, Measurer, write_measurements
 from irpipe.label.stages import Labeler, LabelOptions, ModuleStage, write_labels
 from irpipe.llvm import native
@@ -51,8 +51,8 @@ def run_measure_mlir(dataset: str | Path, out: str | Path, runner: Any, *, addre
                      num_cpus: int | None = 1, rows_per_unit: int = 8, retries: int = 3,
                      progress: bool = True) -> dict[str, Any]:
     """Run every "source"-level MLIR module of ``dataset`` under ``runner``'s configs
-    (irpipe.mlir.measure.MlirRunner); one CPU by default, so timings do not disturb each other."""
-    from irpipe.mlir.measure import MlirMeasurer, write_mlir_runs
+    (irpipe.label.measure_mlir.MlirRunner); one CPU by default, so timings do not disturb each other."""
+    from irpipe.label.measure_mlir import MlirMeasurer, write_mlir_runs
 
     info = {k: v for k, v in asdict(runner).items() if k not in ("tools", "work", "known")}
     info["reusable_runs"] = len(runner.known or {})

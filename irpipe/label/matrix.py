@@ -2,7 +2,7 @@
 
 The result is the MEASUREMENTS table: one row per (module, pipeline), the data that
 cost models learn from and policies are judged on (a full matrix, not only the
-winners search reported).  Output layout as in :mod:`irpipe.data.units`::
+winners search reported).  Output layout as in :mod:`irpipe.runtime.units`::
 
     OUT/measurements/<lang>/train-NNNNN-rRRRRRR.parquet
     OUT/failures/<lang>/train-NNNNN-rRRRRRR.parquet   modules that could not be loaded
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Collection
 
-from irpipe.data.units import KEYS, Unit, write_unit
+from irpipe.runtime.units import KEYS, Unit, write_unit
 from irpipe.label.actions import parse
 from irpipe.label.measure import EvaluationError, Evaluator
 from irpipe.label.stages import ModuleStage

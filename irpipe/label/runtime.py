@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from irpipe import callgrind
+from irpipe.runtime import callgrind
 from irpipe.errors import EvaluationError, Miscompile, Nondeterministic, NotRunnable, ToolError
 from irpipe.label.measure import Evaluator
 from irpipe.llvm.tools import Toolchain

@@ -1,6 +1,6 @@
 """Label one unit of work (a row range of a module shard) by autotuning search, Ray-free.
 
-Output layout (see :mod:`irpipe.data.units`)::
+Output layout (see :mod:`irpipe.runtime.units`)::
 
     OUT/labels/<lang>/train-NNNNN-rRRRRRR.parquet    LABELS rows
     OUT/failures/<lang>/train-NNNNN-rRRRRRR.parquet  modules that could not be labelled
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from irpipe.data.units import KEYS, Unit, write_unit
+from irpipe.runtime.units import KEYS, Unit, write_unit
 from irpipe.errors import ConfigError, IrpipeError
-from irpipe.extract import shards
-from irpipe.extract.stages import failure_row
+from irpipe.runtime import shards
+from irpipe.runtime.failures import failure_row
 from irpipe.label.measure import OBJECTIVES, Evaluator
 from irpipe.label.runtime import Program, RuntimeEvaluator
 from irpipe.label.search import METHODS, SearchResult, search

@@ -30,7 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
-from irpipe import jsonfile
+from irpipe.runtime import jsonfile
 from irpipe.errors import ConfigError
 from irpipe.label.actions import O_LEVELS, baseline, parse
 from irpipe.label.search import REFERENCE as SEARCH_REFERENCE

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from irpipe.graph import FLOWS, NODE_TYPES, ProgramGraph, load_pt, save_pt
+from irpipe.ir.graph import FLOWS, NODE_TYPES, ProgramGraph, load_pt, save_pt
 from irpipe.llvm import ir, isolate
 
 __all__ = ["FLOWS", "NODE_TYPES", "ROOT_TEXT", "ProgramGraph", "build_graph", "graph_arrays",

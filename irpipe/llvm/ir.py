@@ -20,7 +20,7 @@ from pathlib import Path
 
 import llvmlite.binding as llvm
 
-from irpipe import files
+from irpipe.runtime import files
 from irpipe.errors import IRError
 from irpipe.llvm import bitstream
 

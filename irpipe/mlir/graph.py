@@ -1,5 +1,5 @@
 """ProGraML-style graphs of MLIR modules: :class:`OpGraph`, a
-:class:`~irpipe.graph.ProgramGraph` with MLIR's node types and flows, so
+:class:`~irpipe.ir.graph.ProgramGraph` with MLIR's node types and flows, so
 ``to_heterodata``, ``to_networkx``, ``to_dot``, ``to_row`` and ``count`` work
 unchanged and :class:`irpipe.nn.gnn.GraphEncoder` reads it (pass
 ``node_types=OpGraph.node_types, flows=OpGraph.flows, function_node_type="op"``).
@@ -51,8 +51,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from irpipe.errors import MLIRError
-from irpipe.graph import ProgramGraph
-from irpipe.graph import load_pt as _load_pt
+from irpipe.ir.graph import ProgramGraph
+from irpipe.ir.graph import load_pt as _load_pt
 from irpipe.mlir import ir
 
 NODE_TYPES = ("op", "value", "block", "region")
@@ -85,7 +85,7 @@ class OpGraph(ProgramGraph):
 
 
 def load_pt(path: str) -> OpGraph:
-    """Read an OpGraph written by :func:`irpipe.graph.save_pt` (an :class:`~irpipe.errors.IRError`
+    """Read an OpGraph written by :func:`irpipe.ir.graph.save_pt` (an :class:`~irpipe.errors.IRError`
     for a file holding another kind of graph)."""
     return _load_pt(path, OpGraph)
 

@@ -19,7 +19,7 @@ with torch (cost and scores to 1e-4, identical rankings) is tests/nn/test_numpy_
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 import numpy as np
 
@@ -29,7 +29,15 @@ from irpipe.nn.numpy_encoders import GraphEncoder, Linear, TokenEncoder, gelu, l
 
 if TYPE_CHECKING:
     from irpipe.data.examples import Encoders, ModuleInput
-    from irpipe.train.config import Config
+    from irpipe.nn.config import ModelConfig
+
+
+
+class HasModel(Protocol):
+    """A model config (:class:`irpipe.train.config.Config`): its ``[model]`` table is what counts here."""
+
+    model: "ModelConfig"
+
 
 #: The architectures this module runs; another arch needs the torch model.
 NUMPY_ARCHS = ("gnn", "transformer")
@@ -94,7 +102,7 @@ class NumpyModel:
         return f"{self.__class__.__name__}({self.arch!r}, candidates={len(self.pipelines)})"
 
     @classmethod
-    def load(cls, directory: str | Path, config: "Config", encoders: "Encoders") -> "NumpyModel":
+    def load(cls, directory: str | Path, config: "HasModel", encoders: "Encoders") -> "NumpyModel":
         """Read ``directory/model.safetensors`` for ``config``; :class:`ModelError` when the
         weights are unreadable or do not match (a tensor missing, unexpected or misshapen)."""
         m = config.model

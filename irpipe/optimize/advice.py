@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from irpipe import jsonfile
+from irpipe.runtime import jsonfile
 from irpipe.errors import ConfigError, IRError
 from irpipe.label.actions import parse
 

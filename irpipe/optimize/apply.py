@@ -7,7 +7,7 @@ against the -O0 build), so it needs a module that defines ``main``.  A speed
 candidate replaces -O3 only when it stays faster by more than the noise floor in
 interleaved confirmation rounds; a module without ``main`` keeps -O3 and says why.
 
-The model is asked once, in-process (a :class:`~irpipe.optimize.predict.Predictor`) or
+The model is asked once, in-process (a :class:`~irpipe.train.predict.Predictor`) or
 through a running ``irpipe serve`` (a :class:`~irpipe.optimize.protocol.RemoteModel`:
 no torch in this process); both answer with the same :class:`Advice`
 (:func:`candidates`), and the compiles that choose happen here either way (``irpipe
@@ -34,7 +34,7 @@ from irpipe.optimize.protocol import UNITS, Advice, Adviser
 
 if TYPE_CHECKING:  # the model (torch) is loaded by the caller, or lives in irpipe serve
     from irpipe.llvm.isolate import Isolated
-    from irpipe.optimize.predict import Prediction, Predictor
+    from irpipe.train.predict import Prediction, Predictor
 
 SPEED_BASELINE = "default<O3>"
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from irpipe.extract.shards import read_modules
+from irpipe.runtime.shards import read_modules
 from irpipe.testing.factories import c_tree, recipe
 
 

@@ -35,7 +35,7 @@ from irpipe.llvm.native import plugin_path
 from irpipe.llvm.tools import Toolchain
 from irpipe.optimize import advice
 from irpipe.optimize.apply import OptimizeResult, optimize
-from irpipe.optimize.predict import Predictor
+from irpipe.train.predict import Predictor
 
 #: the two forms of unoptimized IR optimize() is given, and how each is targeted
 MODES: dict[str, tuple[list[str], Target]] = {

@@ -2,7 +2,7 @@
 
 ``start`` returns once the socket exists (the server publishes it only once it
 accepts), with the server's output in ``SOCK.log``.  :class:`FakePredictor` stands in
-for a :class:`~irpipe.optimize.predict.Predictor` in an in-process
+for a :class:`~irpipe.train.predict.Predictor` in an in-process
 :class:`~irpipe.optimize.serve.Server`: no torch, no LLVM, instant answers, so tests
 can inject faults into a server they hold.
 """
@@ -119,7 +119,7 @@ class FakePredictor:
 
     def predict_inputs(self, inputs: list[Any], batch_size: int = 16) -> list[Any]:
         """One prediction per input (the same for all); records the batch size."""
-        from irpipe.optimize.predict import Prediction
+        from irpipe.train.predict import Prediction
 
         self.batches.append(len(inputs))
         k = len(FAKE_PIPELINES)

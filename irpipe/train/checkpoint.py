@@ -25,9 +25,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
-from irpipe import jsonfile
+from irpipe.runtime import jsonfile
 from irpipe.errors import ModelError
-from irpipe.extract.shards import atomic_write_bytes
+from irpipe.runtime.shards import atomic_write_bytes
 from irpipe.nn.checkpoint_files import FORMAT, FORMAT_VERSION, read_meta  # noqa: F401 (read_meta: API)
 from irpipe.schema import SCHEMA_VERSION
 

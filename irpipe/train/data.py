@@ -23,9 +23,9 @@ import torch
 
 from irpipe.data.examples import Encoders, ModuleInput, module_input, targets
 from irpipe.data.splits import assign_splits, select_hashes
-from irpipe.data.units import read_table
+from irpipe.runtime.units import read_table
 from irpipe.errors import IrpipeError, ModelError
-from irpipe.extract.shards import read_modules
+from irpipe.runtime.shards import read_modules
 from irpipe.label import vocab
 from irpipe.train.config import DataConfig
 

@@ -24,12 +24,12 @@ import pyarrow.compute as pc
 
 from irpipe.data.examples import OBJECTIVES, targets
 from irpipe.data.splits import select_hashes
-from irpipe.data.units import read_table
+from irpipe.runtime.units import read_table
 from irpipe.errors import ConfigError, EvalError, IrpipeError
-from irpipe.extract.shards import read_modules
+from irpipe.runtime.shards import read_modules
 from irpipe.label.measure import Evaluator
 from irpipe.label.search import METHODS, search
-from irpipe.optimize.predict import Predictor
+from irpipe.train.predict import Predictor
 from irpipe.train.loop import matrix_metrics
 
 

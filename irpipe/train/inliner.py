@@ -29,8 +29,8 @@ import numpy as np
 from irpipe.errors import IrpipeError, ToolError
 from irpipe.extract.bitcode import elf_sections
 from irpipe.llvm.tools import Toolchain
-from irpipe.optimize.inliner import DEFAULT_FEATURE, InlinerPolicy, phi
-from irpipe.optimize.mlgo import Channel, Policy
+from irpipe.nn.inliner import DEFAULT_FEATURE, InlinerPolicy, phi
+from irpipe.llvm.mlgo import Channel, Policy
 
 FLAGS = ("-Oz", "-march=x86-64-v3", "-mllvm", "-enable-ml-inliner=release",
          "-mllvm", "-inliner-interactive-include-default")
@@ -161,7 +161,7 @@ def load_modules(dataset: str | Path, split: str, count: int, *, seed: int = 0,
     import pyarrow as pa
 
     from irpipe.data.splits import select_hashes
-    from irpipe.extract.shards import read_modules
+    from irpipe.runtime.shards import read_modules
     from irpipe.label.measure import EvaluationError, Evaluator
 
     table = read_modules(dataset, columns=["structural_hash", "recipe_id", "package_name", "content",

@@ -4,7 +4,7 @@ With ``train.workers = 1`` the loop runs here, no Ray.  With more, a Ray Train
 ``TorchTrainer`` runs :func:`irpipe.train.loop.fit` on that many workers, each a
 DDP rank (gloo on CPU, NCCL when GPUs are used); the examples are built once
 by the driver and shared through the object store.  A private local Ray by
-default, or the cluster at ``address`` (see :mod:`irpipe.jobs`) whose nodes see ``out``.
+default, or the cluster at ``address`` (see :mod:`irpipe.runtime.cluster`) whose nodes see ``out``.
 A GPU is used when ``train.use_gpu`` says so, or (unset) when CUDA is present.
 """
 
@@ -79,7 +79,7 @@ def _fit_ray(cfg: Config, data: tuple, out: Path, resume: bool, progress: bool, 
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
-    from irpipe.jobs import init_ray
+    from irpipe.runtime.cluster import init_ray
 
     init_ray(address, None if address else cfg.train.workers, object_store_mb=1024, log_to_driver=True)
     ref = ray.put(data)

@@ -1,6 +1,6 @@
 """Train, evaluate, save and load the MLIR cost model (:class:`irpipe.nn.mlir_cost.MlirCostModel`).
 
-Training data: :func:`irpipe.mlir.cost_data.load_examples` (split by source
+Training data: :func:`irpipe.data.mlir_cost.load_examples` (split by source
 program).  Targets are log CPU seconds and log instructions per call under each
 configuration, standardized on train; the loss is the masked MSE over measured
 pairs; the epoch with the best val loss is kept.  Reported on test, next to the
@@ -30,9 +30,9 @@ from irpipe.errors import ConfigError, ModelError
 from irpipe.mlir import graph as mlir_graph
 from irpipe.mlir import ir as mlir_ir
 from irpipe.mlir.configs import CONFIGS
-from irpipe.mlir.cost_data import TARGETS, AnalyticalBaseline, CostExample, load_examples
+from irpipe.data.mlir_cost import TARGETS, AnalyticalBaseline, CostExample, load_examples
 from irpipe.mlir.features import feature_names, features, shape_of
-from irpipe.nn.gnn import with_all_edge_types
+from irpipe.data.batching import with_all_edge_types
 from irpipe.nn.mlir_cost import MlirCostModel
 from irpipe.train import checkpoint
 from irpipe.train.metrics import kendall_tau, mape

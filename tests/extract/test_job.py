@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from irpipe.extract.shards import read_modules
+from irpipe.runtime.shards import read_modules
 from irpipe.testing.factories import c_tree, recipe
 from irpipe.testing.jobs import extract, slow_recipes, sorted_hashes
 from irpipe.testing.gates import requires_llvm, requires_root

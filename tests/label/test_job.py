@@ -8,7 +8,7 @@ import signal
 import time
 from pathlib import Path
 
-from irpipe.data.units import read_table
+from irpipe.runtime.units import read_table
 from irpipe.schema import validate
 from irpipe.testing.factories import SIMPLE_IR, many_ir, module_rows, write_dataset
 from irpipe.testing.jobs import label, run_with_a_node_killed

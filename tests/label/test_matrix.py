@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from irpipe.data.units import read_table
+from irpipe.runtime.units import read_table
 from irpipe.label import vocab
 from irpipe.label.matrix import MeasureOptions, Measurer
-from irpipe.data.units import plan_units
+from irpipe.runtime.units import plan_units
 from irpipe.llvm.tools import Toolchain
 from irpipe.schema import validate
 from irpipe.testing.factories import SIMPLE_IR, many_ir, module_rows, write_dataset

@@ -11,10 +11,10 @@ import pytest
 
 from irpipe.cli.main import main
 from irpipe.errors import ModelError
-from irpipe.extract.shards import write_parquet
+from irpipe.runtime.shards import write_parquet
 from irpipe.mlir import ir
 from irpipe.mlir.configs import CONFIGS
-from irpipe.mlir.cost_data import AnalyticalBaseline, load_examples
+from irpipe.data.mlir_cost import AnalyticalBaseline, load_examples
 from irpipe.schema import to_table
 from irpipe.train.mlir_cost import MlirCostConfig, MlirCostPredictor, load_config, train
 

@@ -10,7 +10,8 @@ from torch_geometric.data import Batch
 
 from irpipe.errors import MLIRError
 from irpipe.mlir.graph import OpGraph, build_graph, normalize_type
-from irpipe.nn.gnn import GraphEncoder, with_all_edge_types
+from irpipe.data.batching import with_all_edge_types
+from irpipe.nn.gnn import GraphEncoder
 from irpipe.testing.mlir import JAX_MLP
 
 MLP = JAX_MLP

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from irpipe.data.units import read_table
-from irpipe.extract.shards import read_modules
+from irpipe.runtime.units import read_table
+from irpipe.runtime.shards import read_modules
 from irpipe.testing.factories import c_tree, recipe
 from irpipe.testing.gates import requires_llvm, requires_root
 from irpipe.testing.jobs import extract

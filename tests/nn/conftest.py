@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from irpipe.llvm.graph import build_graph
-from irpipe.nn.gnn import with_all_edge_types
+from irpipe.data.batching import with_all_edge_types
 
 # Two functions, a call, a loop with phis, a global and constants: every node type
 # (instruction, variable, constant, type) and every flow (control, data, call, type).

@@ -6,7 +6,8 @@ import torch
 from torch_geometric.data import Batch, HeteroData
 
 from irpipe.llvm.graph import FLOWS, NODE_TYPES
-from irpipe.nn.gnn import EDGE_TYPES, GraphEncoder, GraphEncoding, with_all_edge_types
+from irpipe.data.batching import EDGE_TYPES, with_all_edge_types
+from irpipe.nn.gnn import GraphEncoder, GraphEncoding
 
 H = 16
 

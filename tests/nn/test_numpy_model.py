@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from irpipe.errors import ModelError
-from irpipe.optimize.predict import Predictor
+from irpipe.train.predict import Predictor
 from irpipe.testing.factories import GRAPH_IR, SIMPLE_IR, generated_module, sample_modules
 from irpipe.testing.gates import requires_llvm
 
@@ -149,7 +149,7 @@ def test_optimize_cli_imports_no_torch(tmp_path: Path) -> None:
 def test_predictor_imports_no_torch(tmp_path: Path) -> None:
     code = textwrap.dedent(f"""\
         import sys
-        from irpipe.optimize.predict import Predictor
+        from irpipe.train.predict import Predictor
         for model in {[str(m) for m in MODELS]!r}:
             p = Predictor.load(model)
             pred = p.predict({SIMPLE_IR!r})

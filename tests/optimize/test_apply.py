@@ -10,7 +10,7 @@ from irpipe.errors import ConfigError, IRError
 from irpipe.llvm import ir
 from irpipe.optimize import advice
 from irpipe.optimize.apply import optimize
-from irpipe.optimize.predict import Predictor
+from irpipe.train.predict import Predictor
 from irpipe.testing.factories import GRAPH_IR, SIMPLE_IR
 
 DEFAULT = Path(__file__).resolve().parents[2] / "models" / "default"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from irpipe.optimize.predict import Predictor
+from irpipe.train.predict import Predictor
 from irpipe.testing.gates import requires_llvm, slow
 from irpipe.testing.miscompile import Net
 

@@ -11,7 +11,7 @@ import pytest
 
 from irpipe.label.measure import Target
 from irpipe.optimize.apply import optimize
-from irpipe.optimize.predict import Predictor
+from irpipe.train.predict import Predictor
 from irpipe.testing.cprograms import FAMILIES, generate
 from irpipe.testing.gates import requires_llvm
 from irpipe.testing.miscompile import Net

@@ -26,7 +26,7 @@ from irpipe.testing.serve import FakePredictor, ask, start
 #: The client of --server: runs the CLI, then refuses what it must not have loaded.
 LEAN = ("import sys; from irpipe.cli.main import main; rc = main(sys.argv[1:]); "
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'numpy', 'llvmlite') "
-        "or m in ('irpipe.llvm.isolate', 'irpipe.optimize.predict', 'irpipe.nn')); "
+        "or m in ('irpipe.llvm.isolate', 'irpipe.train.predict', 'irpipe.nn')); "
         "assert not heavy, heavy; sys.exit(rc)")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from irpipe.errors import ModelError
-from irpipe.optimize.predict import Predictor
+from irpipe.train.predict import Predictor
 from irpipe.testing.factories import SIMPLE_IR
 
 ROOT = Path(__file__).resolve().parents[2]

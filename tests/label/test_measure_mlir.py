@@ -11,7 +11,7 @@ import pytest
 
 from irpipe.errors import LoweringError
 from irpipe.mlir.configs import CONFIGS, config_flags
-from irpipe.mlir.measure import MlirRunner, make_inputs
+from irpipe.label.measure_mlir import MlirRunner, make_inputs
 from irpipe.testing.gates import requires_llvm
 
 needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")

@@ -82,7 +82,7 @@ def lower_jax(recipe: Recipe, src: Path, work: Path, *, log: Path, limits: Limit
     out = work / "jax-mlir"
     specs = [f"{fn}={variant}" for fn, variants in recipe.jax_functions for variant in variants]
     env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "PYTHONNOUSERSITE": "1", "JAX_PLATFORMS": "cpu"}
-    run_step([sys.executable, "-m", "irpipe.mlir.jax_dump", "--path", str(src), "--out", str(out), *specs],
+    run_step([sys.executable, "-m", "irpipe.extract.jax_dump", "--path", str(src), "--out", str(out), *specs],
              cwd=work, env=env, log=log, limits=limits, what=f"{recipe.id}: jax lowering")
     index = json.loads((out / "index.json").read_text())
     errors = [{"program": f"{e['function']}[{e['variant']}]", "error": f"jax: {e['error']}"}

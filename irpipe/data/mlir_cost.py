@@ -24,9 +24,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from irpipe.data.splits import package_split
-from irpipe.data.units import read_table
+from irpipe.runtime.units import read_table
 from irpipe.errors import EvalError
-from irpipe.extract.shards import read_modules
+from irpipe.runtime.shards import read_modules
 from irpipe.mlir.configs import CONFIGS
 
 TARGETS = ("seconds", "instructions")

@@ -39,8 +39,8 @@ import ray
 from tqdm import tqdm
 
 from irpipe.errors import JobError
-from irpipe.extract import shards
-from irpipe.files import printable
+from irpipe.runtime import shards
+from irpipe.runtime.files import printable
 
 K = TypeVar("K")
 SOCKET_PATH_MAX = 107  # bytes in a Unix socket path (sun_path is 108, NUL included)
@@ -145,7 +145,7 @@ def run_units(out: Path, units: list, body: Callable[..., dict[str, Any]], args:
     with its worker is retried ``retries`` times, then left for the next run (it stays
     in the manifest's ``not_finished``).
     """
-    from irpipe.data.units import is_done
+    from irpipe.runtime.units import is_done
 
     shards.clean_temporaries(out)
     pending = [u for u in units if not is_done(out, u)]

@@ -1,4 +1,4 @@
-"""irpipe.extract.shards + dataset: staged parts, deterministic dedup'd shards, manifest, readers."""
+"""irpipe.runtime.shards + dataset: staged parts, deterministic dedup'd shards, manifest, readers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from irpipe.errors import SchemaError
-from irpipe.extract import shards
+from irpipe.runtime import shards
 from irpipe.extract.dataset import finalize
 from irpipe.extract.recipes import Recipe
 from irpipe.schema import COMPILE_COLUMNS, SCHEMA_VERSION, validate

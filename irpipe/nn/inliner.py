@@ -1,4 +1,4 @@
-"""Policies for LLVM's interactive ML advisors (see :mod:`irpipe.optimize.mlgo`).
+"""Policies for LLVM's interactive ML advisors (see :mod:`irpipe.llvm.mlgo`).
 
 :class:`InlinerPolicy` is a learned linear policy over MLGO's inlining features
 (39 int64 scalars, ``inlining_default`` among them when the compiler runs with
@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from irpipe import jsonfile
+from irpipe.runtime import jsonfile
 from irpipe.errors import ModelError
-from irpipe.optimize.mlgo import NO_EVICTION
+from irpipe.llvm.mlgo import NO_EVICTION
 
 FORMAT = "irpipe.inliner"
 VERSION = 1
@@ -97,7 +97,7 @@ class InlinerPolicy:
         """Write ``inliner.safetensors`` + ``inliner.json`` (atomically)."""
         from safetensors.numpy import save
 
-        from irpipe.extract.shards import atomic_write_bytes
+        from irpipe.runtime.shards import atomic_write_bytes
 
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)

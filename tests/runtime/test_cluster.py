@@ -24,7 +24,7 @@ from typing import Iterator
 
 import pytest
 
-from irpipe import jobs
+from irpipe.runtime import cluster as jobs
 from irpipe.testing.factories import many_ir, write_dataset
 
 RAY_BIN = str(Path(sys.executable).parent / "ray")

@@ -16,9 +16,9 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 
-from irpipe import files
+from irpipe.runtime import files
 from irpipe.errors import SchemaError
-from irpipe.extract import shards
+from irpipe.runtime import shards
 from irpipe.schema import TABLES, stamped, to_table
 
 DEFAULT_UNIT_ROWS = 256

@@ -30,7 +30,8 @@ from typing import Any, Iterable, Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from irpipe import __version__, files
+from irpipe import __version__
+from irpipe.runtime import files
 from irpipe.errors import SchemaError
 from irpipe.schema import MODULES, SCHEMA_VERSION, check_schema, stamped, to_table
 

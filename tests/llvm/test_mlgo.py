@@ -16,8 +16,8 @@ from irpipe.errors import ModelError
 from irpipe.extract.bitcode import elf_sections
 from irpipe.label.measure import Evaluator
 from irpipe.llvm.tools import Toolchain
-from irpipe.optimize.inliner import InlinerPolicy, NoEviction
-from irpipe.optimize.mlgo import NO_EVICTION, Channel, ProtocolError, answer, session
+from irpipe.nn.inliner import InlinerPolicy, NoEviction
+from irpipe.llvm.mlgo import NO_EVICTION, Channel, ProtocolError, answer, session
 from irpipe.testing.serve import ask, start
 from irpipe.train.inliner import Default, compile_text_bytes
 

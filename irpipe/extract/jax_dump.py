@@ -1,6 +1,6 @@
 """Child process: lower Python functions with ``jax.jit(f).lower(...)`` and write their StableHLO.
 
-    USAGE: python -m irpipe.mlir.jax_dump --path SRC --out DIR "pkg.mod:f=f32[64,128] f32[128]" ...
+    USAGE: python -m irpipe.extract.jax_dump --path SRC --out DIR "pkg.mod:f=f32[64,128] f32[128]" ...
 
 Runs inside the build sandbox (no network, time and memory limits): it imports
 the package's own code from SRC, lowers each function for each input variant

@@ -1,4 +1,4 @@
-"""irpipe.callgrind reads the instruction count from valgrind callgrind's stderr."""
+"""irpipe.runtime.callgrind reads the instruction count from valgrind callgrind's stderr."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from irpipe import callgrind
+from irpipe.runtime import callgrind
 
 DEFAULT = """\
 ==4242== Callgrind, a call-graph generating cache profiler

@@ -30,13 +30,13 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from irpipe import callgrind
-from irpipe.data.units import Unit, write_unit
+from irpipe.runtime import callgrind
+from irpipe.runtime.units import Unit, write_unit
 from irpipe.errors import IRError, LoweringError, ToolError, ToolFailed
 from irpipe.label.stages import ModuleStage
 from irpipe.mlir import ir
 from irpipe.mlir.configs import CONFIGS, config_flags
-from irpipe.mlir.lower import first_error
+from irpipe.extract.mlir_lower import first_error
 from irpipe.mlir.tools import IreeTools
 
 _TENSOR = re.compile(r"^tensor<((?:\d+x)*)([a-z]+\d*)>$")

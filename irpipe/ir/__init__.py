@@ -1,0 +1,1 @@
+"""What every IR kind shares: the neutral program graph (:mod:`irpipe.ir.graph`)."""
