@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
                       run_args=shlex.split(args.run_args), repeats=args.repeats, target=target)
     if args.output:
         Path(args.output).write_bytes(
-            str(ir.parse(result.bitcode, name=args.file)).encode() if _is_text(args.output) else result.bitcode)
+            ir.to_text(result.bitcode, name=args.file).encode() if _is_text(args.output) else result.bitcode)
     if args.emit_advice:
         # the plugin matches entries by the module's source_filename (what clang compiles)
         info = ir.inspect(data, name=args.file)

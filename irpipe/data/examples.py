@@ -97,7 +97,7 @@ def chunk_ids(functions: Sequence[Sequence[int]], max_chunks: int, chunk_len: in
     for row, ids in enumerate(functions):
         ids = np.asarray(list(ids[:chunk_len]), dtype=np.int64)
         if ids.size and int(ids.min()) < 1:
-            raise ValueError(f"chunk_ids: token ids must be >= 1 (0 is padding), got {int(ids.min())}")
+            raise ModelError(f"chunk_ids: token ids must be >= 1 (0 is padding), got {int(ids.min())}")
         out[row, : ids.size] = ids
     return out
 

@@ -1,5 +1,10 @@
 """In-process LLVM IR: the only module that imports llvmlite.
 
+One parse per module: what irpipe itself computes from a module's bytes (structural hash, counts,
+features, graphs, evaluation) comes from one parse by the native library (LLVM 22's C++ API,
+:mod:`irpipe.llvm.native`): :func:`inspect` and :func:`describe`.  llvmlite serves the users who
+name it (``parse`` returns an ``llvmlite`` module, as the gym's ``Ir`` observation does).
+
 llvmlite 0.50 carries LLVM 22.1.  Do not call ``llvm.initialize()``: it raises
 in 0.50 (initialization happens on import).
 
@@ -233,18 +238,46 @@ def structural_hash_of_text(ir_text: str) -> str:
     return hashlib.sha256(canonical_text(ir_text).encode()).hexdigest()[:32]
 
 
-def inspect(data: bytes | str, *, name: str = "<module>") -> ModuleInfo:
-    """Parse, verify and describe one module (bitcode or text)."""
-    mod = parse(data, name=name)
-    text = module_text(mod)
+_HEADER = re.compile(r'^(source_filename|target triple) = "((?:[^"\\]|\\\\|\\[0-9A-Fa-f]{2})*)"$', re.M)
+_ESCAPE = re.compile(rb"\\(\\|[0-9A-Fa-f]{2})")
+
+
+def _unescape(printed: str) -> str:
+    """A string as LLVM prints it (``\\\\`` for a backslash, ``\\XX`` for quotes and non-printables)
+    back to text."""
+    raw = _ESCAPE.sub(lambda m: b"\\" if m.group(1) == b"\\" else bytes([int(m.group(1), 16)]),
+                      printed.encode("utf-8", "surrogateescape"))
+    return raw.decode("utf-8", errors="replace")
+
+
+def describe(mod: "native.NativeModule") -> ModuleInfo:
+    """The facts of a module parsed once by the native library (hash, triple, counts)."""
+    text = mod.text()
+    if text.startswith("; ModuleID"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    head = text[: text.find("\ndefine ")] if "\ndefine " in text else text
+    header = {key: _unescape(value) for key, value in _HEADER.findall(head)}
     functions, instructions = count_instructions(text)
     return ModuleInfo(
         structural_hash=structural_hash_of_text(text),
-        target_triple=mod.triple,
-        source_filename=mod.source_file,
+        target_triple=header.get("target triple", ""),
+        source_filename=header.get("source_filename", ""),
         function_count=functions,
         instruction_count=instructions,
     )
+
+
+def to_text(data: bytes | str, *, name: str = "<module>") -> str:
+    """``data`` (bitcode or text) printed as LLVM 22 IR text, as ``llvm-dis-22`` prints it."""
+    with native_module(check_input(data, name=name), name=name) as mod:
+        return mod.text()
+
+
+def inspect(data: bytes | str, *, name: str = "<module>") -> ModuleInfo:
+    """Parse (once, natively), verify and describe one module (bitcode or text)."""
+    data = check_input(data, name=name)
+    with native_module(data, name=name) as mod:
+        return describe(mod)
 
 
 def structural_hash(data: bytes | str) -> str:

@@ -23,7 +23,7 @@ import numpy as np
 from irpipe import paths
 from irpipe.errors import IRError, ToolNotFound, ToolVersionMismatch
 
-ABI_VERSION = 3
+ABI_VERSION = 4
 LIBRARY_NAME = paths.NATIVE_LIBRARY
 GRAPH_TYPES = 1
 GRAPH_FULL_TEXT = 2
@@ -62,6 +62,7 @@ def _declare(lib: C.CDLL) -> None:
         "irpipe_instcount": (C.c_int, [p, i64, p, err]),
         "irpipe_autophase": (C.c_int, [p, i64, p, err]),
         "irpipe_split_function": (C.c_int, [p, i64, C.POINTER(p), C.POINTER(sz), err]),
+        "irpipe_module_print": (C.c_int, [p, C.POINTER(p), C.POINTER(sz), err]),
         "irpipe_graph_build": (C.c_int, [p, i64, C.c_int, C.POINTER(p), err]),
         "irpipe_graph_free": (None, [p]),
         "irpipe_graph_sizes": (None, [p, p]),
@@ -193,6 +194,17 @@ class NativeModule:
     def autophase(self, function: int = -1) -> np.ndarray:
         """Autophase (56 int64) of the module, or of defined function ``function``."""
         return self._vector("irpipe_autophase", 56, function)
+
+    def text(self) -> str:
+        """The module printed as LLVM 22 IR text (what ``llvm-dis-22`` prints)."""
+        lib = load()
+        buf, size, error = C.c_void_p(), C.c_size_t(), C.c_void_p()
+        if lib.irpipe_module_print(self._handle, C.byref(buf), C.byref(size), C.byref(error)):
+            raise IRError(_take_error(error))
+        try:
+            return C.string_at(buf.value, size.value).decode("utf-8", errors="replace")
+        finally:
+            lib.irpipe_free(buf)
 
     def split_function(self, function: int) -> bytes:
         """Bitcode of a module holding only defined function ``function``."""

@@ -156,7 +156,7 @@ class GraphEncoder(nn.Module):
         graph: dict[str, Tensor] = {}                                # [N_t] graph of each node
         for nt in data.node_types:
             if nt not in self.node_types:
-                raise ValueError(f"unknown node type {nt!r}; expected one of {self.node_types}")
+                raise ModelError(f"unknown node type {nt!r}; expected one of {self.node_types}")
             store = data[nt]
             n = int(store.num_nodes or 0)
             if n == 0:
@@ -190,7 +190,7 @@ class GraphEncoder(nn.Module):
         for et in data.edge_types:
             src, flow, dst = et
             if flow not in self.flows:
-                raise ValueError(f"unknown flow {flow!r} in {et}; expected one of {self.flows}")
+                raise ModelError(f"unknown flow {flow!r} in {et}; expected one of {self.flows}")
             store = data[et]
             index = getattr(store, "edge_index", None)               # [2, E]
             if index is None or index.numel() == 0 or src not in h or dst not in h:

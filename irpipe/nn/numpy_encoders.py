@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from irpipe.errors import ModelError
 from irpipe.llvm.graph import FLOWS, NODE_TYPES, ProgramGraph
 from irpipe.nn.checkpoint_files import Weights
 
@@ -207,7 +208,7 @@ class TokenEncoder:
         hidden = self.module.bias.shape[0]
         length = tokens.shape[1]
         if length > self.position.shape[0]:
-            raise ValueError(f"chunks of {length} tokens exceed chunk_len={self.position.shape[0]}")
+            raise ModelError(f"chunks of {length} tokens exceed chunk_len={self.position.shape[0]}")
         pad = tokens == 0                                            # [C, L]
         rows = np.flatnonzero(~pad.all(axis=1))                      # non-empty chunks
         if rows.size == 0:

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from irpipe.data.examples import chunk_ids
+from irpipe.errors import ModelError
 
 
 @dataclass
@@ -90,7 +91,7 @@ class TokenEncoder(nn.Module):
     def forward(self, tokens: Tensor) -> TokenEncoding:
         B, C, L = tokens.shape
         if L > self.chunk_len:
-            raise ValueError(f"chunks of {L} tokens exceed chunk_len={self.chunk_len}")
+            raise ModelError(f"chunks of {L} tokens exceed chunk_len={self.chunk_len}")
         flat = tokens.reshape(B * C, L)                              # [B*C, L]
         pad = flat == 0                                              # [B*C, L]
         mask = ~pad.all(dim=1)                                       # [B*C] non-empty chunks

@@ -156,7 +156,6 @@ def choose(base: Baseline, candidates: list[str], objective: str, *, name: str =
         tried.append({"pipeline": pipeline, "metric": value})
         if value < best[0]:
             best = (value, pipeline, raw["bitcode"])
-    ir.parse(best[2], name=name)  # llvmlite re-parses and verifies what we hand out
     return OptimizeResult(objective, best[1], best[0], base.pipeline, base_metric, 0, best[2], tried)
 
 
@@ -196,7 +195,6 @@ def _optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[st
         bitcode = ev.evaluate(chosen, bitcode=True)[1]["bitcode"]
     finally:
         run.close()
-    ir.parse(bitcode, name=name)
     return OptimizeResult("speed", chosen, metric, SPEED_BASELINE, base, advice.instructions,
                           bitcode, screen.tried, time.monotonic() - started, note=note)
 

@@ -146,7 +146,7 @@ def _reply(done: Done, req: dict[str, Any], *, cached: bool, seconds: float) -> 
     if cached:
         out["seconds"] = round(seconds, 3)
     if req["text"]:
-        out["text"] = str(ir.parse(result.bitcode, name=name))
+        out["text"] = ir.to_text(result.bitcode, name=name)
     if req["advice"]:
         from irpipe.optimize import advice
 

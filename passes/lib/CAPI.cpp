@@ -172,6 +172,20 @@ IRPIPE_API int irpipe_autophase(const irpipe_module *Mod, int64_t Function,
   return 0;
 }
 
+IRPIPE_API int irpipe_module_print(const irpipe_module *Mod, char **Text,
+                                   size_t *Size, char **Error) {
+  std::string Printed;
+  raw_string_ostream OS(Printed);
+  Mod->M->print(OS, /*AAW=*/nullptr);
+  OS.flush();
+  *Size = Printed.size();
+  *Text = static_cast<char *>(std::malloc(Printed.size() + 1));
+  if (!*Text)
+    return fail(Error, "out of memory printing the module");
+  std::memcpy(*Text, Printed.c_str(), Printed.size() + 1);
+  return 0;
+}
+
 IRPIPE_API int irpipe_split_function(const irpipe_module *Mod,
                                      int64_t Function, char **Bitcode,
                                      size_t *Size, char **Error) {

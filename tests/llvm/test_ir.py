@@ -135,3 +135,17 @@ def test_split_functions_gives_one_verified_module_each() -> None:
             "define i32 @g(i32 %x) {\n  %r = call i32 @h(i32 %x)\n  ret i32 %r\n}\n")
     g = ir.parse(ir.split_functions(text)["g"])
     assert [f.name for f in g.functions if f.is_declaration] == ["h"]
+
+
+def test_one_parse_describes_as_llvmlite_prints(monkeypatch) -> None:
+    """inspect parses once, natively; its hash and facts equal those of llvmlite's printed text,
+    so hashes stored by earlier versions still dedup, and llvmlite is not asked at all."""
+    text = '; ModuleID = "m"\nsource_filename = "dir\\\\a \\22b\\22.c"\ntarget triple = "x86_64-pc-linux-gnu"\n' + SIMPLE_IR
+    printed = str(ir.parse(text))
+    monkeypatch.setattr(ir, "parse", lambda *a, **k: pytest.fail("llvmlite parsed the module again"))
+    info = ir.inspect(text)
+    assert info.structural_hash == ir.structural_hash_of_text(printed)
+    assert info.source_filename == 'dir\\a "b".c'
+    assert info.target_triple == "x86_64-pc-linux-gnu"
+    assert (info.function_count, info.instruction_count) == (2, 8)
+    assert ir.to_text(text).split("\n", 1)[1] == printed.split("\n", 1)[1]

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IRPIPE_ABI_VERSION 3
+#define IRPIPE_ABI_VERSION 4
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,6 +39,9 @@ int64_t irpipe_module_function_count(const irpipe_module *module);
 const char *irpipe_module_function_name(const irpipe_module *module,
                                         int64_t index);
 int64_t irpipe_module_instruction_count(const irpipe_module *module);
+/* The module printed as LLVM IR text (as `llvm-dis` prints it), NUL-terminated. */
+int irpipe_module_print(const irpipe_module *module, char **text, size_t *size,
+                        char **error);
 
 /* function < 0: the whole module; else the index of a defined function. */
 int irpipe_instcount(const irpipe_module *module, int64_t function,
