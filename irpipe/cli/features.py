@@ -9,11 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from irpipe.runtime import files
 from irpipe.cli.args import ANY_MODULE_FILE, MLIR_FILE
-
-#: how MLIR text starts (a file without the .mlir suffix is read as MLIR when it starts so)
-MLIR_STARTS = (b"module", b"func.func", b"#", b"//", b'"builtin.module"')
+from irpipe.ir.kinds import looks_like_mlir
+from irpipe.runtime import files
 
 
 def add_module_arguments(p: argparse.ArgumentParser, *, mlir_only: bool = False) -> None:
@@ -36,16 +34,9 @@ def read_input(args: argparse.Namespace) -> tuple[bytes, int]:
     return ir.read_module(args.file, max_bytes=max_bytes), max_bytes
 
 
-def looks_like_mlir(path: str, data: bytes = b"") -> bool:
-    """True for a ``.mlir`` file, or one whose text starts like MLIR (``module``,
-    ``func.func``, ``#``, ``//``; LLVM's ``module asm`` excluded)."""
-    head = data.lstrip()
-    return (str(path).endswith(".mlir")
-            or (head.startswith(MLIR_STARTS) and not head.startswith(b"module asm")))
-
-
 def read_any_input(args: argparse.Namespace) -> tuple[str, bytes, int]:
-    """``(kind, data, max_bytes)`` of FILE: kind "mlir" (see :func:`looks_like_mlir`) or "llvm"."""
+    """``(kind, data, max_bytes)`` of FILE: kind "mlir" (see :func:`irpipe.ir.kinds.looks_like_mlir`)
+    or "llvm"."""
     max_bytes = int(args.max_module_mb * 2**20)
     if not looks_like_mlir(args.file):
         data, max_bytes = read_input(args)
@@ -76,46 +67,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    kind, data, max_bytes = read_any_input(args)
-    if kind == "mlir":
-        return run_mlir(args, data)
-    from irpipe.llvm import features
+    from irpipe.ir import kinds
 
-    result = features.compute(data, name=args.file, per_function=args.per_function,
-                              max_bytes=max_bytes).as_dict()
+    name, data, max_bytes = read_any_input(args)
+    kind = kinds.get(name)
+    result = kind.features(data, name=args.file, per_function=args.per_function, max_bytes=max_bytes)
     if args.json:
         print(json.dumps(result, indent=1))
         return 0
-    for space in ("InstCount", "Autophase"):
+    for space, values in result.items():
+        if space == "functions":
+            continue
         print(f"# {space}")
-        for key, value in result[space].items():
+        for key, value in values.items():
             print(f"{key:<22} {value}")
     for fn, spaces in result.get("functions", {}).items():
-        ic = spaces["InstCount"]
-        print(f"# function {fn}: {ic['TotalInstsCount']} instructions, {ic['TotalBlocksCount']} blocks")
-    return 0
-
-
-def _number(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else round(value, 6)
-
-
-def run_mlir(args: argparse.Namespace, data: bytes) -> int:
-    """``irpipe features`` of an MLIR module: the "MLIR" space (irpipe.mlir.features)."""
-    from irpipe.mlir import features, ir
-
-    module = ir.parse(data, name=args.file, isolate=True)  # a parser crash costs one error line
-    result: dict = {"MLIR": {k: _number(v) for k, v in features.features(module).items()}}
-    if args.per_function:
-        result["functions"] = {fn: {"MLIR": {k: _number(v) for k, v in f.items()}}
-                               for fn, f in features.function_features(module).items()}
-    if args.json:
-        print(json.dumps(result, indent=1))
-        return 0
-    print("# MLIR")
-    for key, value in result["MLIR"].items():
-        print(f"{key:<22} {value}")
-    for fn, spaces in result.get("functions", {}).items():
-        f = spaces["MLIR"]
-        print(f"# function {fn}: {f['total_ops']} ops, {f['blocks']} blocks, {f['flops']} flops")
+        print(f"# function {fn}: {kind.function_summary(spaces)}")
     return 0

@@ -24,21 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from irpipe.ir.graph import ProgramGraph, save_pt
+    from irpipe.ir import kinds
+    from irpipe.ir.graph import save_pt
 
-    kind, data, max_bytes = read_any_input(args)
-    g: ProgramGraph
-    if kind == "mlir":  # the IR kind is known here: each builder imports only its own IR
-        from irpipe.mlir import graph as mlir_graph
-        from irpipe.mlir import ir
-
-        module = ir.parse(data, name=args.file, isolate=True)  # a parser crash costs one error line
-        g = mlir_graph.build_graph(module, name=args.file, function=args.function, full_text=bool(args.dot))
-    else:
-        from irpipe.llvm import graph as llvm_graph
-
-        g = llvm_graph.build_graph(data, name=args.file, function=args.function, types=not args.no_types,
-                                   full_text=bool(args.dot), max_bytes=max_bytes)
+    name, data, max_bytes = read_any_input(args)
+    g = kinds.get(name).graph(data, name=args.file, function=args.function, types=not args.no_types,
+                              full_text=bool(args.dot), max_bytes=max_bytes)
     if args.dot:
         with open(args.dot, "w") as f:
             f.write(g.to_dot())
