@@ -28,7 +28,7 @@ import numpy as np
 
 from irpipe.data.tokenizer import IRTokenizer, normalize_ir, train_tokenizer
 from irpipe.errors import ConfigError, ModelError
-from irpipe.llvm import features, graph, ir
+from irpipe.llvm import analysis, graph, ir, isolate
 
 #: Objectives the cost and policy heads predict, in head order, and their MEASUREMENTS column.
 OBJECTIVES = (("instcount", "instructions"), ("size", "text_bytes"))
@@ -68,12 +68,12 @@ def truncate(g: graph.ProgramGraph, max_nodes: int) -> graph.ProgramGraph:
 
 def module_input(data: bytes | str, *, name: str = "<module>", max_nodes: int = 40000) -> ModuleInput:
     """Parse ``data`` (bitcode or IR text) into a :class:`ModuleInput` (LLVM in a child process)."""
-    g = truncate(graph.build_graph(data, name=name), max_nodes)
-    feats = features.compute(data, name=name)
-    text = str(ir.parse(data, name=name))
-    functions = [m.group(0) for m in _DEFINE.finditer(text)]
-    ap = np.asarray(feats.autophase, dtype=np.int64)
-    return ModuleInput(g, functions, ap, int(np.asarray(feats.instcount, dtype=np.int64)[0]))
+    data = ir.check_input(data, name=name)
+    arrays = isolate.shared().call(analysis.analyze, data, name, text=True, label=name)  # one parse
+    g = truncate(graph.ProgramGraph(**arrays["graph"]), max_nodes)
+    functions = [m.group(0) for m in _DEFINE.finditer(arrays["text"])]
+    ap = np.asarray(arrays["autophase"], dtype=np.int64)
+    return ModuleInput(g, functions, ap, int(arrays["instcount"][0]))
 
 
 def chunk_ids(functions: Sequence[Sequence[int]], max_chunks: int, chunk_len: int) -> np.ndarray:

@@ -299,4 +299,4 @@ def dataset_texts(dataset: str | Path, *, limit: int | None = None, kind: str = 
         if limit is not None and n >= limit:
             return
         n += 1
-        yield bytes(content).decode() if kind == "mlir" else str(ir.parse(content))
+        yield bytes(content).decode() if kind == "mlir" else ir.to_text(content)
