@@ -1,60 +1,49 @@
-"""One package, end to end, without Ray: fetch -> license -> build -> scan -> rows.
+"""One package end to end, without Ray: fetch -> license -> produce modules -> rows.
 
 Shaped like gematria's pipeline stages: a cheap ``__init__``, ``setup()`` that
 finds the tools once per worker, and ``process(recipe)`` that handles one
 package and never raises for a package-level problem: it returns a
 :class:`PackageResult` whose failures say what went wrong, at which stage.
+:class:`PackageExtractor` is the extract job's :class:`~irpipe.runtime.stage.Stage`; how
+each build kind makes its modules is its producer (:mod:`irpipe.extract.producers`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
-import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from irpipe import __version__
 from irpipe.errors import BuildError, BuildTimeout, FetchError, IRError, LicenseError, ToolError
-from irpipe.extract import bitcode, build, licenses, sources
+from irpipe.extract import licenses, producers, sources
+from irpipe.extract.producers import Build, ExtractOptions, LlvmModules, MlirModules  # noqa: F401 (re-exported)
 from irpipe.extract.recipes import Recipe
-from irpipe.extract.sandbox import Limits, run_step
+from irpipe.extract.sandbox import Limits
 from irpipe.llvm import ir, isolate
 from irpipe.llvm.tools import REQUIRED_FOR_EXTRACT, Toolchain, tail
 from irpipe.mlir import ir as mlir_ir
-from irpipe.extract.mlir_lower import LoweredModule, lower_jax
 from irpipe.mlir.tools import IreeTools
 from irpipe.runtime.failures import failure_row
+from irpipe.runtime.stage import StageResult
 
 _LANG_BY_SUFFIX = {".c": "c", ".cc": "c++", ".cpp": "c++", ".cxx": "c++", ".c++": "c++", ".C": "c++",
                    ".m": "objective-c", ".mm": "objective-c", ".rs": "rust", ".f90": "fortran", ".f": "fortran"}
-RUSTC_FLAGS = "rustc --emit=llvm-bc -C no-prepopulate-passes -C codegen-units=1 -C opt-level=3"
-
-
-@dataclass(frozen=True)
-class ExtractOptions:
-    """Job-wide settings every worker needs (picklable: plain values only)."""
-
-    work_root: str
-    license_allow: frozenset[str] = licenses.PERMISSIVE
-    install_build_deps: bool = True
-    embed: bool = True
-    jobs: int = 1
-    keep_work: bool = False
-    constraints: str | None = None
 
 
 @dataclass
-class PackageResult:
-    """What one package yielded: module rows, failure rows and counters."""
+class PackageResult(StageResult):
+    """What one package yielded: MODULES rows (``rows["modules"]``), failure rows and counters."""
 
-    recipe_id: str
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    failures: list[dict[str, Any]] = field(default_factory=list)
-    stats: dict[str, Any] = field(default_factory=dict)
+    recipe_id: str = ""
+
+    @property
+    def modules(self) -> list[dict[str, Any]]:
+        """The package's MODULES rows."""
+        return self.rows.setdefault("modules", [])
 
     @property
     def ok(self) -> bool:
@@ -77,8 +66,22 @@ def language_of(source_filename: str, default: str = "c") -> str:
     return _LANG_BY_SUFFIX.get(suffix, _LANG_BY_SUFFIX.get(suffix.lower(), default))
 
 
+def _crate_license(recipe: Recipe, src: Path) -> licenses.License:
+    return licenses.from_cargo(next(iter(sorted(src.glob(f"{recipe.name}-*"))), src))
+
+
+#: How the license of a package without a [license] expression is read, by source kind (jax and
+#: numba code comes from PyPI too); local sources have no metadata to read it from.
+LICENSE_READERS: dict[str, Callable[[Recipe, Path], licenses.License]] = {
+    "debian": lambda recipe, src: licenses.from_debian(src), "debian-crate": _crate_license,
+    "pypi": lambda recipe, src: licenses.from_pypi(src), "numba": lambda recipe, src: licenses.from_pypi(src),
+}
+
+
 class PackageExtractor:
-    """Turns one recipe into MODULES and FAILURES rows."""
+    """Turns one recipe into MODULES and FAILURES rows: the extract job's stage."""
+
+    name = "extract"
 
     def __init__(self, options: ExtractOptions) -> None:
         self.options = options
@@ -97,7 +100,8 @@ class PackageExtractor:
         self.llvm = isolate.Isolated(timeout_s=600)
 
     def _iree(self) -> IreeTools:
-        self.iree = IreeTools()
+        if self.iree is None:
+            self.iree = IreeTools()
         return self.iree
 
     def close(self) -> None:
@@ -109,7 +113,8 @@ class PackageExtractor:
         """Extract one package; package-level problems become failure rows, never exceptions."""
         if self.tools is None or self.llvm is None:
             self.setup()
-        result = PackageResult(recipe.id)
+        assert self.tools is not None
+        result = PackageResult({"modules": []}, recipe_id=recipe.id)
         work = Path(self.options.work_root) / recipe.id.replace("/", "__")
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
@@ -124,15 +129,10 @@ class PackageExtractor:
             if not licenses.is_allowed(lic.expression, self.options.license_allow):
                 raise LicenseError(f"license {lic.expression!r} ({lic.source}) is not in the allow-list")
             stage = "build"
-            if recipe.build_kind == "jax":
-                lowered, errors = lower_jax(recipe, src, work, log=log, limits=limits,
-                                           tools=self.iree or self._iree())
-                stage = "extract"
-                self._mlir_rows(recipe, lic, lowered, errors, result)
-            else:
-                modules = self._build_and_scan(recipe, src, work, log, limits)
-                stage = "extract"
-                self._rows(recipe, lic, modules, result)
+            made = producers.produce(Build(recipe, src, work, log, limits, self.options, self.tools, self._iree))
+            stage = "extract"
+            rows_of = {"llvm": self._llvm_rows, "mlir": self._mlir_rows}[made.ir_kind]  # by IR kind
+            rows_of(recipe, lic, made, result)  # type: ignore[operator]
         except BuildTimeout as exc:
             result.failures.append(_failure(recipe, "timeout", str(exc), exc.log_tail))
         except BuildError as exc:
@@ -148,109 +148,59 @@ class PackageExtractor:
         if recipe.license_expression:
             return licenses.License(recipe.license_expression, "recipe",
                                     licenses.license_texts(src, recipe.license_files))
-        if recipe.source_kind == "debian":
-            return licenses.from_debian(src)
-        if recipe.source_kind == "debian-crate":
-            crate = next(iter(sorted(src.glob(f"{recipe.name}-*"))), src)
-            return licenses.from_cargo(crate)
-        if recipe.source_kind in ("pypi", "numba"):  # jax code from PyPI too
-            return licenses.from_pypi(src)
-        raise LicenseError(f"{recipe.id}: local sources need [license] expression in the recipe")
+        reader = LICENSE_READERS.get(recipe.source_kind)
+        if reader is None:
+            raise LicenseError(f"{recipe.id}: local sources need [license] expression in the recipe")
+        return reader(recipe, src)
 
-    def _build_and_scan(self, recipe: Recipe, src: Path, work: Path, log: Path,
-                        limits: Limits) -> list[bitcode.EmbeddedModule]:
-        assert self.tools is not None
-        opts = self.options
-        if recipe.build_kind == "numba":
-            return self._numba(recipe, src, work, log, limits)
-        buildreq = None
-        if recipe.source_kind == "debian" and recipe.install_build_deps and opts.install_build_deps:
-            build.install_build_deps(src, log, limits)
-        if recipe.build_kind == "setuptools":
-            consts = Path(opts.constraints) if opts.constraints else None
-            buildreq = sources.install_build_requires(recipe.build_requires, work, consts)
-        tree = build.build(recipe, src, work, self.tools, limits=limits, log=log, embed=opts.embed,
-                           jobs=opts.jobs, buildreq=buildreq)
-        if recipe.build_kind == "cargo":
-            prefix = recipe.name.replace("-", "_") + "-"
-            deps = tree / "release" / "deps"
-            found = [m for m in bitcode.scan_tree(deps, only_suffix=(".bc",))
-                     if Path(m.object_path).name.startswith(prefix)]
-            return [bitcode.EmbeddedModule(m.object_path, m.bitcode, RUSTC_FLAGS) for m in found]
-        return list(bitcode.scan_tree(tree))
-
-    def _numba(self, recipe: Recipe, src: Path, work: Path, log: Path,
-               limits: Limits) -> list[bitcode.EmbeddedModule]:
-        out = work / "numba-ir"
-        specs = [f"{fn}={sig}" for fn, sigs in recipe.numba_functions for sig in sigs]
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "NUMBA_CACHE_DIR": str(work / "numba-cache"),
-               "PYTHONNOUSERSITE": "1", "NUMBA_DISABLE_PERFORMANCE_WARNINGS": "1"}
-        run_step([sys.executable, "-m", "irpipe.extract.numba_dump", "--path", str(src), "--out", str(out), *specs],
-                 cwd=work, env=env, log=log, limits=limits, what=f"{recipe.id}: numba jit")
-        index = json.loads((out / "index.json").read_text())
-        if not index["modules"]:
-            errs = "; ".join(e["error"] for e in index["errors"])[:300]
-            raise BuildError(f"{recipe.id}: numba compiled no function: {errs}", json.dumps(index["errors"])[-2000:])
-        mods = []
-        for entry in index["modules"]:
-            text = (out / entry["file"]).read_text()
-            bc = ir.parse(text, name=entry["function"]).as_bitcode()
-            mods.append(bitcode.EmbeddedModule(f"{entry['function']}[{entry['signature']}]", bc,
-                                               f"numba.njit({entry['signature']})"))
-        return mods
-
-    def _rows(self, recipe: Recipe, lic: licenses.License, modules: list[bitcode.EmbeddedModule],
-              result: PackageResult) -> None:
-        default_lang = {"cargo": "rust", "numba": "python-numba"}.get(recipe.build_kind, "c")
-        llvm_version = self.tools.find("clang").version if self.tools else ir.llvm_version()
+    def _llvm_rows(self, recipe: Recipe, lic: licenses.License, made: LlvmModules, result: PackageResult) -> None:
+        """MODULES rows (ir_kind "llvm") of the distinct modules that LLVM reads, each inspected in
+        the isolated child; one it cannot read is an "extract" failure row."""
+        assert self.tools is not None and self.llvm is not None
+        llvm = self.llvm
+        llvm_version = made.llvm_version or self.tools.find("clang").version
         seen_bytes: set[bytes] = set()
         distinct = []
-        for mod in modules:  # byte-identical twins (an archive member of an object) skip the parse
+        for mod in made.modules:  # byte-identical twins (an archive member of an object) skip the parse
             digest = hashlib.sha256(mod.bitcode).digest()
             if digest not in seen_bytes:
                 seen_bytes.add(digest)
                 distinct.append(mod)
 
-        def inspect(mod: bitcode.EmbeddedModule) -> Any:
+        def inspect(mod: Any) -> Any:
             name = f"{recipe.id}:{mod.object_path}"
-            return self.llvm.call(ir.inspect, mod.bitcode, name=name, label=name)
+            return llvm.call(ir.inspect, mod.bitcode, name=name, label=name)
 
         unique, dropped = _inspect_unique(recipe, result, distinct, inspect, lambda m: m.object_path)
-        dropped += len(modules) - len(distinct)
+        dropped += len(made.modules) - len(distinct)
         for mod, info in unique:
-            result.rows.append({
+            result.modules.append({
                 **_package_columns(recipe, lic), "content": mod.bitcode,
-                "language": default_lang if default_lang != "c" else language_of(info.source_filename),
+                "language": made.language or language_of(info.source_filename),
                 "source_path": info.source_filename, "object_path": mod.object_path,
                 "compile_command": mod.command, "target_triple": info.target_triple,
-                "llvm_version": llvm_version if recipe.build_kind != "numba" else ir.llvm_version(),
+                "llvm_version": llvm_version,
                 "structural_hash": info.structural_hash, "bitcode_size": len(mod.bitcode),
                 "function_count": info.function_count, "instruction_count": info.instruction_count,
                 "ir_kind": "llvm",
             })
-        result.stats.update(objects=len(modules), modules=len(result.rows), dropped_in_package=dropped,
+        result.stats.update(objects=len(made.modules), modules=len(result.modules), dropped_in_package=dropped,
                             irpipe_version=__version__)
 
-
-    def _mlir_rows(self, recipe: Recipe, lic: licenses.License, modules: list[LoweredModule],
-                   errors: list[dict[str, str]], result: PackageResult) -> None:
+    def _mlir_rows(self, recipe: Recipe, lic: licenses.License, made: MlirModules, result: PackageResult) -> None:
         """MODULES rows (ir_kind "mlir") for every level of every lowered program; a program that
         JAX or IREE could not lower is a "lower" failure row, the others go on."""
-        if not modules:
-            detail = "; ".join(e["error"] for e in errors)[:300]
-            raise BuildError(f"{recipe.id}: no function could be lowered: {detail}",
-                             json.dumps(errors)[-2000:])
-        for err in errors:
+        for err in made.errors:
             result.failures.append(_failure(recipe, "lower", f"{err['program']}: {err['error']}", "",
                                             err["program"]))
         version = mlir_ir.bindings_version()
         unique, dropped = _inspect_unique(
-            recipe, result, modules,
+            recipe, result, made.modules,
             lambda m: mlir_ir.inspect(m.text, name=f"{m.program_id}@{m.level}", level=m.level),
             lambda m: m.program_id)
         for mod, info in unique:
             content = info.text.encode()
-            result.rows.append({
+            result.modules.append({
                 **_package_columns(recipe, lic), "content": content, "language": "python-jax",
                 "source_path": mod.target, "object_path": mod.program_id, "compile_command": mod.command,
                 "target_triple": None, "llvm_version": version, "structural_hash": info.structural_hash,
@@ -258,8 +208,8 @@ class PackageExtractor:
                 "instruction_count": info.op_count, "ir_kind": "mlir", "dialects": list(info.dialects),
                 "mlir_level": info.level,
             })
-        programs = {m.program_id for m in modules}
-        result.stats.update(objects=len(programs), modules=len(result.rows), dropped_in_package=dropped,
+        programs = {m.program_id for m in made.modules}
+        result.stats.update(objects=len(programs), modules=len(result.modules), dropped_in_package=dropped,
                             irpipe_version=__version__)
 
 

@@ -1,33 +1,21 @@
 """The featurize job: one Ray task per unit (a row range of a module shard).
 
-Ray is reached through irpipe.runtime.cluster (Ray-free stages live in stages.py).  A private local Ray by default,
-or an existing cluster (``address``; ``auto`` under ``ray job submit``); OUT must be visible to
-every node.  A task lost with its node is retried (``max_retries``); finished
-units are skipped on a re-run (their done markers name the input's sha256).
+The :class:`~irpipe.featurize.stages.Featurizer` stage runs through
+:func:`irpipe.runtime.cluster.run_stage`, on a private local Ray by default, or an existing
+cluster (``address``; ``auto`` under ``ray job submit``); OUT must be visible to every node.  A
+task lost with its node is retried; finished units are skipped on a re-run (their done markers
+name the input's sha256).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-from irpipe.featurize.stages import Featurizer, Unit, finalize, plan_units, write_unit
-from irpipe.runtime.cluster import run_units
+from irpipe.featurize.stages import Featurizer, finalize, plan_units
 from irpipe.llvm import native
-
-
-def _featurize_unit(unit: Unit, out: str, timeout_s: float, max_module_bytes: int | None
-                    ) -> dict[str, Any]:
-    """Ray task body: analyze one unit and write its files (idempotent)."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    featurizer = Featurizer(timeout_s=timeout_s, max_module_bytes=max_module_bytes)
-    featurizer.setup()
-    try:
-        feats, graphs, failures = featurizer.process(unit)
-    finally:
-        featurizer.close()
-    return write_unit(Path(out), unit, feats, graphs, failures)
+from irpipe.runtime.cluster import run_stage
+from irpipe.runtime.units import UnitOutputs
 
 
 def run_featurize(dataset: str | Path, out: str | Path, *, address: str | None = None,
@@ -39,7 +27,7 @@ def run_featurize(dataset: str | Path, out: str | Path, *, address: str | None =
     units = plan_units(dataset, rows_per_unit)  # every shard checked before OUT or Ray
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    run_units(out, units, _featurize_unit, (str(out), timeout_s, max_module_bytes), name="featurize",
+    run_stage(Featurizer(timeout_s=timeout_s, max_module_bytes=max_module_bytes), units, UnitOutputs(out),
               address=address, num_cpus=num_cpus, retries=retries, object_store_mb=object_store_mb,
               progress=progress)
     return finalize(out, dataset, units)

@@ -2,7 +2,7 @@
 
 The result is the MEASUREMENTS table: one row per (module, pipeline), the data that
 cost models learn from and policies are judged on (a full matrix, not only the
-winners search reported).  Output layout as in :mod:`irpipe.runtime.units`::
+winners search reported).  Output layout (:class:`irpipe.runtime.units.UnitOutputs`)::
 
     OUT/measurements/<lang>/train-NNNNN-rRRRRRR.parquet
     OUT/failures/<lang>/train-NNNNN-rRRRRRR.parquet   modules that could not be loaded
@@ -15,13 +15,12 @@ whose input cannot be parsed becomes one failure row; the job goes on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Collection
 
-from irpipe.runtime.units import KEYS, Unit, write_unit
+from irpipe.runtime.units import KEYS
 from irpipe.label.actions import parse
 from irpipe.label.measure import EvaluationError, Evaluator
-from irpipe.label.stages import ModuleStage
+from irpipe.label.stages import LlvmStage
 
 
 @dataclass(frozen=True)
@@ -54,24 +53,21 @@ def measure_module(ev: Evaluator, keys: dict[str, Any], structural_hash: str,
     return rows
 
 
-class Measurer(ModuleStage):
+class Measurer(LlvmStage):
     """Measure the modules of one unit under every pipeline of the options."""
 
-    stage = "measure"
+    name = "measure"
+    outputs = ("measurements",)
 
     def wanted(self, row: dict[str, Any]) -> bool:
         return super().wanted(row) and (self.options.only is None or row.get("structural_hash") in self.options.only)
 
-    def module(self, row: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    def module(self, row: dict[str, Any], name: str) -> dict[str, list[dict[str, Any]]]:
         ev = Evaluator(row["content"], name=name, timeout_s=self.options.timeout_s, worker=self.worker)
-        return measure_module(ev, {k: row.get(k) for k in KEYS}, row.get("structural_hash") or name,
-                              self.options.pipelines, self.options.object_file)
+        return {"measurements": measure_module(ev, {k: row.get(k) for k in KEYS}, row.get("structural_hash") or name,
+                                               self.options.pipelines, self.options.object_file)}
 
-
-def write_measurements(out: Path, unit: Unit, rows: list[dict], failures: list[dict]
-                       ) -> dict[str, Any]:
-    """Write a unit's measurements and failures, then its done marker."""
-    return write_unit(out, unit, {"measurements": rows, "failures": failures},
-                      {"modules": len({r["structural_hash"] for r in rows}), "failed": len(failures),
-                       "evaluations": len(rows),
-                       "failed_evaluations": sum(r["error"] is not None for r in rows)})
+    def stats(self, rows: dict[str, list[dict]], failures: list[dict]) -> dict[str, Any]:
+        found = rows["measurements"]
+        return {"modules": len({r["structural_hash"] for r in found}), "failed": len(failures),
+                "evaluations": len(found), "failed_evaluations": sum(r["error"] is not None for r in found)}

@@ -19,6 +19,7 @@ are serial by design: two measurements sharing the 2 cores would disturb each ot
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -26,14 +27,13 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
 from irpipe.runtime import callgrind
-from irpipe.runtime.units import Unit, write_unit
+from irpipe.runtime.units import ModuleStage
 from irpipe.errors import IRError, LoweringError, ToolError, ToolFailed
-from irpipe.label.stages import ModuleStage
 from irpipe.mlir import ir
 from irpipe.mlir.configs import CONFIGS, config_flags
 from irpipe.extract.mlir_lower import first_error
@@ -177,30 +177,27 @@ def _cpu_seconds(stdout: bytes) -> list[float]:
 
 
 class MlirMeasurer(ModuleStage):
-    """The ``measure-mlir`` job's stage: every "source"-level MLIR module of a unit under the configs."""
+    """The ``measure-mlir`` job's stage: every "source"-level MLIR module of a unit under the configs;
+    its resources on a worker are the runner with IREE's tools found (``options``: an :class:`MlirRunner`)."""
 
-    stage = "measure"
+    name = "measure"
+    ir_kind = "mlir"
+    outputs = ("mlir_runs",)
 
     options: MlirRunner
 
-    def setup(self) -> None:
+    @contextlib.contextmanager
+    def resources(self) -> Iterator[MlirRunner]:
         self.options.setup()
-
-    def close(self) -> None:
-        pass
-
-    def ready(self) -> bool:
-        return self.options.tools is not None
+        yield self.options
 
     def wanted(self, row: dict[str, Any]) -> bool:
-        return row.get("ir_kind") == "mlir" and row.get("mlir_level") == "source"
+        return super().wanted(row) and row.get("mlir_level") == "source"
 
-    def module(self, row: dict[str, Any], name: str) -> list[dict[str, Any]]:
-        return self.options.process(row)
+    def module(self, row: dict[str, Any], name: str) -> dict[str, list[dict[str, Any]]]:
+        return {"mlir_runs": self.worker.process(row)}
 
-
-def write_mlir_runs(out: Path, unit: Unit, rows: list[dict], failures: list[dict]) -> dict[str, Any]:
-    """Write a unit's MLIR_RUNS rows and failures, then its done marker."""
-    return write_unit(out, unit, {"mlir_runs": rows, "failures": failures},
-                      {"modules": len({r["structural_hash"] for r in rows}), "failed": len(failures),
-                       "runs": len(rows), "failed_runs": sum(r.get("error") is not None for r in rows)})
+    def stats(self, rows: dict[str, list[dict]], failures: list[dict]) -> dict[str, Any]:
+        runs = rows["mlir_runs"]
+        return {"modules": len({r["structural_hash"] for r in runs}), "failed": len(failures),
+                "runs": len(runs), "failed_runs": sum(r.get("error") is not None for r in runs)}

@@ -1,6 +1,6 @@
 """Label one unit of work (a row range of a module shard) by autotuning search, Ray-free.
 
-Output layout (see :mod:`irpipe.runtime.units`)::
+Output layout (:class:`irpipe.runtime.units.UnitOutputs`)::
 
     OUT/labels/<lang>/train-NNNNN-rRRRRRR.parquet    LABELS rows
     OUT/failures/<lang>/train-NNNNN-rRRRRRR.parquet  modules that could not be labelled
@@ -15,13 +15,10 @@ whose reference baseline cannot be measured (e.g. runtime of a module without
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from irpipe.runtime.units import KEYS, Unit, write_unit
-from irpipe.errors import ConfigError, IrpipeError
-from irpipe.runtime import shards
-from irpipe.runtime.failures import failure_row
+from irpipe.runtime.units import KEYS, ModuleStage
+from irpipe.errors import ConfigError
 from irpipe.label.measure import OBJECTIVES, Evaluator
 from irpipe.label.runtime import Program, RuntimeEvaluator
 from irpipe.label.search import METHODS, SearchResult, search
@@ -90,69 +87,28 @@ def label_row(result: SearchResult, keys: dict[str, Any], structural_hash: str,
     }
 
 
-class ModuleStage:
-    """A per-module stage over one unit, in an isolated LLVM child; ``setup()`` once per worker.
+class LlvmStage(ModuleStage):
+    """A per-module stage over the LLVM rows of a unit; its resources on a worker are the native
+    library (loaded there: a missing or stale one fails at once) and an isolated LLVM child."""
 
-    Subclasses set ``stage`` (the FAILURES stage name) and implement :meth:`module`;
-    a module that raises :class:`IrpipeError` becomes one failure row.
-    """
+    ir_kind = "llvm"
 
-    stage = "?"
-
-    def __init__(self, options: Any):
-        self.options = options
-        self.worker: isolate.Isolated | None = None
-
-    def setup(self) -> None:
+    def resources(self) -> isolate.Isolated:
         native.load()
-        self.worker = isolate.Isolated(timeout_s=self.options.timeout_s)
-
-    def close(self) -> None:
-        if self.worker:
-            self.worker.close()
-
-    def ready(self) -> bool:
-        """Whether :meth:`setup` has run."""
-        return self.worker is not None
-
-    def wanted(self, row: dict[str, Any]) -> bool:
-        """Whether to process ``row`` (LLVM rows by default: a null ir_kind is a v1 LLVM row)."""
-        return row.get("ir_kind") in (None, "llvm")
-
-    def module(self, row: dict[str, Any], name: str) -> list[dict[str, Any]]:
-        """Output rows of one MODULES row."""
-        raise NotImplementedError
-
-    def process(self, unit: Unit) -> tuple[list[dict], list[dict]]:
-        """(output rows, failure rows) of ``unit``."""
-        assert self.ready(), "call setup() first"
-        table = shards.read_shard(unit.shard, allow_compile=True).slice(unit.start, unit.stop - unit.start)
-        rows, failures = [], []
-        for row in table.to_pylist():
-            if not self.wanted(row):
-                continue
-            name = f"{row.get('recipe_id') or unit.relpath}:{row.get('object_path') or '?'}"
-            try:
-                rows += self.module(row, name)
-            except IrpipeError as exc:  # bad module, not runnable, baseline failed: one row
-                failures.append(failure_row(row.get("recipe_id") or unit.relpath, self.stage, str(exc),
-                                            object_path=row.get("object_path")))
-        return rows, failures
+        return isolate.Isolated(timeout_s=self.options.timeout_s)
 
 
-class Labeler(ModuleStage):
+class Labeler(LlvmStage):
     """Label the modules of one unit by search."""
 
-    stage = "label"
+    name = "label"
+    outputs = ("labels",)
 
-    def module(self, row: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    def module(self, row: dict[str, Any], name: str) -> dict[str, list[dict[str, Any]]]:
         result = label_module(row["content"], name, self.options, self.worker)
         keys = {k: row.get(k) for k in KEYS}
-        return [label_row(result, keys, row.get("structural_hash") or name, self.options.budget)]
+        return {"labels": [label_row(result, keys, row.get("structural_hash") or name, self.options.budget)]}
 
-
-def write_labels(out: Path, unit: Unit, labels: list[dict], failures: list[dict]) -> dict[str, Any]:
-    """Write a unit's labels and failures, then its done marker."""
-    return write_unit(out, unit, {"labels": labels, "failures": failures},
-                      {"modules": len(labels), "failed": len(failures),
-                       "evaluations": sum(r["evaluations"] for r in labels)})
+    def stats(self, rows: dict[str, list[dict]], failures: list[dict]) -> dict[str, Any]:
+        return {"modules": len(rows["labels"]), "failed": len(failures),
+                "evaluations": sum(r["evaluations"] for r in rows["labels"])}

@@ -2,6 +2,7 @@
 
 Atomic files (:mod:`files`), versioned JSON (:mod:`jsonfile`), Parquet shards written and read
 against the one schema (:mod:`shards`), work units of a dataset (:mod:`units`), failure rows
-(:mod:`failures`), the callgrind parser (:mod:`callgrind`) and the one Ray entry (:mod:`cluster`).
+(:mod:`failures`), the callgrind parser (:mod:`callgrind`), the one runner of child processes
+(:mod:`process`) and the one Ray entry (:mod:`cluster`).
 Nothing here imports an IR kind, a stage, a model or an application.
 """

@@ -1,4 +1,5 @@
-"""Ray plumbing shared by the job modules (``irpipe/*/job.py``), the only code that imports ray.
+"""Ray plumbing: :func:`run_stage`, the one way a job (``irpipe/*/job.py``) runs its stage on Ray,
+and :func:`init_ray`; with the Ray Train job (``irpipe/train/job.py``) the only code that imports ray.
 
 Where a job runs.  Without ``--address`` it starts a private local Ray for this process,
 whatever else runs on the machine: ``ray.init(address="local")``.  (A bare ``ray.init()`` joins
@@ -33,16 +34,17 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import ray
 from tqdm import tqdm
 
 from irpipe.errors import JobError
-from irpipe.runtime import shards
 from irpipe.runtime.files import printable
+from irpipe.runtime.stage import Outputs, StageRun, StageSource, run_item
 
 K = TypeVar("K")
+T = TypeVar("T")
 SOCKET_PATH_MAX = 107  # bytes in a Unix socket path (sun_path is 108, NUL included)
 # what Ray appends to the private folder: /r/session_YYYY-MM-DD_HH-MM-SS_NNNNNN_PID/sockets/plasma_store
 RAY_SOCKET_SUFFIX = len("/r/session_2026-01-01_00-00-00_000000_4194304/sockets/plasma_store") + 4
@@ -136,29 +138,59 @@ def as_completed(futures: dict[Any, K]) -> Iterator[tuple[K, Any, Exception | No
         yield key, result, None
 
 
-def run_units(out: Path, units: list, body: Callable[..., dict[str, Any]], args: tuple, *,
-              name: str, address: str | None = None, num_cpus: int | None = None,
-              retries: int = 3, object_store_mb: int = 512, progress: bool = True) -> None:
-    """Run ``body(unit, *args)`` as one Ray task per unfinished unit, with a progress bar.
+def _run_item(source: StageSource[T], outputs: Outputs[T], item: T) -> dict[str, Any]:
+    """Ray task body: one item through its stage, written by ``outputs`` (idempotent)."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    return run_item(source, outputs, item)
 
-    Finished units (done marker for the same input bytes) are skipped; a task lost
-    with its worker is retried ``retries`` times, then left for the next run (it stays
-    in the manifest's ``not_finished``).
+
+def _postfix(key: str, info: dict[str, Any]) -> str:
+    said = [str(info["status"])] if "status" in info else []
+    said += [f"{info[k]} {k}" for k in ("modules", "failed") if k in info]
+    return f"{key}: {' '.join(said)}"
+
+
+def run_stage(stage: StageSource[T], items: Sequence[T], outputs: Outputs[T], *, name: str | None = None,
+              address: str | None = None, num_cpus: int | None = None, retries: int = 3,
+              object_store_mb: int = 512, progress: bool = True,
+              cpus: Callable[[T], int] | None = None) -> StageRun[T]:
+    """Run ``stage`` over every unfinished item as one Ray task each, with a progress bar: the one
+    way every job (extract, featurize, label, measure, measure-mlir) reaches Ray.
+
+    ``stage`` is a stage (pickled once, a fresh copy per task) or a factory of one; each task runs
+    ``setup``, ``process(item)``, ``close`` and ``outputs.write`` on its worker.  Items that
+    ``outputs`` says are done are skipped (a re-run after a killed driver redoes only the rest).
+    A task lost with its worker (a node gone, a crashed process) is retried ``retries`` times; an
+    exception out of the stage is not (the same item would raise again).  An item whose task
+    failed for good is recorded by ``outputs.lost`` as failure rows (returned in ``failures``) and
+    stays unfinished for the next run: never lost, never written twice.  ``cpus(item)``: the CPUs
+    a task reserves (default 1).  Ray starts only when some item is left to run.
     """
-    from irpipe.runtime.units import is_done
-
-    shards.clean_temporaries(out)
-    pending = [u for u in units if not is_done(out, u)]
-    init_ray(address, num_cpus, object_store_mb)
-    task = ray.remote(num_cpus=1, max_retries=retries, retry_exceptions=False)(body)
-    futures = {task.options(name=f"{name}:{u.id}").remote(u, *args): u for u in pending}
-    total = sum(u.stop - u.start for u in units)
-    bar = tqdm(total=total, initial=total - sum(u.stop - u.start for u in pending), desc="modules",
-               unit="mod", disable=not progress, file=sys.stderr)
-    for unit, info, exc in as_completed(futures):
-        if exc is None:
-            bar.set_postfix_str(f"{unit.id}: {info.get('modules', 0)} ok, {info.get('failed', 0)} failed")
-        else:
-            print(f"{name}: unit {unit.id} lost after {retries} retries: {exc}", file=sys.stderr)
-        bar.update(unit.stop - unit.start)
-    bar.close()
+    items = list(items)
+    name = name or getattr(stage, "name", None) or "stage"
+    outputs.clean()
+    pending = [i for i, item in enumerate(items) if not outputs.is_done(item)]
+    run: StageRun[T] = StageRun([None] * len(items), skipped=len(items) - len(pending))
+    if pending:
+        init_ray(address, num_cpus, object_store_mb)
+    total = sum(outputs.size(item) for item in items)
+    bar = tqdm(total=total, initial=total - sum(outputs.size(items[i]) for i in pending), desc=outputs.desc,
+               unit=outputs.unit, disable=not progress, file=sys.stderr)
+    try:
+        task = ray.remote(num_cpus=1, max_retries=retries, retry_exceptions=False)(_run_item)
+        shared = (ray.put(stage), ray.put(outputs)) if pending else ()  # once, not once per task
+        futures = {task.options(name=f"{name}:{outputs.key(items[i])}",
+                                num_cpus=cpus(items[i]) if cpus else 1).remote(*shared, items[i]): i
+                   for i in pending}
+        for i, info, exc in as_completed(futures):
+            key = outputs.key(items[i])
+            if exc is None:
+                run.results[i] = info
+                bar.set_postfix_str(_postfix(key, info))
+            else:
+                print(f"{name}: {key} not finished: {exc}", file=sys.stderr)
+                run.failures += outputs.lost(items[i], f"worker lost or crashed: {exc}")
+            bar.update(outputs.size(items[i]))
+    finally:
+        bar.close()
+    return run

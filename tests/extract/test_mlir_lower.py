@@ -57,7 +57,7 @@ def test_every_level_becomes_a_row_and_failures_do_not_stop_the_package(tmp_path
     path = _recipe(tmp_path, '"prog:mlp" = ["f32[8,16] f32[16,4]"]\n"prog:solve" = ["f32[4,4] f32[4]"]\n'
                               '"prog:broken" = ["f32[3]"]')
     result = PackageExtractor(ExtractOptions(work_root=str(tmp_path / "work"))).process(parse_recipe(path))
-    rows = [r for r in result.rows if r["object_path"] == "prog:mlp[f32[8,16] f32[16,4]]"]
+    rows = [r for r in result.modules if r["object_path"] == "prog:mlp[f32[8,16] f32[16,4]]"]
     assert [r["mlir_level"] for r in rows] == list(LEVELS)
     by_level = {r["mlir_level"]: r for r in rows}
     assert by_level["source"]["dialects"] == ["func", "stablehlo"]
@@ -67,8 +67,8 @@ def test_every_level_becomes_a_row_and_failures_do_not_stop_the_package(tmp_path
     assert by_level["source"]["compile_command"].startswith("jax.jit(prog:mlp).lower(f32[8,16], f32[16,4])")
     assert all(r["ir_kind"] == "mlir" and r["language"] == "python-jax" and r["source_path"] == "prog:mlp"
                for r in rows)
-    assert len({r["structural_hash"] for r in result.rows}) == len(result.rows)
-    validate(to_table(result.rows, "modules"), "modules")
+    assert len({r["structural_hash"] for r in result.modules}) == len(result.modules)
+    validate(to_table(result.modules, "modules"), "modules")
     stages = {(f["stage"], f["object_path"].split("[")[0]) for f in result.failures}
     assert ("lower", "prog:broken") in stages      # JAX could not trace it
     assert ("lower", "prog:solve") in stages       # IREE could not lower the custom_call
@@ -80,7 +80,7 @@ def test_every_level_becomes_a_row_and_failures_do_not_stop_the_package(tmp_path
 def test_a_package_where_nothing_lowers_fails_with_the_reason(tmp_path):
     path = _recipe(tmp_path, '"prog:broken" = ["f32[3]"]')
     result = PackageExtractor(ExtractOptions(work_root=str(tmp_path / "work"))).process(parse_recipe(path))
-    assert not result.rows
+    assert not result.modules
     assert result.failures[0]["stage"] == "build"
     assert "broken on purpose" in result.failures[0]["error"]
 

@@ -30,9 +30,9 @@ def test_make_build_embeds_preopt_ir_and_cc1_command(tmp_path: Path) -> None:
     c_tree(tmp_path / "src", LIB)
     res = _run(tmp_path, recipe(tmp_path / "r.toml", "lib", src="src"))
     assert res.ok and res.failures == []
-    assert sorted(r["source_path"] for r in res.rows) == ["a.c", "b.c"]
+    assert sorted(r["source_path"] for r in res.modules) == ["a.c", "b.c"]
     assert res.stats["dropped_in_package"] == 2  # the archive members are twins of the objects
-    row = res.rows[0]
+    row = res.modules[0]
     assert row["compile_command"].startswith("-cc1") and "-fembed-bitcode=all" in row["compile_command"]
     assert row["llvm_version"].startswith("22.") and row["language"] == "c"
     assert row["license_expression"] == "MIT" and row["license_source"] == "recipe"
@@ -45,7 +45,7 @@ def test_cmake_cpp(tmp_path: Path) -> None:
     (src / "CMakeLists.txt").write_text("cmake_minimum_required(VERSION 3.16)\nproject(t CXX)\nadd_library(t STATIC v.cpp)\n")
     res = _run(tmp_path, recipe(tmp_path / "r.toml", "cm", src="src", build="cmake"))
     assert res.ok, res.failures
-    assert [r["language"] for r in res.rows] == ["c++"], [r["object_path"] for r in res.rows]
+    assert [r["language"] for r in res.modules] == ["c++"], [r["object_path"] for r in res.modules]
 
 
 def test_meson(tmp_path: Path) -> None:
@@ -55,7 +55,7 @@ def test_meson(tmp_path: Path) -> None:
     (src / "meson.build").write_text("project('t', 'c')\nstatic_library('t', 'm.c')\n")
     res = _run(tmp_path, recipe(tmp_path / "r.toml", "me", src="src", build="meson"))
     assert res.ok, res.failures
-    assert len(res.rows) == 1
+    assert len(res.modules) == 1
 
 
 def test_autoconf(tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_autoconf(tmp_path: Path) -> None:
     (src / "Makefile.in").write_text("CC=@CC@\nall: x.o\nx.o: x.c\n\t$(CC) -c x.c -o x.o\n")
     res = _run(tmp_path, recipe(tmp_path / "r.toml", "ac", src="src", build="autoconf"))
     assert res.ok, res.failures
-    assert [r["source_path"] for r in res.rows] == ["x.c"]
+    assert [r["source_path"] for r in res.modules] == ["x.c"]
 
 
 def test_setuptools_extension(tmp_path: Path) -> None:
@@ -83,7 +83,7 @@ def test_setuptools_extension(tmp_path: Path) -> None:
                                   "setup(name='ext', version='1', ext_modules=[Extension('ext', ['ext.c'])])\n")
     res = _run(tmp_path, recipe(tmp_path / "r.toml", "ext", src="src", build="setuptools"))
     assert res.ok, res.failures
-    assert [r["source_path"] for r in res.rows] == ["ext.c"]
+    assert [r["source_path"] for r in res.modules] == ["ext.c"]
 
 
 def test_build_failure_is_a_row(tmp_path: Path) -> None:
@@ -112,7 +112,7 @@ def test_network_is_cut_off(tmp_path: Path) -> None:
 def test_corrupt_llvmbc_is_a_module_failure(tmp_path: Path) -> None:
     c_tree(tmp_path / "src", {**LIB, "junk.s": '.section .llvmbc,"e"\n.ascii "BC\\300\\336 this is not bitcode"\n'})
     res = _run(tmp_path, recipe(tmp_path / "r.toml", "junk", src="src"))
-    assert res.ok and len(res.rows) == 2
+    assert res.ok and len(res.modules) == 2
     assert {f["stage"] for f in res.failures} == {"extract"}
     assert all("invalid or truncated bitcode" in f["error"] and f["object_path"].startswith(("junk.o", "libt.a(junk.o)"))
                for f in res.failures)
@@ -148,5 +148,5 @@ def test_single_step_compile_and_link_is_captured(tmp_path: Path) -> None:
                                   "\t$(CC) -O2 a.c main.c -o prog && ./prog\n")
     res = _run(tmp_path, recipe(tmp_path / "r.toml", "onestep", src="src"))
     assert res.ok, res.failures
-    assert sorted(r["source_path"] for r in res.rows) == ["a.c", "main.c"]  # the configure probe is not kept
-    assert all(r["object_path"].startswith(".irpipe-single-step/") for r in res.rows)
+    assert sorted(r["source_path"] for r in res.modules) == ["a.c", "main.c"]  # the configure probe is not kept
+    assert all(r["object_path"].startswith(".irpipe-single-step/") for r in res.modules)

@@ -1,4 +1,4 @@
-"""irpipe.featurize.stages: one unit analyzed directly (setup/process), failures as rows."""
+"""irpipe.featurize.stages: one unit analyzed directly (setup/process), failures as rows, written by UnitOutputs."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 
 from irpipe.featurize import stages
 from irpipe.llvm import features, graph
+from irpipe.runtime.units import UnitOutputs
 from irpipe.schema import validate
 from irpipe.testing.factories import GRAPH_IR, SIMPLE_IR, module_rows, write_dataset
 
@@ -23,13 +24,14 @@ def test_process_unit_matches_the_library_and_records_bad_rows(tmp_path: Path) -
     f = stages.Featurizer()
     f.setup()
     try:
-        feats, graphs, fails = f.process(units[0])
-        more = f.process(units[1])
+        res = f.process(units[0])
+        more = f.process(units[1]).failures
     finally:
         f.close()
+    feats, graphs, fails = res.rows["features"], res.rows["graphs"], res.failures
     assert len(feats) == len(graphs) == 2 and not fails
-    assert len(more[2]) == 1 and more[2][0]["stage"] == "featurize" and "bitcode" in more[2][0]["error"]
-    assert more[2][0]["object_path"] == "bad.o" and f.counters["failed"] == 1
+    assert len(more) == 1 and more[0]["stage"] == "featurize" and "bitcode" in more[0]["error"]
+    assert more[0]["object_path"] == "bad.o" and f.counters["failed"] == 1
     want = features.compute(GRAPH_IR)
     row = next(r for r in feats if "main" in r["functions"])
     assert row["instcount"] == want.instcount.tolist() and row["autophase"] == want.autophase.tolist()
@@ -38,7 +40,7 @@ def test_process_unit_matches_the_library_and_records_bad_rows(tmp_path: Path) -
     assert grow["num_nodes"] == g.num_nodes and np.array_equal(grow["edge_target"], g.edge_target)
 
     out = tmp_path / "out"
-    info = stages.write_unit(out, units[0], feats, graphs, fails)
+    info = UnitOutputs(out).write(units[0], res)
     assert stages.is_done(out, units[0]) and not stages.is_done(out, units[1])
     assert info["modules"] == 2 and info["instructions"] == sum(r["instcount"][0] for r in feats)
     for kind in ("features", "graphs", "failures"):
@@ -61,7 +63,7 @@ def test_compile_format_rows_get_a_hash(tmp_path: Path) -> None:
     f = stages.Featurizer()
     f.setup()
     try:
-        feats, _, fails = f.process(unit)
+        res = f.process(unit)
     finally:
         f.close()
-    assert not fails and feats[0]["structural_hash"] == row["structural_hash"]
+    assert not res.failures and res.rows["features"][0]["structural_hash"] == row["structural_hash"]

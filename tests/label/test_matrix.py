@@ -40,9 +40,10 @@ def test_measurer_counts_equal_opt(tmp_path: Path) -> None:
     m = Measurer(MeasureOptions(tuple(PIPELINES[:2]), object_file=False))
     m.setup()
     try:
-        rows, fails = m.process(plan_units(ds)[0])
+        res = m.process(plan_units(ds)[0])
     finally:
         m.close()
+    rows, fails = res.rows["measurements"], res.failures
     assert not fails and [r["text_bytes"] for r in rows] == [None, None]
     tools = Toolchain()
     for r in rows:
