@@ -8,20 +8,16 @@ counts come from valgrind callgrind on the benchmark's (smaller) count workload.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from irpipe.runtime import callgrind
+from irpipe.runtime import callgrind, process
 from irpipe.bench.suite import Benchmark, Step, materialize_inputs
-from irpipe.errors import RunFailed, RunTimeout
-from irpipe.label.runtime import wait_cpu
-
+from irpipe.errors import RunFailed, RunTimeout, ToolTimeout
 
 
 @dataclass(frozen=True)
@@ -55,15 +51,15 @@ class Runner:
         digest, cpu_total, errors = hashlib.sha256(), 0.0, []
         for i, step in enumerate(steps):
             out_path, err_path = scratch / (step.stdout or f".stdout-{i}"), scratch / f".stderr-{i}"
-            with contextlib.ExitStack() as stack:
-                stdin = stack.enter_context(open(scratch / step.stdin, "rb")) if step.stdin else subprocess.DEVNULL
-                err = stack.enter_context(open(err_path, "wb")) if keep_stderr else subprocess.DEVNULL
-                proc = subprocess.Popen([*argv0, *step.args], cwd=scratch, stdin=stdin, stderr=err,
-                                        stdout=stack.enter_context(open(out_path, "wb")))
-                try:
-                    code, cpu = wait_cpu(proc, timeout)
-                except TimeoutError as exc:
-                    raise RunTimeout(str(exc)) from None
+            try:
+                done = process.run([*argv0, *step.args], what=f"step {i + 1}", cwd=scratch, timeout=timeout,
+                                   stdin=scratch / step.stdin if step.stdin else process.DEVNULL,
+                                   stdout=out_path, stderr=err_path if keep_stderr else process.DEVNULL,
+                                   check=False)
+            except ToolTimeout:
+                raise RunTimeout(f"step {i + 1} ({' '.join(step.args)[:80]}) ran past its {timeout:g} s "
+                                 "limit (killed)") from None
+            code, cpu = done.returncode, done.cpu_s
             if code != 0:
                 what = f"killed by signal {-code}" if code < 0 else f"exited {code}"
                 raise RunFailed(f"step {i + 1} ({' '.join(step.args)[:80]}) {what}")

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tarfile
 import time
@@ -27,9 +26,10 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from irpipe.errors import FetchError
+from irpipe.errors import FetchError, ToolError, ToolTimeout
 from irpipe.extract.recipes import Recipe
-from irpipe.llvm.tools import tail
+from irpipe.runtime import process
+from irpipe.runtime.process import tail
 
 DEB_SRC_LINES = """\
 deb-src http://deb.debian.org/debian bookworm main
@@ -41,10 +41,12 @@ APT_LISTS_MAX_AGE = 24 * 3600
 
 def _run(argv: list[str], cwd: Path, what: str, timeout: float = 900) -> str:
     try:
-        proc = subprocess.run(argv, cwd=cwd, capture_output=True, timeout=timeout,
-                              env={**os.environ, "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C.UTF-8"})
-    except subprocess.TimeoutExpired as exc:
+        proc = process.run(argv, what=what, cwd=cwd, timeout=timeout, check=False,
+                           env={**os.environ, "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C.UTF-8"})
+    except ToolTimeout as exc:
         raise FetchError(f"{what}: timed out after {timeout:g}s") from exc
+    except ToolError as exc:  # the fetcher (apt-get, pip, dpkg-deb) cannot start
+        raise FetchError(str(exc)) from exc
     out = (proc.stdout + proc.stderr).decode("utf-8", errors="replace")
     if proc.returncode != 0:
         err = [ln for ln in out.splitlines() if ln.startswith(("E:", "ERROR:"))]

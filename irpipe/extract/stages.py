@@ -24,7 +24,8 @@ from irpipe.extract.producers import Build, ExtractOptions, LlvmModules, MlirMod
 from irpipe.extract.recipes import Recipe
 from irpipe.extract.sandbox import Limits
 from irpipe.llvm import ir, isolate
-from irpipe.llvm.tools import REQUIRED_FOR_EXTRACT, Toolchain, tail
+from irpipe.llvm.tools import REQUIRED_FOR_EXTRACT, Toolchain
+from irpipe.runtime.process import tail
 from irpipe.mlir import ir as mlir_ir
 from irpipe.mlir.tools import IreeTools
 from irpipe.runtime.failures import failure_row

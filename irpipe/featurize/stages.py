@@ -20,26 +20,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from irpipe.llvm import graph, ir, isolate, native
+from irpipe.llvm import analysis, graph, ir, isolate, native
 from irpipe.runtime.stage import Row
 from irpipe.runtime.units import KEYS, ModuleStage, Unit, is_done, plan_units, read_table  # noqa: F401 (re-exported)
 from irpipe.runtime.units import finalize as finalize_units
-
-def analyze_module(data: bytes, name: str, need_hash: bool) -> dict[str, Any]:
-    """Child-side body: one parse, then features (module + per function) and the graph."""
-    with ir.native_module(data, name=name) as mod:
-        hashed = ir.describe(mod).structural_hash if need_hash else None
-        functions = mod.functions
-        g = mod.graph_arrays(-1, types=True)
-        return {
-            "structural_hash": hashed,
-            "instcount": mod.instcount().tolist(), "autophase": mod.autophase().tolist(),
-            "functions": functions,
-            "function_instcount": [mod.instcount(i).tolist() for i in range(len(functions))],
-            "function_autophase": [mod.autophase(i).tolist() for i in range(len(functions))],
-            "graph": g,
-        }
-
 
 class Featurizer(ModuleStage):
     """Features and graphs of the LLVM modules of one unit; cheap ``__init__``, ``setup()`` once per worker."""
@@ -62,7 +46,8 @@ class Featurizer(ModuleStage):
     def module(self, row: Row, name: str) -> dict[str, list[Row]]:
         """The FEATURES and GRAPHS rows of one module, analyzed in the isolated child."""
         data = ir.check_input(row["content"], name=name, max_bytes=self.max_module_bytes)
-        res = self.worker.call(analyze_module, data, name, not row.get("structural_hash"), label=name)
+        res = self.worker.call(analysis.analyze, data, name, per_function=True,
+                               need_hash=not row.get("structural_hash"), label=name)
         hashed, g = res.pop("structural_hash"), res.pop("graph")
         key = row.get("structural_hash") or hashed
         keys = {k: row.get(k) for k in KEYS}

@@ -16,16 +16,13 @@ callgrind (deterministic; this VM has no hardware counters).
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from irpipe.runtime import callgrind
-from irpipe.errors import EvaluationError, Miscompile, Nondeterministic, NotRunnable, ToolError
+from irpipe.runtime import callgrind, process
+from irpipe.errors import EvaluationError, Miscompile, Nondeterministic, NotRunnable, ToolError, ToolTimeout
 from irpipe.label.measure import Evaluator
 from irpipe.llvm.tools import Toolchain
 
@@ -134,19 +131,15 @@ class RuntimeEvaluator:
         return work / "p"
 
     def _run(self, exe: Path) -> tuple[bytes, float]:
-        started = time.perf_counter()
-        with tempfile.TemporaryFile() as out:
-            proc = subprocess.Popen([str(exe), *self.program.args], stdout=out,
-                                    stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-            try:
-                _, cpu = wait_cpu(proc, self.program.timeout_s)
-            except TimeoutError:
-                raise NotRunnable(f"{self.program.name}: ran past {self.program.timeout_s:.0f} s") from None
-            if proc.returncode != 0:
-                raise NotRunnable(f"{self.program.name}: exited {proc.returncode}")
-            out.seek(0)
-            self.last_wall = time.perf_counter() - started
-            return out.read(), cpu
+        try:
+            done = process.run([str(exe), *self.program.args], what=self.program.name,
+                               timeout=self.program.timeout_s, stderr=process.DEVNULL, check=False)
+        except ToolTimeout:
+            raise NotRunnable(f"{self.program.name}: ran past {self.program.timeout_s:.0f} s") from None
+        if done.returncode != 0:
+            raise NotRunnable(f"{self.program.name}: exited {done.returncode}")
+        self.last_wall = done.wall_s
+        return done.stdout, done.cpu_s
 
     def check_reference(self) -> bytes:
         """Build at -O0, run twice, keep the output; refuse nondeterministic programs."""
@@ -183,9 +176,9 @@ class RuntimeEvaluator:
 
     def count_instructions(self, exe: Path) -> int:
         """Guest instructions executed, from valgrind callgrind (deterministic)."""
-        proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                               str(exe), *self.program.args], capture_output=True,
-                              timeout=self.program.timeout_s * 60)
+        proc = process.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                            str(exe), *self.program.args], what="valgrind",
+                           timeout=self.program.timeout_s * 60, check=False)
         count = callgrind.instructions(proc.stderr)
         if count is None:
             raise NotRunnable(f"{self.program.name}: valgrind gave no instruction count")
@@ -193,22 +186,3 @@ class RuntimeEvaluator:
 
     def close(self) -> None:
         self._tmp.cleanup()
-
-
-def wait_cpu(proc: subprocess.Popen[bytes], timeout_s: float) -> tuple[int, float]:
-    """Wait for ``proc`` (polling ``wait4``); return (exit code, user+sys CPU seconds of the process).
-
-    Past ``timeout_s`` the process is killed and :class:`TimeoutError` raised."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.001
-    while True:
-        got, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if got:
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.returncode, usage.ru_utime + usage.ru_stime
-        if time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            raise TimeoutError(f"ran past its {timeout_s:g} s limit (killed)")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.02)

@@ -29,8 +29,7 @@ def analyze(data: bytes, name: str = "<module>", *, per_function: bool = False, 
         if per_function:
             out["function_instcount"] = [mod.instcount(i).tolist() for i in range(len(functions))]
             out["function_autophase"] = [mod.autophase(i).tolist() for i in range(len(functions))]
-        if need_hash:
-            out["structural_hash"] = ir.describe(mod).structural_hash
+        out["structural_hash"] = ir.describe(mod).structural_hash if need_hash else None
         if text:
             out["text"] = mod.text()
         return out

@@ -21,7 +21,6 @@ import importlib
 import resource
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,6 +28,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Callable
 
 from irpipe.errors import IrpipeError, IRError
+from irpipe.runtime import process
 
 DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_MEMORY_MB = 8192
@@ -97,10 +97,10 @@ class Isolated:
     def _start(self) -> None:
         parent, child = socket.socketpair()
         self._stderr = tempfile.TemporaryFile()
-        self._proc = subprocess.Popen(
+        self._proc = process.start(
             [sys.executable, "-m", "irpipe.llvm.isolate", str(child.fileno()), str(self.memory_mb or 0)],
-            pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=self._stderr)
+            what=f"the isolated {self.what} worker", pass_fds=(child.fileno(),), stdin=process.DEVNULL,
+            stdout=process.DEVNULL, stderr=self._stderr)
         child.close()
         self._conn = Connection(parent.detach())
 

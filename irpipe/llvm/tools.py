@@ -1,10 +1,9 @@
 """Find, version-check and run every LLVM tool irpipe uses.
 
-This is the only module that starts LLVM tools as subprocesses.  A
-:class:`Toolchain` resolves each tool once (``NAME-22`` on PATH, then
+A :class:`Toolchain` resolves each tool once (``NAME-22`` on PATH, then
 ``/usr/lib/llvm-22/bin/NAME``), checks that it reports LLVM 22, and runs it
-with a timeout; a failure raises an error that names the tool and ends with
-the tail of its stderr.
+through the one process runner (:mod:`irpipe.runtime.process`) with a timeout;
+a failure raises an error that names the tool and ends with the tail of its stderr.
 
     USAGE: Toolchain().run("opt", ["-passes=instcombine", "a.ll", "-S"])
 """
@@ -14,12 +13,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from irpipe.errors import ToolFailed, ToolNotFound, ToolTimeout, ToolVersionMismatch
+from irpipe.errors import ToolError, ToolNotFound, ToolVersionMismatch
+from irpipe.runtime import process
+from irpipe.runtime.process import Child, Finished
 
 #: The one LLVM major version irpipe supports.
 LLVM_MAJOR = 22
@@ -33,13 +33,6 @@ REQUIRED_FOR_EXTRACT = ("clang", "clang++", "llvm-ar", "llvm-ranlib", "llvm-nm",
 DEFAULT_BINDIR = Path(f"/usr/lib/llvm-{LLVM_MAJOR}/bin")
 _VERSION_RE = re.compile(r"(?:LLVM|clang) version (\d+)\.(\d+)\.(\d+)")
 _RUST_LLVM_RE = re.compile(r"^LLVM version: (\d+)\.(\d+)\.(\d+)", re.M)
-
-
-def tail(text: str | bytes, lines: int = 20) -> str:
-    """The last ``lines`` lines of ``text`` (bytes decoded leniently)."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
 @dataclass(frozen=True)
@@ -87,8 +80,8 @@ class Toolchain:
 
     def _version_of(self, versioned: str, path: str) -> str:
         try:
-            proc = subprocess.run([path, "--version"], capture_output=True, timeout=30)
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            proc = process.run([path, "--version"], what=versioned, timeout=30, check=False)
+        except ToolError as exc:
             raise ToolVersionMismatch(f"{versioned} at {path} did not report a version: {exc}") from exc
         out = proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
         match = _VERSION_RE.search(out)
@@ -118,25 +111,20 @@ class Toolchain:
         cwd: str | os.PathLike[str] | None = None,
         timeout: float | None = None,
         check: bool = True,
-    ) -> subprocess.CompletedProcess[bytes]:
-        """Run tool ``name`` with ``args``; raise :class:`ToolFailed` / :class:`ToolTimeout`."""
+    ) -> Finished:
+        """Run tool ``name`` with ``args``; raise :class:`~irpipe.errors.ToolFailed` /
+        :class:`~irpipe.errors.ToolTimeout` (the result also has the tool's CPU seconds)."""
         info = self.find(name)
         limit = self.timeout if timeout is None else timeout
-        try:
-            proc = subprocess.run([info.path, *args], input=input, cwd=cwd,
-                                  capture_output=True, timeout=limit)
-        except subprocess.TimeoutExpired as exc:
-            raise ToolTimeout(f"{name}-{LLVM_MAJOR} timed out after {limit:g}s: "
-                              f"{' '.join(args)[:200]}\n{tail(exc.stderr or b'')}") from exc
-        if check and proc.returncode != 0:
-            raise ToolFailed(f"{name}-{LLVM_MAJOR} exited {proc.returncode}: "
-                             f"{' '.join(args)[:200]}\n{tail(proc.stderr)}")
-        return proc
+        return process.run([info.path, *args], what=f"{name}-{LLVM_MAJOR}", input=input, cwd=cwd,
+                           timeout=limit, check=check)
 
-    def start(self, name: str, args: Sequence[str], **popen: object) -> subprocess.Popen[bytes]:
+    def start(self, name: str, args: Sequence[str], **streams: object) -> Child:
         """Start tool ``name`` without waiting (for tools that talk to us while they run, such as
-        LLVM's interactive ML advisors); the caller waits, with its own timeout."""
-        return subprocess.Popen([self.find(name).path, *args], **popen)  # type: ignore[call-overload]
+        LLVM's interactive ML advisors); the caller waits, with its own timeout.  ``streams``:
+        :func:`irpipe.runtime.process.start`'s keywords (stdin, stdout, stderr, cwd, env...)."""
+        return process.start([self.find(name).path, *args], what=f"{name}-{LLVM_MAJOR}",
+                             **streams)  # type: ignore[arg-type]
 
 
 def rustc_llvm_version(rustc: str = "/usr/bin/rustc") -> str:
@@ -145,7 +133,7 @@ def rustc_llvm_version(rustc: str = "/usr/bin/rustc") -> str:
     if path is None:
         raise ToolNotFound(f"{rustc} not found on PATH; Rust extraction needs a rustc whose "
                            f"LLVM is {LLVM_MAJOR}")
-    proc = subprocess.run([path, "-vV"], capture_output=True, text=True, timeout=30)
+    proc = process.run([path, "-vV"], what=rustc, timeout=30, text=True, check=False)
     match = _RUST_LLVM_RE.search(proc.stdout)
     if match is None or int(match.group(1)) != LLVM_MAJOR:
         got = ".".join(match.groups()) if match else "unknown"

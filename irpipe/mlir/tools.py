@@ -30,14 +30,15 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from irpipe.errors import ToolFailed, ToolNotFound, ToolTimeout, ToolVersionMismatch
-from irpipe.llvm.tools import Toolchain, tail
+from irpipe.errors import ToolError, ToolNotFound, ToolVersionMismatch
+from irpipe.llvm.tools import Toolchain
+from irpipe.runtime import process
+from irpipe.runtime.process import Finished
 
 #: The IREE release irpipe supports (major.minor).
 IREE_VERSION = "3.13"
@@ -106,8 +107,8 @@ class IreeTools:
         if self._version is None:
             compile_path = str(_tool_path("iree-compile"))
             try:
-                out = subprocess.run([compile_path, "--version"], capture_output=True, timeout=60)
-            except (OSError, subprocess.TimeoutExpired) as exc:
+                out = process.run([compile_path, "--version"], what="iree-compile", timeout=60, check=False)
+            except ToolError as exc:
                 raise ToolVersionMismatch(f"iree-compile at {compile_path} did not report a version: {exc}") from exc
             match = _VERSION_RE.search(out.stdout.decode(errors="replace"))
             if match is None or f"{match.group(1)}.{match.group(2)}" != IREE_VERSION:
@@ -119,20 +120,13 @@ class IreeTools:
 
     def run(self, name: str, args: Sequence[str], *, cwd: str | os.PathLike[str] | None = None,
             timeout: float | None = None, env: dict[str, str] | None = None, wrap: Sequence[str] = (),
-            check: bool = True) -> subprocess.CompletedProcess[bytes]:
-        """Run tool ``name`` (optionally under ``wrap``, e.g. valgrind); raise :class:`ToolFailed` /
-        :class:`ToolTimeout` with the tail of its stderr."""
+            check: bool = True) -> Finished:
+        """Run tool ``name`` (optionally under ``wrap``, e.g. valgrind); raise
+        :class:`~irpipe.errors.ToolFailed` / :class:`~irpipe.errors.ToolTimeout` with the tail
+        of its stderr."""
         limit = self.timeout if timeout is None else timeout
-        argv = [*wrap, self.path(name), *args]
-        try:
-            proc = subprocess.run(argv, cwd=cwd, capture_output=True, timeout=limit,
-                                  env={**os.environ, **(env or {})})
-        except subprocess.TimeoutExpired as exc:
-            raise ToolTimeout(f"{name} timed out after {limit:g}s: {' '.join(args)[:200]}\n"
-                              f"{tail(exc.stderr or b'')}") from exc
-        if check and proc.returncode != 0:
-            raise ToolFailed(f"{name} exited {proc.returncode}: {' '.join(args)[:200]}\n{tail(proc.stderr)}")
-        return proc
+        return process.run([*wrap, self.path(name), *args], what=name, shown=" ".join(args)[:200],
+                           cwd=cwd, timeout=limit, env={**os.environ, **(env or {})}, check=check)
 
     def no_io_uring_shim(self, cache: Path | None = None) -> str:
         """Path of the LD_PRELOAD shim that refuses io_uring (built with clang-22 on first use)."""

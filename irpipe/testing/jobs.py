@@ -3,38 +3,40 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
+from irpipe.runtime import process
+from irpipe.runtime.process import Child, Finished
 from irpipe.runtime.shards import read_modules
 from irpipe.testing.factories import c_tree, recipe
 
 
 def _driver(command: str, *args: str, wait: bool = True
-            ) -> subprocess.Popen | subprocess.CompletedProcess:
+            ) -> Child | Finished:
     """Run ``irpipe COMMAND ARGS --num-cpus 2 --no-progress`` as its own driver process."""
     argv = [sys.executable, "-m", "irpipe.cli.main", command, *args, "--num-cpus", "2", "--no-progress"]
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    what = f"irpipe {command}"
     if not wait:
-        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+        return process.start(argv, what=what, env=env, stdout=process.PIPE, stderr=process.STDOUT)
+    return process.run(argv, what=what, env=env, text=True, timeout=600, check=False)
 
 
 def extract(recipes: Path, out: Path, *extra: str, wait: bool = True
-            ) -> subprocess.Popen | subprocess.CompletedProcess:
-    """``irpipe extract`` as a separate driver process (waited for, or as a Popen)."""
+            ) -> Child | Finished:
+    """``irpipe extract`` as a separate driver process (waited for, or started: a Child)."""
     return _driver("extract", "--recipes", str(recipes), "--out", str(out), *extra, wait=wait)
 
 
 def featurize(dataset: Path, out: Path, *extra: str, wait: bool = True
-              ) -> subprocess.Popen | subprocess.CompletedProcess:
+              ) -> Child | Finished:
     """``irpipe featurize`` as a separate driver process."""
     return _driver("featurize", "--dataset", str(dataset), "--out", str(out), *extra, wait=wait)
 
 
 def label(dataset: Path, out: Path, *extra: str, wait: bool = True
-          ) -> subprocess.Popen | subprocess.CompletedProcess:
+          ) -> Child | Finished:
     """``irpipe label`` as a separate driver process."""
     return _driver("label", "--dataset", str(dataset), "--out", str(out), *extra, wait=wait)
 
@@ -82,7 +84,7 @@ def run_with_a_node_killed(start_driver, first_done_glob: str, out: Path) -> str
 
 
 def measure(dataset: Path, pipelines: Path, out: Path, *extra: str, wait: bool = True
-            ) -> subprocess.Popen | subprocess.CompletedProcess:
+            ) -> Child | Finished:
     """``irpipe measure`` as a separate driver process."""
     return _driver("measure", "--dataset", str(dataset), "--pipelines", str(pipelines),
                    "--out", str(out), *extra, wait=wait)

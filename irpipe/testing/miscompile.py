@@ -22,7 +22,6 @@ for instcount); a probe entry proves that the plugin applied the advice.
 from __future__ import annotations
 
 import difflib
-import subprocess
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,8 @@ from irpipe.llvm.native import plugin_path
 from irpipe.llvm.tools import Toolchain
 from irpipe.optimize import advice
 from irpipe.optimize.apply import OptimizeResult, optimize
+from irpipe.runtime import process
+from irpipe.runtime.process import Finished
 from irpipe.train.predict import Predictor
 
 #: the two forms of unoptimized IR optimize() is given, and how each is targeted
@@ -91,7 +92,7 @@ class Net:
         self.compared = 0                     #: builds compared with their -O0 build
         self.pipelines: Counter[str] = Counter()  #: pipelines optimize chose
 
-    def _clang(self, args: list[str], *, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    def _clang(self, args: list[str], *, cwd: Path | None = None) -> Finished:
         return self.tools.run("clang", [*self.cflags, *args], cwd=cwd, timeout=300)
 
     def frontend(self, sources: Sequence[Path]) -> None:
@@ -104,11 +105,9 @@ class Net:
 
     def run(self, exe: Path, timeout_s: float | None = None) -> Run:
         """Run ``exe``; a run past the time limit has status ``None``."""
-        try:
-            proc = subprocess.run([str(exe)], capture_output=True, timeout=timeout_s or self.run_timeout_s)
-        except subprocess.TimeoutExpired as exc:
-            return Run(None, exc.stdout or b"")
-        return Run(proc.returncode, proc.stdout)
+        done = process.run([str(exe)], what=exe.name, timeout=timeout_s or self.run_timeout_s,
+                           check=False, raise_timeout=False)
+        return Run(None if done.timed_out else done.returncode, done.stdout)
 
     def reference(self, src: Path) -> Run:
         """The -O0 build's run (status ``None``: it timed out, the program cannot be checked)."""

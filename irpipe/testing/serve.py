@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -22,23 +21,25 @@ from typing import Any, Callable
 
 import numpy as np
 
-from irpipe.errors import IRError
+from irpipe.errors import IRError, ServeError
 from irpipe.optimize.protocol import recv, send
+from irpipe.runtime import process
+from irpipe.runtime.process import Child
 
 FAKE_PIPELINES = ["default<Oz>", "default<Os>", "default<O2>", "default<O3>", "default<O1>"]
 
 
-def start(sock: Path, *extra: str) -> subprocess.Popen:
+def start(sock: Path, *extra: str) -> Child:
     """``irpipe serve --socket SOCK`` as a process, returned once the socket exists; its stdout
     and stderr go to ``SOCK.log`` (``log_of(sock)``)."""
     log = log_of(sock)
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "irpipe.cli.main", "serve", "--socket", str(sock), *extra],
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = process.start([sys.executable, "-m", "irpipe.cli.main", "serve", "--socket", str(sock), *extra],
+                             what="irpipe serve", stdout=out, stderr=process.STDOUT)
     deadline = time.monotonic() + 90
     while not sock.exists():
         if proc.poll() is not None:
-            raise RuntimeError(f"irpipe serve exited: {log.read_text(errors='replace')}")
+            raise ServeError(f"irpipe serve exited: {log.read_text(errors='replace')}")
         if time.monotonic() > deadline:
             proc.kill()
             raise TimeoutError("irpipe serve did not create its socket in 90 s")
