@@ -29,7 +29,7 @@ from typing import Any
 
 from irpipe.errors import EvaluationError, IRError, NotLoaded
 from irpipe.llvm import ir, isolate, native
-from irpipe.llvm.target import AS_OPT, Target
+from irpipe.llvm.target import Target
 from irpipe.llvm.tools import Toolchain
 
 #: Objectives and the metric each minimizes.

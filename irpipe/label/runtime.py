@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from irpipe.runtime import callgrind, process
-from irpipe.errors import EvaluationError, Miscompile, Nondeterministic, NotRunnable, ToolError, ToolTimeout
+from irpipe.errors import Miscompile, Nondeterministic, NotRunnable, ToolError, ToolTimeout
 from irpipe.label.measure import Evaluator
 from irpipe.llvm.tools import Toolchain
 

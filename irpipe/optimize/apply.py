@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from irpipe.errors import IRError
-from irpipe.label.measure import AS_OPT, EvaluationError, Evaluator, Target
+from irpipe.label.measure import EvaluationError, Evaluator
+from irpipe.llvm.target import AS_OPT, Target
 from irpipe.label.vocab import REFERENCE
 from irpipe.llvm import ir
 from irpipe.optimize.baseline import Baseline, prepare, user_baseline

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from irpipe.errors import ToolError
-from irpipe.label.measure import AS_OPT, EvaluationError, Evaluator, Measurement, Target
+from irpipe.label.measure import EvaluationError, Evaluator, Measurement
+from irpipe.llvm.target import AS_OPT, Target
 from irpipe.llvm import ir
 from irpipe.llvm.tools import Toolchain
 

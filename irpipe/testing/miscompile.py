@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Sequence
 
 from irpipe.errors import EvalError
-from irpipe.label.measure import AS_OPT, Target
+from irpipe.llvm.target import AS_OPT, Target
 from irpipe.llvm import ir
 from irpipe.llvm.native import plugin_path
 from irpipe.llvm.tools import Toolchain

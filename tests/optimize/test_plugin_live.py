@@ -4,7 +4,6 @@ that is absent, slow, or answers garbage (fake servers here); a compile never fa
 from __future__ import annotations
 
 import os
-import socket
 import struct
 import time
 from pathlib import Path

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from irpipe.cli.main import main
-from irpipe.label.measure import AS_OPT, Evaluator, Target
+from irpipe.label.measure import Evaluator
+from irpipe.llvm.target import AS_OPT, Target
 from irpipe.optimize.baseline import user_baseline
 from irpipe.testing.gates import requires_llvm
 
