@@ -139,9 +139,8 @@ def choose(base: Baseline, candidates: list[str], objective: str, *, name: str =
     """Compile each candidate on ``base.module``, one after the other in one child (``worker``,
     default the process-wide one); the best beats opt-22's baseline or the baseline stays.
 
-    One by one on purpose: an output's bytes (not its IR) depend on what ran before on the
-    cached module, e.g. the metadata kinds a pass registered in its LLVMContext, so spreading
-    the candidates over children would change the bytes this returns.
+    Each evaluation runs in a fresh LLVMContext, so an output's bytes do not depend on what ran
+    before; one child keeps the memory of a job bounded (a server runs one child per job thread).
     """
     base_metric = base.measurement.metric(objective)
     best: tuple[float, str, bytes] = (base_metric, base.pipeline, base.bitcode)
