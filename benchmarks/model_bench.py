@@ -109,7 +109,7 @@ def bench_training(model_dir: str, batches: int) -> dict[str, float]:
 
     from irpipe.train.predict import Predictor
     from irpipe.train.data import build_examples, collate, example_items
-    from irpipe.train.loop import build_model, loss_fn
+    from irpipe.train.phase_order import build_model, loss_fn
 
     p = Predictor.load(model_dir)
     cfg = p.config

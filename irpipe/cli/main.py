@@ -14,7 +14,7 @@ from irpipe.errors import IrpipeError
 from irpipe.runtime.files import printable
 
 SUBCOMMANDS = ("env", "extract", "info", "features", "graph", "featurize", "tokenizer", "label",
-               "measure", "measure-mlir", "vocab", "train", "train-inliner", "evaluate", "optimize", "serve", "bench",
+               "measure", "measure-mlir", "vocab", "train", "train-inliner", "evaluate", "predict", "optimize", "serve", "bench",
                "train-mlir-cost", "predict-cost")
 
 

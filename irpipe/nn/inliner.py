@@ -5,8 +5,10 @@
 ``-inliner-interactive-include-default``): inline when ``w . phi(x) + b > 0`` with
 ``phi(x) = (sign(x) log1p(|x|) - center) / scale``.  Its starting point (:meth:`InlinerPolicy.default`)
 reproduces LLVM's own decision exactly; training (:mod:`irpipe.train.inliner`) moves it
-towards smaller code.  Stored as safetensors + JSON (``inliner.safetensors``,
-``inliner.json``: format ``irpipe.inliner`` v1), never pickle.
+towards smaller code.  Stored as every problem's checkpoint is (``model.safetensors`` +
+``model.json``, problem ``inliner``: :mod:`irpipe.nn.checkpoint_files`), never pickle; the
+policies saved before that schema (``inliner.safetensors`` + ``inliner.json``, format
+``irpipe.inliner`` v1, as in models/inliner) still load.
 
 :class:`NoEviction` answers the regalloc eviction protocol with the always-valid
 "evict nothing" choice: the protocol is served, no learned eviction policy is claimed.
@@ -21,12 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from irpipe.runtime import jsonfile
 from irpipe.errors import ModelError
 from irpipe.llvm.mlgo import NO_EVICTION
+from irpipe.nn import checkpoint_files
 
-FORMAT = "irpipe.inliner"
-VERSION = 1
+PROBLEM = "inliner"
+#: what the checkpoint's JSON holds besides the training report (not part of ``info``)
+SCHEMA_KEYS = ("format", "version", "problem", "schema_version", "features", "legacy")
 DEFAULT_FEATURE = "inlining_default"
 
 
@@ -94,19 +97,14 @@ class InlinerPolicy:
         return np.append(self.weights, self.bias)
 
     def save(self, directory: str | Path, info: dict[str, Any] | None = None) -> Path:
-        """Write ``inliner.safetensors`` + ``inliner.json`` (atomically)."""
-        from safetensors.numpy import save
-
-        from irpipe.runtime.shards import atomic_write_bytes
-
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(d / "inliner.safetensors", save({
-            "weights": self.weights.astype(np.float64), "bias": np.array([self.bias]),
-            "scale": self.scale.astype(np.float64), "center": self.center.astype(np.float64)}))
-        jsonfile.write(d / "inliner.json", {"format": FORMAT, "version": VERSION,
-                                            "features": self.names, **(info or self.info)})
-        return d
+        """Write ``model.safetensors`` + ``model.json`` (atomically; problem ``inliner``, the
+        config ``info["config"]``, the rest of ``info`` beside it)."""
+        info = dict(info if info is not None else self.info)
+        config = info.pop("config", {})
+        arrays = {"weights": self.weights.astype(np.float64), "bias": np.array([self.bias]),
+                  "scale": self.scale.astype(np.float64), "center": self.center.astype(np.float64)}
+        return checkpoint_files.write_checkpoint(directory, arrays, PROBLEM, config,
+                                                 {**info, "features": self.names})
 
     @classmethod
     def load(cls, directory: str | Path) -> "InlinerPolicy":
@@ -115,16 +113,17 @@ class InlinerPolicy:
         from safetensors.numpy import load_file
 
         d = Path(directory)
-        if not (d / "inliner.json").is_file():
-            raise ModelError(f"{d} is not an irpipe inliner policy (no inliner.json)")
-        meta = jsonfile.read_versioned(d / "inliner.json", FORMAT, VERSION, what="inliner policy")
+        legacy = checkpoint_files.LEGACY_INLINER[0]
+        if not (d / checkpoint_files.META_FILE).is_file() and not (d / legacy).is_file():
+            raise ModelError(f"{d} is not an irpipe inliner policy (no {checkpoint_files.META_FILE})")
+        meta = checkpoint_files.read_meta(d, problem=PROBLEM)
+        weights = d / ("inliner.safetensors" if meta.get("legacy") else checkpoint_files.WEIGHTS_FILE)
         try:
-            t = load_file(str(d / "inliner.safetensors"))
+            t = load_file(str(weights))
             return cls(list(meta["features"]), t["weights"], float(t["bias"][0]), t["scale"],
-                       {k: v for k, v in meta.items() if k not in ("format", "version", "features")},
-                       t["center"])
+                       {k: v for k, v in meta.items() if k not in SCHEMA_KEYS}, t["center"])
         except (OSError, SafetensorError, KeyError, ValueError) as exc:
-            raise ModelError(f"{d / 'inliner.safetensors'}: cannot load the policy ({exc})") from None
+            raise ModelError(f"{weights}: cannot load the policy ({exc})") from None
 
 
 class NoEviction:

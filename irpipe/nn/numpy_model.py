@@ -156,7 +156,7 @@ class NumpyModel:
 
     def predict(self, inputs: Sequence["ModuleInput"]) -> tuple[np.ndarray, np.ndarray]:
         """(cost [N, K, O], policy scores [N, O, K]) for parsed modules, like
-        :func:`irpipe.train.loop.predict`."""
+        :func:`irpipe.train.phase_order.predict`."""
         k = len(self.pipelines)
         costs, scores = [], []
         for x in inputs:

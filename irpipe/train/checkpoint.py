@@ -1,17 +1,19 @@
-"""Checkpoints: safetensors weights + JSON, never pickle.
+"""Checkpoints of torch models: safetensors weights + JSON, never pickle.
 
-A checkpoint directory holds::
+Every learning problem's checkpoint has the one schema of :mod:`irpipe.nn.checkpoint_files`
+(``model.json``: format, version, problem, config, ...).  A directory holds::
 
-    model.safetensors      weights (and the candidate pipelines' action ids, a buffer)
-    model.json             format, schema version, resolved config, encoders (node vocabulary),
-                           action names, objectives, metrics, epoch
-    pipelines.json         the candidate pipelines (irpipe.label.vocab format)
-    tokenizer/             the BPE tokenizer (transformer models)
-    train_state.safetensors + train_state.json   optimizer state and RNG, for --resume
+    model.safetensors      weights (phase order: and the candidate pipelines' action ids, a buffer)
+    model.json             format, version, problem, resolved config, schema version, and what
+                           the problem adds (phase order: encoders, action names, objectives,
+                           metrics, epoch, calibrated policy; MLIR cost: encoding, configs)
+    pipelines.json         phase order: the candidate pipelines (irpipe.label.vocab format)
+    tokenizer/             phase order: the BPE tokenizer (transformer models)
+    last/ + train_state.safetensors + train_state.json   the last epoch and optimizer state, for --resume
 
 Loading refuses another checkpoint format or irpipe schema version, and a
 weight file that does not match the JSON (missing or unexpected tensors).
-The torch-free readers (``read_meta``, numpy weights) live in
+The torch-free readers (``read_meta``, numpy weights) and the JSON writer live in
 :mod:`irpipe.nn.checkpoint_files`; this module writes and loads torch modules.
 """
 
@@ -28,8 +30,7 @@ from safetensors.torch import load_file, save
 from irpipe.runtime import jsonfile
 from irpipe.errors import ModelError
 from irpipe.runtime.shards import atomic_write_bytes
-from irpipe.nn.checkpoint_files import FORMAT, FORMAT_VERSION, read_meta  # noqa: F401 (read_meta: API)
-from irpipe.schema import SCHEMA_VERSION
+from irpipe.nn.checkpoint_files import document, read_meta, write_meta  # noqa: F401 (read_meta: API)
 
 
 def save_json(path: Path, doc: dict[str, Any]) -> None:
@@ -43,12 +44,12 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     atomic_write_bytes(Path(path), save(flat))
 
 
-def save_model(directory: Path, model: torch.nn.Module, meta: dict[str, Any]) -> None:
+def save_model(directory: Path, model: torch.nn.Module, problem: str, config: dict[str, Any],
+               meta: dict[str, Any]) -> None:
     """Write ``model.safetensors`` then ``model.json`` (the JSON last: it marks a complete save)."""
     directory = Path(directory)
     save_tensors(directory / "model.safetensors", model.state_dict())
-    save_json(directory / "model.json", {"format": FORMAT, "format_version": FORMAT_VERSION,
-                                         "schema_version": SCHEMA_VERSION, **meta})
+    write_meta(directory, document(problem, config, meta))
 
 
 def load_weights(directory: Path, model: torch.nn.Module) -> None:

@@ -13,11 +13,12 @@ import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, TypeVar
 
 from irpipe.errors import ConfigError
 from irpipe.nn.config import ModelConfig
 
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,36 @@ def from_dict(doc: dict[str, Any], overrides: Sequence[str] = ()) -> Config:
             raise ConfigError(f"unknown top-level key(s) {sorted(unknown)}; known: name, seed, "
                               + ", ".join(f"[{s}]" for s in _SECTIONS))
         return Config(**doc, **parts)
+    except TypeError as exc:
+        raise ConfigError(f"bad config: {exc}") from None
+
+
+def load_flat(cls: type[T], path: str | Path | None, overrides: Sequence[str] = ()) -> T:
+    """A flat frozen dataclass ``cls`` (the MLIR cost and inliner configs) from TOML with
+    top-level keys only, and ``key=value`` overrides (cast to the default's type); unknown
+    keys are errors."""
+    values: dict[str, Any] = {}
+    if path:
+        try:
+            values.update(tomllib.loads(Path(path).read_text()))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: not a readable TOML config ({exc})") from None
+        if not values and not overrides:  # an empty file alone must not train on every default
+            raise ConfigError(f"{path}: empty config (no keys)")
+    fields = {f.name for f in dataclasses.fields(cls)}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or key not in fields:
+            raise ConfigError(f"--set {item!r}: want key=value with key in {sorted(fields)}")
+        try:
+            values[key] = type(getattr(cls(), key))(raw)
+        except ValueError as exc:
+            raise ConfigError(f"--set {item!r}: {exc}") from None
+    unknown = set(values) - fields
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {sorted(unknown)}; known: {sorted(fields)}")
+    try:
+        return cls(**values)
     except TypeError as exc:
         raise ConfigError(f"bad config: {exc}") from None
 

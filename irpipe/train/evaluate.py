@@ -10,10 +10,16 @@ from ``--measurements``), then per objective (IR instructions, .text bytes):
 * baselines at the same number of compiles: random search and greedy search over the
   whole action space (-Oz plus ``verify - 1`` searched pipelines, seeded), and the
   oracle best candidate of the vocabulary (an upper bound for this policy).
+
+A module of the split without a successful measurement, or that a model cannot read,
+is left out of the metrics and counted: ``failed`` (``failures``: ``unmeasured``,
+``unpredicted``); so are the modules a search baseline could not search
+(``baseline_failed``).  The printed table says both.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +36,9 @@ from irpipe.runtime.shards import read_modules
 from irpipe.label.measure import Evaluator
 from irpipe.label.search import METHODS, search
 from irpipe.train.predict import Predictor
-from irpipe.train.loop import matrix_metrics
+from irpipe.train.phase_order import matrix_metrics
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,70 +81,120 @@ def _geomean(values: Sequence[float | None]) -> float:
     return float(math.exp(np.mean(np.log(ok)))) if ok else math.nan
 
 
-def evaluate(model_dirs: Sequence[str | Path], dataset: str | Path, *,
-             measurements: str | Path | None = None, work: str | Path | None = None,
-             options: EvalOptions = EvalOptions(), progress: bool = True) -> dict[str, Any]:
-    """Evaluate each model of ``model_dirs`` on ``dataset``; a JSON-able report."""
-    from tqdm import tqdm
-
-    from irpipe.label.job import run_measure
-    from irpipe.label.matrix import MeasureOptions
-
-    predictors = [Predictor.load(d) for d in model_dirs]
+def _split_hashes(dataset: str | Path, options: EvalOptions, split_seed: int) -> set[str]:
+    """The structural hashes of the modules to evaluate (split, size limit, sample)."""
     keys = read_modules(dataset, columns=["structural_hash", "recipe_id", "package_name",
                                           "instruction_count"])
     if options.max_instructions is not None:
         keys = keys.filter(pc.less_equal(keys["instruction_count"], options.max_instructions))
-    hashes = select_hashes(keys, options.split, sample=options.max_modules,
-                           seed=predictors[0].config.data.split_seed)
+    hashes = select_hashes(keys, options.split, sample=options.max_modules, seed=split_seed)
     if not hashes:
         raise EvalError(f"no modules of {dataset} in split {options.split!r}")
-    pipelines = sorted({p for pr in predictors for p in pr.pset.pipelines})
+    return hashes
+
+
+def _measurement_rows(dataset: str | Path, hashes: set[str], pipelines: list[str],
+                      measurements: str | Path | None, work: str | Path | None,
+                      options: EvalOptions, progress: bool) -> dict[str, list[dict]]:
+    """MEASUREMENTS rows of ``hashes`` (measured now into ``work`` unless ``measurements``)."""
+    from irpipe.label.job import run_measure
+    from irpipe.label.matrix import MeasureOptions
+
     if measurements is None:
         work = Path(work or Path("out/eval") / Path(dataset).resolve().name)
         run_measure(dataset, work, MeasureOptions(tuple(pipelines), object_file=True,
                                                   timeout_s=options.timeout_s,
                                                   only=frozenset(hashes)), progress=progress)
         measurements = work
-    meas = read_table(measurements, "measurements").to_pylist()
     rows_by_hash: dict[str, list[dict]] = {}
-    for r in meas:
+    for r in read_table(measurements, "measurements").to_pylist():
         if r["structural_hash"] in hashes:
             rows_by_hash.setdefault(r["structural_hash"], []).append(r)
-    table = read_modules(dataset, columns=["structural_hash", "recipe_id", "package_name", "content"])
-    modules = [r for r in table.to_pylist() if r["structural_hash"] in rows_by_hash]
-    report: dict[str, Any] = {"dataset": str(dataset), "split": options.split, "verify": options.verify,
-                              "modules": 0, "packages": 0, "models": {}, "baselines": {}}
-    per_model: dict[str, dict[str, list]] = {str(d): {"cost": [], "scores": [], "true": []}
-                                             for d in model_dirs}
-    used = []
+    return rows_by_hash
+
+
+@dataclass
+class Predicted:
+    """The modules every model predicted, with each model's outputs and the measured truth,
+    and how many modules failed: not measured (no row, or every candidate's row an error) or
+    not predicted (a model could not read the module)."""
+
+    used: list[dict[str, Any]]
+    per_model: dict[str, dict[str, list]]
+    unmeasured: int = 0
+    unpredicted: int = 0
+
+
+def predict_modules(model_dirs: Sequence[str | Path], predictors: Sequence[Any], modules: list[dict],
+                    rows_by_hash: dict[str, list[dict]], progress: bool = False) -> Predicted:
+    """Every model's prediction for each module of ``modules`` that has measurements; a module
+    without a successful measurement, or that a model cannot read, is counted, not used."""
+    from tqdm import tqdm
+
+    out = Predicted([], {str(d): {"cost": [], "scores": [], "true": []} for d in model_dirs})
     for row in tqdm(modules, desc="predict", disable=not progress, unit="mod"):
+        measured = rows_by_hash.get(row["structural_hash"], [])
+        if all(r.get("error") for r in measured):  # none, or every candidate failed to measure
+            out.unmeasured += 1
+            continue
         name = f"{row['recipe_id']}:{row['structural_hash'][:12]}"
         try:
             preds = [pr.predict(row["content"], name) for pr in predictors]
-        except IrpipeError:
+        except IrpipeError as exc:
+            log.warning("evaluate: %s: %s", name, exc)
+            out.unpredicted += 1
             continue
-        used.append(row)
+        out.used.append(row)
         for d, pr, pred in zip(model_dirs, predictors, preds):
-            acc = per_model[str(d)]
+            acc = out.per_model[str(d)]
             acc["cost"].append(pred.cost)
             acc["scores"].append(pred.scores)
-            acc["true"].append(targets(rows_by_hash[row["structural_hash"]], pr.pset.pipelines))
-    if not used:
-        raise EvalError("no module could be measured and predicted")
-    report["modules"] = len(used)
-    report["packages"] = len({r["recipe_id"] or r["package_name"] for r in used})
-    for d, pr in zip(model_dirs, predictors):
-        acc = per_model[str(d)]
-        m = matrix_metrics(np.stack(acc["cost"]), np.stack(acc["scores"]), np.stack(acc["true"]),
-                           pr.meta["reference"], options.verify, pr.picks(options.verify))
-        report["models"][str(d)] = {"arch": pr.arch, "candidates": len(pr.pset.pipelines), **m}
+            acc["true"].append(targets(measured, pr.pset.pipelines))
+    return out
+
+
+def _baselines(used: list[dict], options: EvalOptions, progress: bool) -> tuple[dict[str, float], dict[str, int]]:
+    """Geomean gain of each search baseline per objective, and the modules each could not search."""
+    from tqdm import tqdm
+
+    gains_by_key, failed = {}, {}
     for method in options.baselines:
         for objective, _ in OBJECTIVES:
+            key = f"{objective}_{method}_{options.verify}"
             gains = [_search_gain(r["content"], r["structural_hash"][:12], objective, method,
                                   options.verify, options.seed, options.timeout_s)
                      for r in tqdm(used, desc=f"{method} {objective}", disable=not progress, unit="mod")]
-            report["baselines"][f"{objective}_{method}_{options.verify}"] = _geomean(gains)
+            gains_by_key[key] = _geomean(gains)
+            failed[key] = sum(g is None for g in gains)
+    return gains_by_key, failed
+
+
+def evaluate(model_dirs: Sequence[str | Path], dataset: str | Path, *,
+             measurements: str | Path | None = None, work: str | Path | None = None,
+             options: EvalOptions = EvalOptions(), progress: bool = True) -> dict[str, Any]:
+    """Evaluate each model of ``model_dirs`` on ``dataset``; a JSON-able report.  ``failed``
+    counts the modules of the split left out of the metrics (``failures`` says why)."""
+    predictors = [Predictor.load(d) for d in model_dirs]
+    hashes = _split_hashes(dataset, options, predictors[0].config.data.split_seed)
+    pipelines = sorted({p for pr in predictors for p in pr.pset.pipelines})
+    rows_by_hash = _measurement_rows(dataset, hashes, pipelines, measurements, work, options, progress)
+    table = read_modules(dataset, columns=["structural_hash", "recipe_id", "package_name", "content"])
+    modules = [r for r in table.to_pylist() if r["structural_hash"] in hashes]
+    done = predict_modules(model_dirs, predictors, modules, rows_by_hash, progress)
+    failures = {"unmeasured": done.unmeasured, "unpredicted": done.unpredicted}
+    if not done.used:
+        raise EvalError(f"no module could be measured and predicted ({len(modules)} in the split: "
+                        f"{done.unmeasured} not measured, {done.unpredicted} not predicted)")
+    report: dict[str, Any] = {
+        "dataset": str(dataset), "split": options.split, "verify": options.verify,
+        "modules": len(done.used), "packages": len({r["recipe_id"] or r["package_name"] for r in done.used}),
+        "failed": sum(failures.values()), "failures": failures, "models": {}}
+    for d, pr in zip(model_dirs, predictors):
+        acc = done.per_model[str(d)]
+        m = matrix_metrics(np.stack(acc["cost"]), np.stack(acc["scores"]), np.stack(acc["true"]),
+                           pr.meta["reference"], options.verify, pr.picks(options.verify))
+        report["models"][str(d)] = {"arch": pr.arch, "candidates": len(pr.pset.pipelines), **m}
+    report["baselines"], report["baseline_failed"] = _baselines(done.used, options, progress)
     return report
 
 
@@ -144,8 +202,10 @@ def format_report(report: dict[str, Any]) -> str:
     """A Markdown table: one column per model, baselines below."""
     names = list(report["models"])
     n = report["verify"]
+    failures = report.get("failures", {})
     head = [f"{report['modules']} modules of {report['packages']} packages "
-            f"(split {report['split']}), {n} verifying compiles", "",
+            f"(split {report['split']}), {n} verifying compiles; failed: {report.get('failed', 0)} "
+            f"({failures.get('unmeasured', 0)} not measured, {failures.get('unpredicted', 0)} not predicted)", "",
             "| metric | " + " | ".join(f"{report['models'][m]['arch']} ({Path(m).name})" for m in names) + " |",
             "|---|" + "---:|" * len(names)]
     rows = []
@@ -162,6 +222,8 @@ def format_report(report: dict[str, Any]) -> str:
             rows.append(f"| {objective}: {label} | " + " | ".join(f"{v:.4f}" for v in vals) + " |")
     for key, value in report["baselines"].items():
         objective, method, budget = key.rsplit("_", 2)
-        rows.append(f"| {objective}: {method} search, {budget} compiles, vs -Oz | "
+        missed = report.get("baseline_failed", {}).get(key, 0)
+        rows.append(f"| {objective}: {method} search, {budget} compiles, vs -Oz"
+                    + (f" ({missed} modules failed)" if missed else "") + " | "
                     + " | ".join(f"{value:.4f}" for _ in names) + " |")
     return "\n".join(head + rows)

@@ -7,30 +7,39 @@ evolution strategies (MLGO trains its inliner with ES as well): antithetic Gauss
 perturbations of the linear policy's parameters, rank-normalized rewards, starting
 from the policy that reproduces LLVM's decisions.  Modules come from the dataset's
 training split (by package, like every model here); the report compares the
-trained policy with LLVM's default inliner on held-out (val + test) modules.
+trained policy with LLVM's default inliner on held-out (val + test) modules.  ES runs on
+the one training loop (:mod:`irpipe.train.loop`): an epoch is one iteration, row 0 the
+starting policy, the best policy so far is the checkpoint.  Modules that cannot be
+prepared or compiled are counted (``failed`` in each report), never silently dropped.
 
-    USAGE: irpipe train-inliner --dataset datasets/default --out models/inliner
+    USAGE: irpipe train --problem inliner --config models/inliner/config.toml --out out/models/inliner
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import logging
 import math
-import subprocess
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from irpipe.errors import IrpipeError, ToolError
+from irpipe.errors import IrpipeError, ToolError, ToolTimeout
 from irpipe.extract.bitcode import elf_sections
 from irpipe.llvm.tools import Toolchain
 from irpipe.nn.inliner import DEFAULT_FEATURE, InlinerPolicy, phi
 from irpipe.llvm.mlgo import Channel, Policy
+from irpipe.train.config import load_flat
+
+log = logging.getLogger(__name__)
+PROBLEM = "inliner"
+OBJECTIVE = ".text bytes at -Oz (x86-64-v3) vs LLVM 22's default inliner"
 
 FLAGS = ("-Oz", "-march=x86-64-v3", "-mllvm", "-enable-ml-inliner=release",
          "-mllvm", "-inliner-interactive-include-default")
@@ -51,21 +60,17 @@ def compile_text_bytes(bitcode: bytes, policy: Policy, *, timeout_s: float = 120
                     errors.append(exc)
             t = threading.Thread(target=host, daemon=True)
             t.start()
-            proc = Toolchain().start("clang", [*FLAGS, "-mllvm", f"-inliner-interactive-channel-base={ch.base}",
-                                               "-c", str(src), "-o", str(obj)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             try:
-                _, err = proc.communicate(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
-                raise ToolError(f"clang-22 with the interactive inliner timed out after {timeout_s:g} s")
+                proc = Toolchain().run("clang", [*FLAGS, "-mllvm", f"-inliner-interactive-channel-base={ch.base}",
+                                                 "-c", str(src), "-o", str(obj)], timeout=timeout_s, check=False)
+            except ToolTimeout:
+                raise ToolError(f"clang-22 with the interactive inliner timed out after {timeout_s:g} s") from None
             finally:
                 ch.stop()
                 t.join(timeout=10)
             if proc.returncode != 0 or errors:
                 raise ToolError(f"clang-22 with the interactive inliner failed ({proc.returncode}): "
-                                f"{(err or b'').decode(errors='replace')[-500:]} {errors}")
+                                f"{proc.stderr.decode(errors='replace')[-500:]} {errors}")
         sections = elf_sections(obj.read_bytes(), (".text",)) or {}
         return sum(len(v) for v in sections.values())
 
@@ -97,14 +102,39 @@ class ESConfig:
     seed: int = 0
 
 
+@dataclass(frozen=True)
+class InlinerConfig:
+    """Everything that makes an inliner policy (flat TOML keys, as models/inliner/config.toml)."""
+
+    dataset: str = "datasets/default/sample"   # MODULES shards; modules of its train split train
+    train_modules: int = 30
+    eval_modules: int = 60        # held-out (val + test) modules for the report
+    iterations: int = 8
+    pairs: int = 4
+    sigma: float = 0.1
+    lr: float = 0.2
+    seed: int = 0
+
+    @property
+    def es(self) -> ESConfig:
+        """The evolution-strategies knobs."""
+        return ESConfig(self.iterations, self.pairs, self.sigma, self.lr, self.seed)
+
+
+def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> InlinerConfig:
+    """An :class:`InlinerConfig` from TOML (flat keys) with ``key=value`` overrides."""
+    return load_flat(InlinerConfig, path, overrides)
+
+
 def geomean_gain(base: list[int], sizes: list[int]) -> float:
-    """Geomean of base / size (> 1: the policy is smaller)."""
-    return math.exp(float(np.mean([math.log(b / s) for b, s in zip(base, sizes) if b > 0 and s > 0])))
+    """Geomean of base / size (> 1: the policy is smaller) over the modules with code."""
+    logs = [math.log(b / s) for b, s in zip(base, sizes) if b > 0 and s > 0]
+    return math.exp(float(np.mean(logs))) if logs else math.nan
 
 
-def train(modules: list[bytes], *, config: ESConfig = ESConfig(),
-          progress: Callable[[str], None] = print) -> tuple[InlinerPolicy, dict]:
-    """ES from LLVM's own decisions; returns the best policy seen and its training history."""
+def start_policy(modules: Sequence[bytes]) -> tuple[InlinerPolicy, list[int], int]:
+    """The policy that reproduces LLVM's decisions, standardized on ``modules``' call sites;
+    the default .text bytes of each module; the number of call sites."""
     default = Default(record=True)
     base = [compile_text_bytes(m, default) for m in modules]
     if not default.seen:
@@ -112,52 +142,110 @@ def train(modules: list[bytes], *, config: ESConfig = ESConfig(),
     names = list(default.seen[0])
     feats = np.array([[float(r[n][0]) for n in names] for r in default.seen])
     scale = np.maximum(phi(feats).std(axis=0), 1e-3)
-    policy = InlinerPolicy.default(names, scale, phi(feats).mean(axis=0))
+    return InlinerPolicy.default(names, scale, phi(feats).mean(axis=0)), base, len(default.seen)
 
-    def reward(p: InlinerPolicy) -> float:
-        return geomean_gain(base, [compile_text_bytes(m, p) for m in modules])
-    rng = np.random.default_rng(config.seed)
-    theta = policy.params
-    best = (reward(policy), theta.copy())
-    history = [{"iteration": 0, "reward": best[0], "decisions": len(default.seen)}]
-    progress(f"inliner ES: {len(modules)} modules, {len(default.seen)} call sites, "
-             f"start reward {best[0]:.4f}")
-    for it in range(1, config.iterations + 1):
-        t0 = time.monotonic()
-        eps = rng.standard_normal((config.pairs, theta.size))
-        rewards = []
-        for e in eps:
-            for sign in (1, -1):
-                rewards.append(reward(policy.with_params(theta + sign * config.sigma * e)))
-        r = np.array(rewards).reshape(config.pairs, 2)
+
+class ESTrainable:
+    """Evolution strategies as a :class:`irpipe.train.loop.Trainable`: an epoch is one
+    iteration (antithetic perturbations, rank-normalized rewards, one step); validation is
+    the reward of the new parameters; a checkpoint is the policy with them."""
+
+    resumable = False
+
+    def __init__(self, policy: InlinerPolicy, modules: Sequence[bytes], base: list[int], config: ESConfig,
+                 info: dict[str, Any], say: Callable[[str], None] = print) -> None:
+        self.policy, self.modules, self.base, self.es = policy, modules, base, config
+        self.theta = policy.params
+        self.rng = np.random.default_rng(config.seed)
+        self.info, self.say, self.best = info, say, -math.inf
+
+    def reward(self, params: np.ndarray) -> float:
+        """Geomean default / policy .text bytes over the training modules."""
+        return geomean_gain(self.base, [compile_text_bytes(m, self.policy.with_params(params)) for m in self.modules])
+
+    def epoch(self, epoch: int) -> dict[str, Any]:
+        es = self.es
+        eps = self.rng.standard_normal((es.pairs, self.theta.size))
+        r = np.array([self.reward(self.theta + sign * es.sigma * e) for e in eps for sign in (1, -1)])
+        r = r.reshape(es.pairs, 2)
         ranks = np.argsort(np.argsort(r.reshape(-1))).reshape(r.shape) / (r.size - 1) - 0.5
-        grad = ((ranks[:, 0] - ranks[:, 1])[:, None] * eps).sum(axis=0) / (config.pairs * config.sigma)
-        theta = theta + config.lr * config.sigma * grad
-        now = reward(policy.with_params(theta))
-        if now > best[0]:
-            best = (now, theta.copy())
-        history.append({"iteration": it, "reward": now, "best": best[0], "population_max": float(r.max()),
-                        "seconds": round(time.monotonic() - t0, 1)})
-        progress(f"iteration {it}/{config.iterations}: reward {now:.4f} (best {best[0]:.4f}, "
-                 f"population max {r.max():.4f}) {time.monotonic() - t0:.0f} s")
-    return policy.with_params(best[1]), {"history": history, "train_modules": len(modules),
-                                         "train_call_sites": len(default.seen)}
+        grad = ((ranks[:, 0] - ranks[:, 1])[:, None] * eps).sum(axis=0) / (es.pairs * es.sigma)
+        self.theta = self.theta + es.lr * es.sigma * grad
+        return {"iteration": epoch + 1, "population_max": float(r.max())}
+
+    def validate(self) -> dict[str, Any]:
+        return {"reward": self.reward(self.theta)}
+
+    def score(self, row: dict[str, Any]) -> float:
+        return -row["reward"]
+
+    def save(self, directory: Path, meta: dict[str, Any]) -> None:
+        self.policy.with_params(self.theta).save(directory, {**self.info, **meta})
+
+    def save_state(self, directory: Path, info: dict[str, Any]) -> None:
+        raise IrpipeError("the inliner's evolution strategies cannot resume")
+
+    def load_state(self, directory: Path) -> dict[str, Any]:
+        raise IrpipeError("the inliner's evolution strategies cannot resume")
+
+    def log(self, row: dict[str, Any], epochs: int) -> None:
+        self.best = max(self.best, row["reward"])
+        if row["epoch"] == 0:
+            self.say(f"start reward {row['reward']:.4f}")
+        else:
+            self.say(f"iteration {row['epoch']}/{epochs}: reward {row['reward']:.4f} (best {self.best:.4f}, "
+                     f"population max {row['population_max']:.4f}) {row['seconds']:.0f} s")
 
 
-def evaluate(policy: InlinerPolicy, modules: list[bytes]) -> dict[str, float]:
-    """The policy against LLVM's default inliner (same flags) on ``modules``."""
-    base = [compile_text_bytes(m, Default()) for m in modules]
-    sizes = [compile_text_bytes(m, policy) for m in modules]
-    return {"modules": len(modules), "geomean_gain": round(geomean_gain(base, sizes), 5),
+def train(modules: list[bytes], out: str | Path, *, config: ESConfig = ESConfig(),
+          info: dict[str, Any] | None = None, progress: Callable[[str], None] = print
+          ) -> tuple[InlinerPolicy, dict]:
+    """ES from LLVM's own decisions on the one loop; the best policy seen (saved in ``out``
+    with ``info``) and its training history."""
+    from irpipe.train.loop import run_epochs  # torch: only for a training
+
+    policy, base, decisions = start_policy(modules)
+    progress(f"inliner ES: {len(modules)} modules, {decisions} call sites")
+    trainable = ESTrainable(policy, modules, base, config, info or {}, progress)
+    state = run_epochs(trainable, config.iterations, Path(out), validate_first=True)
+    return InlinerPolicy.load(out), {"history": state.rows, "train_modules": len(modules),
+                                     "train_call_sites": decisions}
+
+
+def evaluate(policy: InlinerPolicy, modules: list[bytes], *, failed: int = 0) -> dict[str, Any]:
+    """The policy against LLVM's default inliner (same flags) on ``modules``.  A module that
+    does not compile is left out and counted in ``failed`` (on top of ``failed``: the modules
+    the caller could not prepare); ``no_text``: modules without code, out of the geomean."""
+    base, sizes = [], []
+    for m in modules:
+        try:
+            b, s = compile_text_bytes(m, Default()), compile_text_bytes(m, policy)
+        except IrpipeError as exc:
+            log.warning("inliner evaluation: a module failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
+            failed += 1
+            continue
+        base.append(b)
+        sizes.append(s)
+    return {"modules": len(base), "failed": failed, "geomean_gain": round(geomean_gain(base, sizes), 5),
             "total_default_bytes": int(sum(base)), "total_policy_bytes": int(sum(sizes)),
             "smaller": sum(s < b for b, s in zip(base, sizes)),
-            "larger": sum(s > b for b, s in zip(base, sizes))}
+            "larger": sum(s > b for b, s in zip(base, sizes)),
+            "no_text": sum(b <= 0 or s <= 0 for b, s in zip(base, sizes))}
+
+
+@dataclass
+class ModuleSet:
+    """Prepared modules of a split, and how many of those tried could not be prepared."""
+
+    modules: list[bytes]
+    failed: int = 0
 
 
 def load_modules(dataset: str | Path, split: str, count: int, *, seed: int = 0,
-                 min_instructions: int = 30, max_instructions: int = 4000) -> list[bytes]:
+                 min_instructions: int = 30, max_instructions: int = 4000) -> ModuleSet:
     """``count`` modules of ``split`` ("train", or "val+test"), prepared like every evaluation
-    (optnone/noinline of -O0 builds stripped), of a size that compiles in well under a second."""
+    (optnone/noinline of -O0 builds stripped), of a size that compiles in well under a second;
+    the modules that fail to prepare are counted."""
     import pyarrow as pa
 
     from irpipe.data.splits import select_hashes
@@ -173,30 +261,33 @@ def load_modules(dataset: str | Path, split: str, count: int, *, seed: int = 0,
         hashes |= select_hashes(table, part, seed=seed)
     order = sorted(hashes, key=lambda h: hashlib.sha256(f"{seed}:{h}".encode()).digest())
     content = dict(zip(table.column("structural_hash").to_pylist(), table.column("content").to_pylist()))
-    out = []
+    out = ModuleSet([])
     for h in order:
-        if len(out) >= count:
+        if len(out.modules) >= count:
             break
         try:
             _, raw = Evaluator(content[h], name=h[:12]).evaluate("verify", bitcode=True)
-        except EvaluationError:
+        except EvaluationError as exc:
+            log.warning("inliner: module %s cannot be prepared: %s", h[:12], exc)
+            out.failed += 1
             continue
-        out.append(raw["bitcode"])
+        out.modules.append(raw["bitcode"])
     return out
 
 
-def run(dataset: str | Path, out: str | Path, *, train_modules: int = 30, eval_modules: int = 60,
-        config: ESConfig = ESConfig(), progress: Callable[[str], None] = print) -> dict:
+def run(cfg: InlinerConfig, out: str | Path, *, progress: Callable[[str], None] = print) -> dict:
     """Train on the training split, evaluate on val+test, save the policy with its report."""
-    train_set = load_modules(dataset, "train", train_modules, seed=config.seed)
-    held_out = load_modules(dataset, "val+test", eval_modules, seed=config.seed)
+    train_set = load_modules(cfg.dataset, "train", cfg.train_modules, seed=cfg.seed)
+    held_out = load_modules(cfg.dataset, "val+test", cfg.eval_modules, seed=cfg.seed)
     t0 = time.monotonic()
-    policy, info = train(train_set, config=config, progress=progress)
-    report = {"objective": ".text bytes at -Oz (x86-64-v3) vs LLVM 22's default inliner",
-              "flags": list(FLAGS), "es": config.__dict__, **info,
-              "train_seconds": round(time.monotonic() - t0, 1),
-              "train": evaluate(policy, train_set), "held_out": evaluate(policy, held_out)}
+    info = {"config": dataclasses.asdict(cfg), "objective": OBJECTIVE, "flags": list(FLAGS),
+            "es": dataclasses.asdict(cfg.es)}
+    policy, history = train(train_set.modules, out, config=cfg.es, info=info, progress=progress)
+    report = {**info, **history, "train_seconds": round(time.monotonic() - t0, 1),
+              "train": evaluate(policy, train_set.modules, failed=train_set.failed),
+              "held_out": evaluate(policy, held_out.modules, failed=held_out.failed)}
     policy.save(out, report)
-    progress(f"held-out (val+test, {len(held_out)} modules): geomean {report['held_out']['geomean_gain']:.4f}x "
-             f"vs the default inliner; saved {out}")
+    h = report["held_out"]
+    progress(f"held-out (val+test, {h['modules']} modules, {h['failed']} failed): geomean "
+             f"{h['geomean_gain']:.4f}x vs the default inliner; saved {out}")
     return report

@@ -1,7 +1,7 @@
 """``irpipe train``: build examples, then fit in this process or with Ray Train (DDP).
 
 With ``train.workers = 1`` the loop runs here, no Ray.  With more, a Ray Train
-``TorchTrainer`` runs :func:`irpipe.train.loop.fit` on that many workers, each a
+``TorchTrainer`` runs :func:`irpipe.train.phase_order.fit` on that many workers, each a
 DDP rank (gloo on CPU, NCCL when GPUs are used); the examples are built once
 by the driver and shared through the object store.  A private local Ray by
 default, or the cluster at ``address`` (see :mod:`irpipe.runtime.cluster`) whose nodes see ``out``.
@@ -25,13 +25,13 @@ def _device(use_gpu: bool) -> str:
 
 
 def _worker_loop(config: dict[str, Any]) -> None:
-    """Ray Train worker body: one DDP rank of :func:`irpipe.train.loop.fit`."""
+    """Ray Train worker body: one DDP rank of :func:`irpipe.train.phase_order.fit`."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import ray
     import ray.train
     import ray.train.torch
 
-    from irpipe.train.loop import fit
+    from irpipe.train.phase_order import fit
 
     cfg = from_dict(config["cfg"])
     examples, encoders, pset = ray.get(config["data"][0])
@@ -48,14 +48,12 @@ def run_train(cfg: Config, out: str | Path, *, resume: bool = False, progress: b
     import torch
 
     from irpipe.train.data import build_examples
-    from irpipe.train.loop import fit
+    from irpipe.train.phase_order import fit
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     torch.set_num_threads(cfg.train.threads)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    if not resume and (out / "metrics.jsonl").exists():
-        (out / "metrics.jsonl").unlink()
     (out / "config.resolved.json").write_text(json.dumps(cfg.to_dict(), indent=1) + "\n")
     examples, encoders, pset = build_examples(cfg.data, cfg.model.arch, progress=progress)
     counts = {s: sum(e.split == s for e in examples) for s in ("train", "val", "test")}

@@ -1,221 +1,200 @@
-"""The training loop: one process, or one DDP rank of a Ray Train run (irpipe.train.job).
+"""The one training loop of every learning problem (:mod:`irpipe.problems`).
 
-Loss per batch (masked where a candidate was not measured)::
+A problem hands the loop a :class:`Trainable`: what one epoch of training does, what
+validation measures, how a checkpoint is written.  The loop does the rest, the same for
+all problems: epochs from the start or from ``OUT/last`` (``--resume``), one JSON row per
+epoch in ``OUT/metrics.jsonl``, the best epoch (lowest :meth:`Trainable.score`) saved to
+``OUT``, the last one to ``OUT/last`` with the optimizer state when the problem can resume.
+Only rank 0 validates and writes.
 
-    cost   = MSE(pred, true) + RankNet(pred; pairs of candidates whose true metrics differ > 0.5%)
-    policy = CE(softmax(scores), softmax(-(true - min_k true) / T))          # listwise
-    loss   = cost_weight * cost + policy_weight * policy
+Gradient problems (phase order, MLIR cost) share :class:`TorchTrainable`: seeded global
+batches, the same in every run with the same seed (a seeded shuffle per epoch, cut into
+global batches of ``batch_size``; rank r of w takes items r, r+w, ... of each, so w DDP
+ranks average the gradients of the same global batch that one process sees whole),
+gradient clipping, the epoch's loss averaged over ranks, and safetensors checkpoints
+(:mod:`irpipe.train.checkpoint`).  Evolution strategies (the inliner) implement
+:class:`Trainable` directly: an epoch is one ES iteration.
 
-Batches are the same in every run with the same seed: a seeded shuffle per epoch,
-cut into global batches of ``batch_size``; rank r of w takes items r, r+w, ... of
-each, so w DDP ranks average the gradients of the same global batch that one
-process sees whole.  Only rank 0 evaluates, writes checkpoints, metrics and plots.
+    USAGE: history = run_epochs(trainable, epochs=30, out=Path("out/models/x"))
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import math
 import random
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from irpipe.data.examples import OBJECTIVES, Encoders
-from irpipe.label.actions import ACTIONS
-from irpipe.label.vocab import REFERENCE, PipelineSet, save as save_pipelines
-from irpipe.nn.model import IRPipeModel, actions_tensor
-from irpipe.train import checkpoint, metrics
-from irpipe.train.config import Config
-from irpipe.train.data import Example, collate, example_items
+from irpipe.train import checkpoint
 
-log = logging.getLogger(__name__)
-ACTION_INDEX = {a.name: i for i, a in enumerate(ACTIONS)}
+METRICS_FILE = "metrics.jsonl"
 
 
-def build_model(cfg: Config, encoders: Encoders, pset: PipelineSet) -> IRPipeModel:
-    """A fresh model for ``cfg`` with the encoders' vocabulary and ``pset`` as candidates."""
-    torch.manual_seed(cfg.seed)
-    num_tokens = (len(encoders.node_vocab) + 1 if cfg.model.arch == "gnn"
-                  else encoders.tokenizer.vocab_size)
-    cands = actions_tensor([[ACTION_INDEX[a] for a in seq] for seq in pset.actions()])
-    m = cfg.model
-    return IRPipeModel(m.arch, num_tokens, len(ACTIONS), cands, hidden=m.hidden, layers=m.layers,
-                       d_model=m.d_model, heads=m.heads, ff=m.ff, dropout=m.dropout,
-                       global_features=m.global_features, chunk_len=cfg.data.chunk_len)
+class Trainable(Protocol):
+    """What a problem gives :func:`run_epochs`."""
+
+    resumable: bool  # True: save OUT/last and the optimizer state every epoch (--resume)
+
+    def epoch(self, epoch: int) -> dict[str, Any]:
+        """Train one epoch (every rank); the row's training numbers (e.g. ``train_loss``)."""
+
+    def validate(self) -> dict[str, Any]:
+        """Rank 0, after an epoch: the row's validation numbers (e.g. ``val_loss``)."""
+
+    def score(self, row: dict[str, Any]) -> float:
+        """The number the best epoch minimizes."""
+
+    def save(self, directory: Path, meta: dict[str, Any]) -> None:
+        """Write a checkpoint (one schema: :mod:`irpipe.nn.checkpoint_files`) with ``meta`` added."""
+
+    def save_state(self, directory: Path, info: dict[str, Any]) -> None:
+        """Write what resuming needs besides the weights (the optimizer), plus ``info``."""
+
+    def load_state(self, directory: Path) -> dict[str, Any]:
+        """Restore weights and state from ``directory``; the ``info`` saved with them."""
+
+    def log(self, row: dict[str, Any], epochs: int) -> None:
+        """Say how the epoch went (rank 0)."""
 
 
-def loss_fn(out: dict[str, Tensor], target: Tensor, cfg: Config) -> tuple[Tensor, dict[str, float]]:
-    """The masked training loss of one batch (see the module docstring)."""
-    valid = torch.isfinite(target)                              # [B, K, O]
-    t = torch.where(valid, target, torch.zeros_like(target))
-    pred = out["cost"]
-    n = valid.sum().clamp(min=1)
-    level = (((pred - t) ** 2) * valid).sum() / n
-    # pairwise (RankNet): for candidates i, j of a module whose measured metrics differ by more
-    # than 0.5%, -log sigmoid((pred_j - pred_i) / s) where i is the better one: Kendall tau's surrogate
-    dt = t.unsqueeze(2) - t.unsqueeze(1)                        # [B, K, K, O] t_i - t_j
-    dp = pred.unsqueeze(2) - pred.unsqueeze(1)
-    pairs = valid.unsqueeze(2) & valid.unsqueeze(1) & (dt < -0.005)
-    rank = (torch.nn.functional.softplus(dp / 0.05) * pairs).sum() / pairs.sum().clamp(min=1)
-    big = torch.finfo(t.dtype).max / 4
-    best = torch.where(valid, t, torch.full_like(t, big)).min(dim=1, keepdim=True).values
-    logits_t = (-(t - best) / cfg.train.policy_temperature).masked_fill(~valid, -1e9)
-    p_true = torch.softmax(logits_t.transpose(1, 2), dim=-1)    # [B, O, K]
-    scores = out["policy"].masked_fill(~valid.transpose(1, 2), -1e9)
-    has = valid.any(dim=1)                                      # [B, O]
-    ce = -(p_true * torch.log_softmax(scores, dim=-1)).sum(-1)
-    policy = (ce * has).sum() / has.sum().clamp(min=1)
-    loss = cfg.train.cost_weight * (level + rank) + cfg.train.policy_weight * policy
-    return loss, {"cost": float((level + rank).detach()), "policy": float(policy.detach())}
+@dataclass
+class History:
+    """The loop's state: the rows so far, the best score, the next epoch (0-based)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    best: float = math.inf
+    start: int = 0
 
 
-@torch.no_grad()
-def predict(model: IRPipeModel, items: Sequence[dict[str, Any]], batch_size: int = 32,
-            device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
-    """(cost [N, K, O], policy scores [N, O, K]) for encoded items, in eval mode."""
-    model.eval()
-    costs, scores = [], []
-    for i in range(0, len(items), batch_size):
-        batch = _to(collate(items[i:i + batch_size]), device)
-        out = model(batch)
-        costs.append(out["cost"].cpu().numpy())
-        scores.append(out["policy"].cpu().numpy())
-    k, o = model.candidates.shape[0], len(OBJECTIVES)
-    return (np.concatenate(costs) if costs else np.zeros((0, k, o)),
-            np.concatenate(scores) if scores else np.zeros((0, o, k)))
-
-
-def matrix_metrics(cost: np.ndarray, scores: np.ndarray, target: np.ndarray, reference: int,
-                   verify: int = 10, picks: dict[str, int] | None = None) -> dict[str, float]:
-    """Cost MAPE / Kendall tau / top-1 regret and policy gains, per objective.
-
-    ``policy_top{verify}`` uses the model's calibrated ``picks`` per objective (see
-    :func:`calibrate`); ``policy_only`` lets the model choose all ``verify - 1``;
-    ``static`` is the vocabulary order with no model.
-    """
-    out: dict[str, float] = {}
-    for o, (name, _) in enumerate(OBJECTIVES):
-        true = [t[:, o] for t in target]
-        pred = [c[:, o] for c in cost]
-        pol = [s[o] for s in scores]
-        p = (picks or {}).get(name, verify - 1)
-        out.update({f"{name}_mape": metrics.mape(pred, true), f"{name}_tau": metrics.kendall_tau(pred, true),
-                    f"{name}_regret": metrics.top1_regret(pred, true),
-                    f"{name}_policy_top1": metrics.top_n_gain(pol, true, 2, reference),
-                    f"{name}_policy_top{verify}": metrics.top_n_gain(pol, true, verify, reference, p),
-                    f"{name}_policy_only_top{verify}": metrics.top_n_gain(pol, true, verify, reference),
-                    f"{name}_cost_top{verify}": metrics.top_n_gain([-c for c in pred], true, verify, reference),
-                    f"{name}_static_top{verify}": metrics.top_n_gain(pol, true, verify, reference, 0),
-                    f"{name}_oracle": metrics.oracle_gain(true, reference)})
-    return out
-
-
-def calibrate(scores: np.ndarray, target: np.ndarray, reference: int, verify: int = 10
-              ) -> dict[str, Any]:
-    """How many of the ``verify - 1`` compiles the policy chooses (the rest follow the
-    vocabulary order), per objective, picked on the validation split."""
-    out: dict[str, Any] = {"verify": verify, "picks": {}, "val_gain_by_picks": {}}
-    for o, (name, _) in enumerate(OBJECTIVES):
-        picks, gains = metrics.best_picks([s[o] for s in scores], [t[:, o] for t in target],
-                                          verify, reference)
-        out["picks"][name] = picks
-        out["val_gain_by_picks"][name] = [round(g, 5) for g in gains]
-    return out
-
-
-def _to(batch: dict[str, Any], device: str) -> dict[str, Any]:
-    return {k: v.to(device) for k, v in batch.items()}
-
-
-def _batches(n: int, size: int, seed: int, epoch: int) -> list[list[int]]:
+def seeded_batches(n: int, size: int, seed: int, epoch: int) -> list[list[int]]:
+    """Indices ``0..n-1`` in a seeded shuffle of ``epoch``, cut into batches of ``size``."""
     order = list(range(n))
     random.Random(seed * 1000003 + epoch).shuffle(order)
     return [order[i:i + size] for i in range(0, n, size)]
 
 
-def fit(cfg: Config, examples: list[Example], encoders: Encoders, pset: PipelineSet, out: Path, *,
-        rank: int = 0, world: int = 1, resume: bool = False, progress: bool = True,
-        device: str = "cpu") -> dict[str, Any]:
-    """Train on the train split, select the best epoch on val; rank 0 writes ``out``."""
-    from tqdm import tqdm
+def resume(trainable: Trainable, out: Path) -> History | None:
+    """The history saved in ``out/last``, with the trainable restored from it (weights,
+    optimizer); None when there is no ``out/last`` to resume from."""
+    last = Path(out) / "last"
+    if not (last / "model.json").is_file():
+        return None
+    info = trainable.load_state(last)
+    return History(info["history"], info["best_val_loss"], info["epoch"] + 1)
 
-    torch.set_num_threads(cfg.train.threads)
+
+def run_epochs(trainable: Trainable, epochs: int, out: Path, *, history: History | None = None,
+               rank: int = 0, validate_first: bool = False) -> History:
+    """Train epochs ``history.start .. epochs - 1`` (all, without a history); rank 0 writes
+    ``out``.  ``validate_first``: row 0 is the untrained model, a candidate for the best."""
     out = Path(out)
-    train = example_items(e for e in examples if e.split == "train")
-    val = [e for e in examples if e.split == "val"]
-    val_items, val_target = example_items(val), np.stack([e.target.numpy() for e in val]) if val else None
-    model = build_model(cfg, encoders, pset).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
-    history: list[dict[str, Any]] = []
-    start, best = 0, math.inf
-    if resume and (out / "last" / "model.json").is_file():
-        checkpoint.load_weights(out / "last", model)
-        info = checkpoint.load_train_state(out / "last", opt)
-        start, history, best = info["epoch"] + 1, info["history"], info["best_val_loss"]
-        if rank == 0:
-            print(f"resuming {out} at epoch {start}", flush=True)
-    net = model
-    if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
-    reference = pset.index(REFERENCE[pset.objective])
-    meta = {"config": cfg.to_dict(), "encoders": encoders.save(out) if rank == 0 else None,
-            "actions": [a.name for a in ACTIONS], "objectives": [o for o, _ in OBJECTIVES],
-            "reference": reference, "arch": cfg.model.arch,
-            "parameters": sum(p.numel() for p in model.parameters())}
+    state = history or History()
     if rank == 0:
-        save_pipelines(pset, out / "pipelines.json")
-    for epoch in range(start, cfg.train.epochs):
+        out.mkdir(parents=True, exist_ok=True)
+        if history is None:  # a fresh run: no rows of an earlier one
+            (out / METRICS_FILE).unlink(missing_ok=True)
+        if validate_first and state.start == 0:
+            _end_epoch(trainable, state, {"epoch": 0}, time.monotonic(), out, epochs)
+    for epoch in range(state.start, epochs):
         t0 = time.monotonic()
-        net.train()
+        row = {"epoch": epoch + 1, **trainable.epoch(epoch)}
+        if rank == 0:
+            _end_epoch(trainable, state, row, t0, out, epochs)
+    return state
+
+
+def _end_epoch(trainable: Trainable, state: History, row: dict[str, Any], t0: float, out: Path,
+               epochs: int) -> None:
+    """Validate, record and log ``row``; save the best and the last checkpoint."""
+    row["seconds"] = round(time.monotonic() - t0, 2)
+    row.update(trainable.validate())
+    state.rows.append(row)
+    trainable.log(row, epochs)
+    with (out / METRICS_FILE).open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    meta = {"epoch": row["epoch"], "metrics": row}
+    score = trainable.score(row)
+    if score < state.best:
+        state.best = score
+        trainable.save(out, meta)
+    if trainable.resumable:
+        trainable.save(out / "last", meta)
+        trainable.save_state(out / "last", {"epoch": row["epoch"] - 1, "history": state.rows,
+                                            "best_val_loss": state.best})
+
+
+class TorchTrainable:
+    """The shared half of a gradient problem's :class:`Trainable`: the model, its optimizer,
+    seeded (DDP-split) batches, clipping, checkpoints.  A subclass adds ``epoch`` (calling
+    :meth:`train_epoch`), ``validate``, ``score`` and ``log``.
+
+    Args:
+        model: the torch module (on ``device``).
+        optimizer: its optimizer.
+        problem: the problem's name, written in every checkpoint.
+        config: the resolved config (JSON-able), written in every checkpoint.
+        meta: what else every checkpoint's JSON holds.
+        seed: the batches' seed.
+        batch_size: items per global batch.
+        clip: gradient-norm clip (None: none).
+        rank, world: this DDP rank and the number of ranks.
+    """
+
+    resumable = True
+
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, *, problem: str,
+                 config: dict[str, Any], meta: dict[str, Any], seed: int, batch_size: int,
+                 clip: float | None = None, rank: int = 0, world: int = 1, device: str = "cpu",
+                 progress: bool = False) -> None:
+        self.model, self.net, self.opt = model, model, optimizer
+        self.problem, self.config, self.meta = problem, config, meta
+        self.seed, self.batch_size, self.clip = seed, batch_size, clip
+        self.rank, self.world, self.device, self.progress = rank, world, device, progress
+
+    def wrap(self) -> None:
+        """Wrap the model in DDP when there are several ranks (after :func:`resume`)."""
+        if self.world > 1:
+            self.net = torch.nn.parallel.DistributedDataParallel(self.model, find_unused_parameters=True)
+
+    def train_epoch(self, epoch: int, size: int, loss_of: Callable[[torch.nn.Module, Sequence[int]], Tensor],
+                    desc: str = "") -> float:
+        """One pass over ``size`` items: per global batch, ``loss_of(net, this rank's indices)``,
+        a step; the epoch's mean batch loss, averaged over ranks."""
+        from tqdm import tqdm
+
+        self.net.train()
         losses: list[float] = []
-        batches = _batches(len(train), cfg.train.batch_size, cfg.seed, epoch)
-        for idx in tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.train.epochs}", leave=False,
-                        disable=not progress or rank != 0, unit="batch"):
-            mine = idx[rank::world]
-            batch = _to(collate([train[i] for i in mine]), device)
-            loss, _ = loss_fn(net(batch), batch["target"], cfg)
-            opt.zero_grad(set_to_none=True)
+        for idx in tqdm(seeded_batches(size, self.batch_size, self.seed, epoch), desc=desc, leave=False,
+                        disable=not self.progress or self.rank != 0, unit="batch"):
+            loss = loss_of(self.net, idx[self.rank::self.world])
+            self.opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
+            if self.clip is not None:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
+            self.opt.step()
             losses.append(float(loss.detach()))
-        mean_loss = torch.tensor(float(np.mean(losses)) if losses else 0.0)
-        if world > 1:  # the loss of the whole global batch, as one process would log it
-            torch.distributed.all_reduce(mean_loss)
-            mean_loss /= world
-        if rank != 0:
-            continue
-        row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": float(mean_loss),
-                               "seconds": round(time.monotonic() - t0, 2),
-                               "graphs_per_s": round(len(train) / max(time.monotonic() - t0, 1e-9), 2)}
-        if val_items:
-            cost, scores = predict(model, val_items, device=device)
-            vl = [loss_fn({"cost": torch.from_numpy(cost[i:i + 64]), "policy": torch.from_numpy(scores[i:i + 64])},
-                          torch.from_numpy(val_target[i:i + 64]), cfg)[0].item() for i in range(0, len(val_items), 64)]
-            row["val_loss"] = float(np.mean(vl))
-            row.update({f"val_{k}": v for k, v in matrix_metrics(cost, scores, val_target, reference).items()})
-        history.append(row)
-        print(json.dumps(row), flush=True)
-        with (out / "metrics.jsonl").open("a") as f:
-            f.write(json.dumps(row) + "\n")
-        score = row.get("val_loss", row["train_loss"])
-        if score < best:
-            best = score
-            checkpoint.save_model(out, model, {**meta, "epoch": epoch + 1, "metrics": row})
-        checkpoint.save_model(out / "last", model, {**meta, "epoch": epoch + 1, "metrics": row})
-        checkpoint.save_train_state(out / "last", opt, {"epoch": epoch, "history": history,
-                                                        "best_val_loss": best})
-    if rank == 0 and val_items:
-        # the policy's share of the verifying compiles, chosen on val with the best weights
-        checkpoint.load_weights(out, model)
-        _, scores = predict(model, val_items, device=device)
-        meta = checkpoint.read_meta(out)
-        meta["policy"] = calibrate(scores, val_target, reference)
-        checkpoint.save_json(out / "model.json", meta)
-    return {"history": history, "best_val_loss": best}
+        mean = torch.tensor(float(np.mean(losses)) if losses else 0.0)
+        if self.world > 1:  # the loss of the whole global batch, as one process would log it
+            torch.distributed.all_reduce(mean)
+            mean /= self.world
+        return float(mean)
+
+    def save(self, directory: Path, meta: dict[str, Any]) -> None:
+        """Weights + ``model.json`` (the one schema) with ``meta`` over the trainable's own."""
+        checkpoint.save_model(directory, self.model, self.problem, self.config, {**self.meta, **meta})
+
+    def save_state(self, directory: Path, info: dict[str, Any]) -> None:
+        """The optimizer state (safetensors + JSON) and ``info``."""
+        checkpoint.save_train_state(directory, self.opt, info)
+
+    def load_state(self, directory: Path) -> dict[str, Any]:
+        """Weights and optimizer from ``directory``; the saved ``info``."""
+        checkpoint.load_weights(directory, self.model)
+        return checkpoint.load_train_state(directory, self.opt)

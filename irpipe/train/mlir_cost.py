@@ -3,7 +3,9 @@
 Training data: :func:`irpipe.data.mlir_cost.load_examples` (split by source
 program).  Targets are log CPU seconds and log instructions per call under each
 configuration, standardized on train; the loss is the masked MSE over measured
-pairs; the epoch with the best val loss is kept.  Reported on test, next to the
+pairs, on the one training loop of every problem (:mod:`irpipe.train.loop`: seeded
+batches, ``metrics.jsonl``, ``last/`` for resuming); the epoch with the best val loss
+is kept.  Reported on test, next to the
 analytical baseline: MAPE, Kendall tau of the configurations within each module
 (the ranking a compiler would use) and over all (module, config) pairs.
 
@@ -14,9 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import random
 import time
-import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from scipy.stats import kendalltau
 
-from irpipe.errors import ConfigError, ModelError
+from irpipe.errors import ModelError
 from irpipe.mlir import graph as mlir_graph
 from irpipe.mlir import ir as mlir_ir
 from irpipe.mlir.configs import CONFIGS
@@ -34,8 +34,12 @@ from irpipe.data.mlir_cost import TARGETS, AnalyticalBaseline, CostExample, load
 from irpipe.mlir.features import feature_names, features, shape_of
 from irpipe.data.batching import with_all_edge_types
 from irpipe.nn.mlir_cost import MlirCostModel
-from irpipe.train import checkpoint
+from irpipe.train import checkpoint, loop
+from irpipe.train.config import load_flat
+from irpipe.train.loop import TorchTrainable
 from irpipe.train.metrics import kendall_tau, mape
+
+PROBLEM = "mlir-cost"
 
 
 @dataclass(frozen=True)
@@ -58,24 +62,7 @@ class MlirCostConfig:
 
 def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> MlirCostConfig:
     """A config from TOML (flat keys) with ``key=value`` overrides; unknown keys are errors."""
-    values: dict[str, Any] = {}
-    if path:
-        try:
-            values.update(tomllib.loads(Path(path).read_text()))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{path}: not a readable TOML config ({exc})") from None
-        if not values and not overrides:  # an empty file alone must not train on every default
-            raise ConfigError(f"{path}: empty config (no keys)")
-    fields = {f.name: f for f in dataclasses.fields(MlirCostConfig)}
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or key not in fields:
-            raise ConfigError(f"--set {item!r}: want key=value with key in {sorted(fields)}")
-        values[key] = type(getattr(MlirCostConfig(), key))(raw)
-    unknown = set(values) - set(fields)
-    if unknown:
-        raise ConfigError(f"unknown config key(s) {sorted(unknown)}; known: {sorted(fields)}")
-    return MlirCostConfig(**values)
+    return load_flat(MlirCostConfig, path, overrides)
 
 
 class Encoding:
@@ -168,59 +155,101 @@ def score(pred: np.ndarray, examples: Sequence[CostExample]) -> dict[str, float]
     return out
 
 
-def train(cfg: MlirCostConfig, out: Path, *, log: Any = print) -> dict[str, Any]:
-    """Train on ``cfg``'s data, keep the best val epoch, save to ``out``; return the metrics."""
+@dataclass
+class CostData:
+    """The examples of each split, their op graphs, the encoding fitted on train."""
+
+    by_split: dict[str, list[CostExample]]
+    graphs: dict[str, list[mlir_graph.OpGraph]]
+    enc: Encoding
+
+    @classmethod
+    def load(cls, cfg: MlirCostConfig) -> "CostData":
+        """``cfg``'s examples split by program; :class:`ModelError` without train and val."""
+        examples = load_examples(cfg.dataset, cfg.runs, seed=cfg.split_seed)
+        by_split = {s: [e for e in examples if e.split == s] for s in ("train", "val", "test")}
+        if not by_split["train"] or not by_split["val"]:
+            raise ModelError(f"need train and val programs; got {({k: len(v) for k, v in by_split.items()})}")
+        graphs = {s: [sized(mlir_graph.build_graph(e.text, name=e.variant)) for e in v] for s, v in by_split.items()}
+        return cls(by_split, graphs, Encoding.fit(by_split["train"], graphs["train"]))
+
+    def predict(self, model: MlirCostModel, split: str) -> np.ndarray:
+        """[N, C, T] predicted log costs of ``split``."""
+        return _predict(model, self.enc, self.graphs[split], [e.features for e in self.by_split[split]])
+
+
+def build_model(cfg: MlirCostConfig, num_tokens: int) -> MlirCostModel:
+    """A fresh MLIR cost model for ``cfg`` with a node vocabulary of ``num_tokens`` (seeded)."""
     torch.manual_seed(cfg.seed)
-    random.seed(cfg.seed)
-    torch.set_num_threads(cfg.threads)
-    examples = load_examples(cfg.dataset, cfg.runs, seed=cfg.split_seed)
-    by_split = {s: [e for e in examples if e.split == s] for s in ("train", "val", "test")}
-    if not by_split["train"] or not by_split["val"]:
-        raise ModelError(f"need train and val programs; got {({k: len(v) for k, v in by_split.items()})}")
-    graphs = {s: [sized(mlir_graph.build_graph(e.text, name=e.variant)) for e in v] for s, v in by_split.items()}
-    enc = Encoding.fit(by_split["train"], graphs["train"])
-    model = MlirCostModel(len(enc.vocab) + 1, len(CONFIGS), len(feature_names()), len(TARGETS),
-                          hidden=cfg.hidden, layers=cfg.layers, dropout=cfg.dropout)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    y_train, y_val = _targets(by_split["train"], enc), _targets(by_split["val"], enc)
-    best, best_state, started = math.inf, None, time.monotonic()
-    order = list(range(len(by_split["train"])))
-    for epoch in range(cfg.epochs):
-        model.train()
-        random.shuffle(order)
-        total = 0.0
-        for i in range(0, len(order), cfg.batch_size):
-            idx = order[i:i + cfg.batch_size]
-            batch, x = enc.inputs([graphs["train"][j] for j in idx], [by_split["train"][j].features for j in idx])
-            y = y_train[idx]
-            mask = torch.isfinite(y)
-            loss = ((model(batch, x) - torch.nan_to_num(y)) ** 2)[mask].mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-        pv = (_predict(model, enc, graphs["val"], [e.features for e in by_split["val"]]) - enc.target_mean) / enc.target_std
-        yv = y_val.numpy()
-        val = float(np.nanmean((pv - yv) ** 2))
-        if val < best:
-            best, best_state = val, {k: v.clone() for k, v in model.state_dict().items()}
-        if epoch % 10 == 0 or epoch == cfg.epochs - 1:
-            log(f"epoch {epoch:3d}  train {total / len(order):.3f}  val {val:.3f}  best {best:.3f}  "
-                f"{time.monotonic() - started:.0f}s")
-    assert best_state is not None
-    model.load_state_dict(best_state)
-    baseline = AnalyticalBaseline().fit(by_split["train"])
+    return MlirCostModel(num_tokens, len(CONFIGS), len(feature_names()), len(TARGETS),
+                         hidden=cfg.hidden, layers=cfg.layers, dropout=cfg.dropout)
+
+
+class CostTrainable(TorchTrainable):
+    """The MLIR cost model on the train programs (masked MSE), validated on val."""
+
+    def __init__(self, cfg: MlirCostConfig, data: CostData, *, log: Any = print) -> None:
+        self.cfg, self.data, self.say, self.best = cfg, data, log, math.inf
+        self.y_train, self.y_val = _targets(data.by_split["train"], data.enc), _targets(data.by_split["val"], data.enc)
+        model = build_model(cfg, len(data.enc.vocab) + 1)
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        meta = {"configs": [[k, list(v)] for k, v in CONFIGS.items()], "targets": list(TARGETS),
+                "encoding": data.enc.to_json()}
+        super().__init__(model, opt, problem=PROBLEM, config=dataclasses.asdict(cfg), meta=meta,
+                         seed=cfg.seed, batch_size=cfg.batch_size)
+        self.started = time.monotonic()
+
+    def _loss(self, net: torch.nn.Module, idx: Sequence[int]) -> torch.Tensor:
+        train = self.data.by_split["train"]
+        batch, x = self.data.enc.inputs([self.data.graphs["train"][j] for j in idx], [train[j].features for j in idx])
+        y = self.y_train[list(idx)]
+        mask = torch.isfinite(y)
+        return ((net(batch, x) - torch.nan_to_num(y)) ** 2)[mask].mean()
+
+    def epoch(self, epoch: int) -> dict[str, Any]:
+        return {"train_loss": self.train_epoch(epoch, len(self.data.by_split["train"]), self._loss)}
+
+    def validate(self) -> dict[str, Any]:
+        enc = self.data.enc
+        pv = (self.data.predict(self.model, "val") - enc.target_mean) / enc.target_std
+        return {"val_loss": float(np.nanmean((pv - self.y_val.numpy()) ** 2))}
+
+    def score(self, row: dict[str, Any]) -> float:
+        return row["val_loss"]
+
+    def log(self, row: dict[str, Any], epochs: int) -> None:
+        self.best = min(self.best, row["val_loss"])
+        if (row["epoch"] - 1) % 10 == 0 or row["epoch"] == epochs:
+            self.say(f"epoch {row['epoch'] - 1:3d}  train {row['train_loss']:.3f}  val {row['val_loss']:.3f}  "
+                     f"best {self.best:.3f}  {time.monotonic() - self.started:.0f}s")
+
+
+def split_metrics(model: MlirCostModel, data: CostData) -> dict[str, Any]:
+    """Counts per split, and the model's and the analytical baseline's scores on val and test."""
+    baseline = AnalyticalBaseline().fit(data.by_split["train"])
     metrics: dict[str, Any] = {"counts": {s: {"modules": len(v), "programs": len({e.program for e in v})}
-                                          for s, v in by_split.items()},
-                               "best_val_loss": best, "train_seconds": round(time.monotonic() - started, 1)}
+                                          for s, v in data.by_split.items()}}
     for s in ("val", "test"):
-        if by_split[s]:
-            metrics[s] = score(_predict(model, enc, graphs[s], [e.features for e in by_split[s]]), by_split[s])
-            base = np.stack([baseline.predict(by_split[s], t) for t in TARGETS], -1)
-            metrics[f"{s}_analytical"] = score(base, by_split[s])
-    checkpoint.save_model(out, model, {"kind": "mlir-cost", "config": dataclasses.asdict(cfg),
-                                       "configs": [[k, list(v)] for k, v in CONFIGS.items()],
-                                       "targets": list(TARGETS), "encoding": enc.to_json(), "metrics": metrics})
+        if data.by_split[s]:
+            metrics[s] = score(data.predict(model, s), data.by_split[s])
+            base = np.stack([baseline.predict(data.by_split[s], t) for t in TARGETS], -1)
+            metrics[f"{s}_analytical"] = score(base, data.by_split[s])
+    return metrics
+
+
+def train(cfg: MlirCostConfig, out: Path, *, log: Any = print, resume: bool = False) -> dict[str, Any]:
+    """Train on ``cfg``'s data on the one loop (:mod:`irpipe.train.loop`), keep the best val
+    epoch, save to ``out``; return the metrics."""
+    torch.set_num_threads(cfg.threads)
+    out = Path(out)
+    data = CostData.load(cfg)
+    trainable = CostTrainable(cfg, data, log=log)
+    history = loop.resume(trainable, out) if resume else None
+    state = loop.run_epochs(trainable, cfg.epochs, out, history=history)
+    checkpoint.load_weights(out, trainable.model)
+    metrics = {**split_metrics(trainable.model, data), "best_val_loss": state.best,
+               "train_seconds": round(time.monotonic() - trainable.started, 1)}
+    trainable.save(out, {"metrics": metrics, "epoch": min(state.rows, key=trainable.score)["epoch"]})
     return metrics
 
 
@@ -232,9 +261,7 @@ class MlirCostPredictor:
 
     @classmethod
     def load(cls, directory: str | Path) -> "MlirCostPredictor":
-        meta = checkpoint.read_meta(Path(directory))
-        if meta.get("kind") != "mlir-cost":
-            raise ModelError(f"{directory}: not an MLIR cost model (kind {meta.get('kind')!r})")
+        meta = checkpoint.read_meta(Path(directory), problem=PROBLEM)
         if [c for c, _ in meta["configs"]] != list(CONFIGS):
             raise ModelError(f"{directory}: trained for configs {[c for c, _ in meta['configs']]}, this irpipe has "
                              f"{list(CONFIGS)}; retrain")

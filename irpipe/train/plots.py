@@ -72,7 +72,7 @@ def plot_run(out: Path, cfg: Any, examples: Sequence[Any], encoders: Any, pset: 
     from irpipe.data.examples import OBJECTIVES
     from irpipe.train.checkpoint import load_weights
     from irpipe.train.data import example_items
-    from irpipe.train.loop import build_model, predict
+    from irpipe.train.phase_order import build_model, predict
 
     out = Path(out)
     (out / "plots").mkdir(exist_ok=True)

@@ -45,7 +45,7 @@ class Prediction:
 def _torch_model(directory: Path, cfg: Config, encoders: Encoders, pset: vocab.PipelineSet) -> object:
     """The torch :class:`~irpipe.nn.model.IRPipeModel` of a checkpoint, in eval mode."""
     from irpipe.train.checkpoint import load_weights
-    from irpipe.train.loop import build_model
+    from irpipe.train.phase_order import build_model
 
     model = build_model(cfg, encoders, pset)
     load_weights(directory, model)
@@ -83,7 +83,7 @@ class Predictor:
         if backend not in BACKENDS:
             raise ConfigError(f"backend {backend!r}: one of {', '.join(BACKENDS)}")
         directory = Path(directory)
-        meta = read_meta(directory)
+        meta = read_meta(directory, problem="phase-order")
         if meta.get("actions") != [a.name for a in ACTIONS]:
             raise ModelError(f"{directory}: trained on another action space; retrain the model")
         try:
@@ -156,7 +156,7 @@ class Predictor:
             cost, scores = self.model.predict(inputs)
         else:
             from irpipe.train.data import encode
-            from irpipe.train.loop import predict
+            from irpipe.train.phase_order import predict
 
             items = [encode(x, self.encoders, self.arch) for x in inputs]
             cost, scores = predict(self.model, items, batch_size=batch_size)

@@ -78,7 +78,7 @@ def test_policy_files_round_trip_and_refuse_corruption(tmp_path: Path) -> None:
     p.save(tmp_path / "pol", {"note": "test"})
     q = InlinerPolicy.load(tmp_path / "pol")
     assert q.names == names and np.allclose(q.params, p.params) and q.info["note"] == "test"
-    (tmp_path / "pol" / "inliner.safetensors").write_bytes(b"garbage")
+    (tmp_path / "pol" / "model.safetensors").write_bytes(b"garbage")
     with pytest.raises(ModelError, match="cannot load the policy"):
         InlinerPolicy.load(tmp_path / "pol")
     with pytest.raises(ModelError, match="not an irpipe inliner policy"):

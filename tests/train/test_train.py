@@ -119,6 +119,7 @@ def test_evaluate_with_committed_measurements(tiny: Path, tmp_path: Path) -> Non
     doc = json.loads(report.read_text())
     m = doc["models"][str(tiny)]
     assert doc["modules"] == 5 and m["arch"] == "gnn"
+    assert doc["failed"] == 0 and "failed: 0 (0 not measured, 0 not predicted)" in proc.stdout
     for objective in ("instcount", "size"):
         assert m[f"{objective}_policy_top10"] >= 1.0  # -Oz is among the compiles: never worse
         assert m[f"{objective}_oracle"] >= m[f"{objective}_policy_top10"]
