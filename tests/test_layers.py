@@ -150,3 +150,19 @@ def test_no_module_cycles() -> None:
 ])
 def test_cycle_finder(graph: dict[str, set[str]], expected: list[list[str]]) -> None:
     assert cycles(graph) == expected
+
+
+#: The only modules that import ray: the one Ray entry, the Ray Train job, and the test support
+#: that starts a multi-node cluster for the node-loss tests.
+RAY_IMPORTERS = {"irpipe.runtime.cluster", "irpipe.train.job", "irpipe.testing.jobs"}
+
+
+def test_ray_only_at_the_edge() -> None:
+    importers = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            if any(n == "ray" or n.startswith("ray.") for n in names):
+                importers.add(module_name(path))
+    assert importers <= RAY_IMPORTERS, f"ray imported outside the edge: {sorted(importers - RAY_IMPORTERS)}"
