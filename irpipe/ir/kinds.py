@@ -13,10 +13,12 @@ and a third kind is one more entry in :data:`KINDS`.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from irpipe.errors import ConfigError
-from irpipe.ir.graph import ProgramGraph
+
+if TYPE_CHECKING:  # numpy stays out of commands that only sniff a file's kind
+    from irpipe.ir.graph import ProgramGraph
 
 #: kind name -> "module:attribute" of its :class:`IRKind` (the ``ir_kind`` of a MODULES row)
 KINDS = {"llvm": "irpipe.llvm.kind:KIND", "mlir": "irpipe.mlir.kind:KIND"}
