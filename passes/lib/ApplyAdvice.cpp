@@ -56,9 +56,7 @@ static void markReplaced(const Module &M) {
   Replaced.insert(&M);
 }
 
-/// The advice entry for \p M, or nullptr (after a warning if the file is bad).
-static std::optional<json::Object> lookup(const std::string &Path,
-                                          const Module &M) {
+std::optional<json::Object> adviceEntry(const std::string &Path, const Module &M) {
   auto Buf = MemoryBuffer::getFile(Path);
   if (!Buf) {
     warn("cannot read advice file " + Path + ": " + Buf.getError().message() +
@@ -72,10 +70,11 @@ static std::optional<json::Object> lookup(const std::string &Path,
     return std::nullopt;
   }
   const json::Object *Top = Doc->getAsObject();
-  if (!Top || Top->getString("format") != "irpipe.advice" ||
-      Top->getInteger("version") != 1) {
+  std::optional<int64_t> Version = Top ? Top->getInteger("version") : std::nullopt;
+  if (!Top || Top->getString("format") != "irpipe.advice" || !Version ||
+      (*Version != 1 && *Version != 2)) {
     warn("advice file " + Path +
-         " is not an irpipe.advice version 1 file; keeping the default "
+         " is not an irpipe.advice version 1 or 2 file; keeping the default "
          "pipeline");
     return std::nullopt;
   }
@@ -89,8 +88,13 @@ static std::optional<json::Object> lookup(const std::string &Path,
     if (!E)
       continue;
     std::optional<StringRef> S = E->getString("source");
-    if (S && (*S == "*" || *S == Source || sys::path::filename(*S) == Base))
-      return *E;
+    if (!S || !(*S == "*" || *S == Source || sys::path::filename(*S) == Base))
+      continue;
+    json::Object Entry = *E;
+    if (*Version == 1 && Entry.erase("loops"))  // per-loop decisions came with version 2
+      warn("advice file " + Path + ": \"loops\" needs an irpipe.advice version 2 file; "
+           "per-loop decisions ignored");
+    return Entry;
   }
   return std::nullopt;
 }
@@ -205,7 +209,7 @@ PreservedAnalyses ApplyAdvicePass::run(Module &M, ModuleAnalysisManager &) {
   } Guard;
   std::optional<json::Object> Entry;
   if (std::string Path = adviceFile(); !Path.empty())
-    Entry = lookup(Path, M);
+    Entry = adviceEntry(Path, M);
   else if (std::string Server = serverSocket(); !Server.empty())
     Entry = askServer(Server, M);
   if (!Entry)

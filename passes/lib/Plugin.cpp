@@ -15,8 +15,16 @@
 // whose advice fails) keeps the whole default pipeline; so does a module whose
 // advised pipeline would abort LLVM (SafePipeline.h: a loop-nest grammar and a
 // forked trial run).  Without an advice file or server the hook adds nothing.
+//
+// Per-loop advice (LoopAdvice.h): registers the function passes
+// `irpipe-loops-print` (alias `irpipe-loops`) and `irpipe-apply-loops`, and
+// hooks the vectorizer start of the default pipeline: -irpipe-print-loops
+// prints the loop ids there, and an advice file with "loops" (version 2) adds
+// irpipe-apply-loops there (and turns on -enable-unroll-and-jam and
+// -enable-loop-distribute when it has such decisions).
 //===----------------------------------------------------------------------===//
 #include "irpipe/ApplyAdvice.h"
+#include "irpipe/LoopAdvice.h"
 
 #include "llvm/Analysis/LazyCallGraph.h"
 #include "llvm/Analysis/LoopInfo.h"
@@ -50,6 +58,25 @@ static void registerCallbacks(PassBuilder &PB) {
         MPM.addPass(irpipe::ApplyAdvicePass(PB, /*Replace=*/false));
         return true;
       });
+  PB.registerPipelineParsingCallback(
+      [](StringRef Name, FunctionPassManager &FPM, ArrayRef<PassBuilder::PipelineElement>) {
+        if (Name == "irpipe-loops-print" || Name == "irpipe-loops")
+          FPM.addPass(irpipe::PrintLoopsPass());
+        else if (Name == "irpipe-apply-loops")
+          FPM.addPass(irpipe::ApplyLoopAdvicePass());
+        else
+          return false;
+        return true;
+      });
+  // Loops are named and advised at ONE point: the vectorizer start (LoopAdvice.h says why).
+  irpipe::LoopAdviceSummary Loops = irpipe::loopAdviceSummary();
+  irpipe::enableLoopPasses(Loops);
+  PB.registerVectorizerStartEPCallback([Loops](FunctionPassManager &FPM, OptimizationLevel) {
+    if (irpipe::printLoopsRequested())
+      FPM.addPass(irpipe::PrintLoopsPass());
+    if (Loops.Any)
+      FPM.addPass(irpipe::ApplyLoopAdvicePass());
+  });
   PB.registerPipelineStartEPCallback(
       [&PB](ModulePassManager &MPM, OptimizationLevel Level) {
         if (Level != OptimizationLevel::O0 &&
@@ -57,7 +84,13 @@ static void registerCallbacks(PassBuilder &PB) {
           MPM.addPass(irpipe::ApplyAdvicePass(PB, /*Replace=*/true));
       });
   if (PassInstrumentationCallbacks *PIC = PB.getPassInstrumentationCallbacks())
-    PIC->registerShouldRunOptionalPassCallback([](StringRef, Any IR) {
+    PIC->registerShouldRunOptionalPassCallback([](StringRef Pass, Any IR) {
+      // Leftover forced loop metadata of irpipe's advice is not the user's pragma:
+      // no -Wpass-failed warning (an error under -Werror) for it (LoopAdvice.h).
+      if (Pass == "WarnMissedTransformationsPass")
+        if (const auto *F = llvm::any_cast<const Function *>(&IR))
+          if (irpipe::hasLoopAdvice(**F))
+            return false;
       const Module *M = unitModule(IR);
       return !M || !irpipe::isReplaced(*M);
     });
@@ -65,5 +98,5 @@ static void registerCallbacks(PassBuilder &PB) {
 
 extern "C" LLVM_ATTRIBUTE_WEAK __attribute__((visibility("default")))
 PassPluginLibraryInfo llvmGetPassPluginInfo() {
-  return {LLVM_PLUGIN_API_VERSION, "irpipe", "0.2", registerCallbacks};
+  return {LLVM_PLUGIN_API_VERSION, "irpipe", "0.3", registerCallbacks};
 }

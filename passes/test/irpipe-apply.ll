@@ -24,7 +24,7 @@
 ; JUNK: irpipe: warning: advice file {{.*}}junk.json is not JSON
 ; RUN: echo '{"format": "irpipe.advice", "version": 9, "modules": []}' > %t/v9.json
 ; RUN: %opt -load-pass-plugin=%plugin -passes=irpipe-apply -irpipe-advice=%t/v9.json %s -S -o /dev/null 2>&1 | %FileCheck %s --check-prefix=V9
-; V9: irpipe: warning: advice file {{.*}}v9.json is not an irpipe.advice version 1 file
+; V9: irpipe: warning: advice file {{.*}}v9.json is not an irpipe.advice version 1 or 2 file
 ; RUN: echo '{"format": "irpipe.advice", "version": 1, "modules": [{"source": "other.c", "pipeline": "function(sroa<modify-cfg>)"}]}' > %t/other.json
 ; RUN: %opt -load-pass-plugin=%plugin -passes=irpipe-apply -irpipe-advice=%t/other.json %s -S -o - | %FileCheck %s --check-prefix=SAME
 ; RUN: %opt -load-pass-plugin=%plugin -passes=irpipe-apply %s -S -o - | %FileCheck %s --check-prefix=SAME

@@ -7,9 +7,13 @@
 //          -mllvm -irpipe-advice=advice.json -c a.c     (or IRPIPE_ADVICE=advice.json)
 //
 // An advice file is versioned JSON (irpipe/optimize/advice.py writes the same):
-//   {"format": "irpipe.advice", "version": 1,
+//   {"format": "irpipe.advice", "version": 2,
 //    "modules": [{"source": "a.c", "pipeline": "<module pipeline>",
-//                 "functions": {"f": "<function pipeline>"}, "verified": true}]}
+//                 "functions": {"f": "<function pipeline>"}, "verified": true,
+//                 "loops": {"f/L0": {"unroll": 4, "vectorize": "off"}}}]}
+// Version 1 files (no "loops") still read.  "pipeline", "functions" and
+// "loops" are each optional; irpipe-apply runs the pipelines, and
+// irpipe-apply-loops applies "loops" at the vectorizer start (LoopAdvice.h).
 // A module entry applies when its "source" equals the module's source file name
 // (or its last path component), or is "*".  Its "pipeline" runs on the module,
 // then each named function runs its own function-level pipeline.  "verified"
@@ -66,6 +70,11 @@ std::string optionOrEnv(const std::string &Option, const char *Env);
 
 /// The advice file from -irpipe-advice=, else $IRPIPE_ADVICE, else "".
 std::string adviceFile();
+
+/// The entry of the advice file \p Path whose "source" matches \p M (or "*"), or
+/// nullopt (after one warning when the file is unreadable, not JSON, or not an
+/// irpipe.advice version 1 or 2 file; a version 1 entry loses its "loops").
+std::optional<llvm::json::Object> adviceEntry(const std::string &Path, const llvm::Module &M);
 
 /// The `irpipe serve` socket from -irpipe-server=, else $IRPIPE_SERVER, else "".
 std::string serverSocket();

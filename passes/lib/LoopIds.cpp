@@ -1,0 +1,136 @@
+//===- LoopIds.cpp - stable loop ids and the facts irpipe enumerates --------===//
+//
+// USAGE:
+//   opt-22 -load-pass-plugin=passes/build/lib/libIRPipe.so -passes=irpipe-loops-print in.ll -disable-output
+//   opt-22 -load-pass-plugin=passes/build/lib/libIRPipe.so -passes='default<O3>' -irpipe-print-loops in.ll -disable-output
+//
+// Names each loop `FUNCTION/L<path>` and prints one line per loop on stderr:
+//   irpipe: loop {"id":"kernel/L1.0","depth":2,"blocks":3,"trip_count":100,
+//                 "strict_fp_reduction":false,"strict_fp_induction":false}
+// (LoopAdvice.h: the id scheme, why the ids are taken at the vectorizer start.)
+//===----------------------------------------------------------------------===//
+#include "irpipe/LoopAdvice.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Analysis/IVDescriptors.h"
+#include "llvm/Analysis/LoopInfo.h"
+#include "llvm/Analysis/ScalarEvolution.h"
+#include "llvm/IR/Function.h"
+#include "llvm/IR/Instructions.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+
+using namespace llvm;
+
+static cl::opt<bool> PrintLoopsOpt(
+    "irpipe-print-loops",
+    cl::desc("print each loop's irpipe id and facts at the vectorizer start of the default "
+             "pipeline (the point where irpipe-apply-loops applies advice)"),
+    cl::init(false));
+
+namespace irpipe {
+
+bool printLoopsRequested() { return PrintLoopsOpt; }
+
+namespace {
+
+/// Append \p Loops (siblings) sorted by header position, each before its subloops.
+void number(ArrayRef<Loop *> Loops, const std::string &Prefix,
+            const DenseMap<const BasicBlock *, unsigned> &Position, std::vector<NamedLoop> &Out) {
+  std::vector<Loop *> Sorted(Loops.begin(), Loops.end());
+  std::sort(Sorted.begin(), Sorted.end(), [&](Loop *A, Loop *B) {
+    return Position.lookup(A->getHeader()) < Position.lookup(B->getHeader());
+  });
+  for (size_t I = 0; I < Sorted.size(); ++I) {
+    std::string Id = Prefix + std::to_string(I);
+    Out.push_back({Id, Sorted[I]});
+    number(Sorted[I]->getSubLoops(), Id + ".", Position, Out);
+  }
+}
+
+/// \p V as an operand (`%sum`, `%5`), for a warning.
+std::string valueName(const Value &V) {
+  std::string S;
+  raw_string_ostream OS(S);
+  V.printAsOperand(OS, /*PrintType=*/false);
+  return S;
+}
+
+/// What \p I computes, for a warning: `fadd`, `llvm.fmuladd.f32`.
+std::string opName(const Instruction &I) {
+  if (const auto *Call = dyn_cast<CallBase>(&I))
+    if (const Function *Callee = Call->getCalledFunction())
+      return Callee->getName().str();
+  return I.getOpcodeName();
+}
+
+} // namespace
+
+std::vector<NamedLoop> loopIds(Function &F, LoopInfo &LI) {
+  DenseMap<const BasicBlock *, unsigned> Position;
+  unsigned I = 0;
+  for (const BasicBlock &BB : F)
+    Position[&BB] = I++;
+  std::vector<Loop *> Top(LI.begin(), LI.end());
+  std::vector<NamedLoop> Out;
+  number(Top, F.getName().str() + "/L", Position, Out);
+  return Out;
+}
+
+StrictFP strictFP(Loop &L, ScalarEvolution &SE) {
+  StrictFP Out;
+  // The descriptors need a preheader and one latch; a loop without them (not
+  // yet in simplified form) counts each FP header phi as strict.
+  bool Simplified = L.getLoopPreheader() && L.getLoopLatch();
+  for (PHINode &Phi : L.getHeader()->phis()) {
+    if (!Phi.getType()->isFloatingPointTy())
+      continue;
+    if (!Simplified) {
+      if (Out.Reduction.empty())
+        Out.Reduction = "FP header phi " + valueName(Phi) + " (loop not in simplified form)";
+      continue;
+    }
+    RecurrenceDescriptor RD;
+    InductionDescriptor ID;
+    if (RecurrenceDescriptor::isReductionPHI(&Phi, &L, RD, nullptr, nullptr, nullptr, &SE)) {
+      if (RecurrenceDescriptor::isFloatingPointRecurrenceKind(RD.getRecurrenceKind()) &&
+          RD.hasExactFPMath() && Out.Reduction.empty())
+        Out.Reduction = "FP reduction " + valueName(Phi) + " (" +
+                        opName(*RD.getExactFPMathInst()) + " without reassoc)";
+    } else if (InductionDescriptor::isFPInductionPHI(&Phi, &L, &SE, ID) &&
+               ID.getExactFPMathInst() && Out.Induction.empty()) {
+      Out.Induction = "FP induction " + valueName(Phi) + " (" +
+                      opName(*ID.getExactFPMathInst()) + " without reassoc)";
+    }
+  }
+  return Out;
+}
+
+PreservedAnalyses PrintLoopsPass::run(Function &F, FunctionAnalysisManager &AM) {
+  LoopInfo &LI = AM.getResult<LoopAnalysis>(F);
+  if (LI.empty())
+    return PreservedAnalyses::all();
+  ScalarEvolution &SE = AM.getResult<ScalarEvolutionAnalysis>(F);
+  for (const NamedLoop &N : loopIds(F, LI)) {
+    StrictFP FP = strictFP(*N.L, SE);
+    unsigned Trip = SE.getSmallConstantTripCount(N.L);
+    std::string Line;
+    raw_string_ostream OS(Line);
+    json::OStream J(OS);
+    J.object([&] {
+      J.attribute("id", N.Id);
+      J.attribute("depth", static_cast<int64_t>(N.L->getLoopDepth()));
+      J.attribute("blocks", static_cast<int64_t>(N.L->getNumBlocks()));
+      J.attribute("trip_count", Trip ? json::Value(static_cast<int64_t>(Trip)) : json::Value(nullptr));
+      J.attribute("strict_fp_reduction", !FP.Reduction.empty());
+      J.attribute("strict_fp_induction", !FP.Induction.empty());
+    });
+    errs() << "irpipe: loop " << Line << "\n";
+  }
+  return PreservedAnalyses::all();
+}
+
+} // namespace irpipe
