@@ -241,6 +241,29 @@ def read_shard(path: str | Path, table_name: str = "modules", *, columns: list[s
                               f"({_first_line(exc)})") from None
 
 
+def read_rows(path: str | Path, start: int, stop: int, table_name: str = "modules", *,
+              allow_compile: bool = False) -> pa.Table:
+    """Rows ``[start, stop)`` of one checked Parquet file (:func:`open_shard`), reading only the
+    row groups that hold them (a 256-row unit of a 256 MB shard reads a few MB, not the shard)."""
+    with open_shard(path, table_name, allow_compile=allow_compile) as pf:
+        meta, first, groups, skipped = pf.metadata, 0, [], 0
+        for i in range(meta.num_row_groups):
+            n = meta.row_group(i).num_rows
+            if first < stop and first + n > start:
+                groups.append(i)
+            elif not groups:
+                skipped += n  # rows of the groups before the first one read
+            first += n
+        if not groups:
+            return pf.schema_arrow.empty_table()
+        try:
+            table = pf.read_row_groups(groups)
+        except (pa.ArrowException, OSError) as exc:
+            raise SchemaError(f"{files.shown(path)}: damaged Parquet {table_name} file "
+                              f"({_first_line(exc)})") from None
+        return table.slice(start - skipped, stop - start)
+
+
 def read_modules(path: str | Path, columns: list[str] | None = None) -> pa.Table:
     """Read module shards (irpipe's, or ComPile's six-column release) as one MODULES table;
     every shard is checked when it is opened (:func:`open_shard`)."""

@@ -168,7 +168,7 @@ class ModuleStage:
     def process(self, unit: Unit) -> StageResult:
         """Rows (by kind) and failure rows of ``unit``."""
         assert self._stack is not None, "call setup() first"
-        table = shards.read_shard(unit.shard, allow_compile=True).slice(unit.start, unit.stop - unit.start)
+        table = shards.read_rows(unit.shard, unit.start, unit.stop, allow_compile=True)
         result = StageResult({kind: [] for kind in self.outputs})
         for row in table.to_pylist():
             if not self.wanted(row):

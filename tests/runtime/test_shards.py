@@ -92,3 +92,26 @@ def test_interop_pyarrow_duckdb_hf(tmp_path: Path) -> None:
 
     hf = load_dataset("parquet", data_files=files, split="train", cache_dir=str(tmp_path / "hf"))
     assert hf.num_rows == 3 and set(COMPILE_COLUMNS) <= set(hf.column_names)
+
+
+def test_read_rows_reads_only_the_row_groups_of_the_range(tmp_path, monkeypatch) -> None:
+    """A unit's rows come from the row groups that hold them, equal to slicing the whole shard."""
+    import pyarrow.parquet as pq
+
+    from irpipe.runtime import shards as shards_mod
+    from irpipe.schema import to_table
+
+    monkeypatch.setattr(shards_mod, "ROW_GROUP_SIZE", 10)
+    rows = [{"content": f"m{i}".encode(), "structural_hash": f"{i:032x}", "recipe_id": "r", "ir_kind": "llvm"}
+            for i in range(45)]
+    path = tmp_path / "train-00000.parquet"
+    shards_mod.write_parquet(to_table(rows, "modules"), path)
+    whole = shards_mod.read_shard(path)
+    read_groups = []
+    real = pq.ParquetFile.read_row_groups
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups",
+                        lambda self, groups, *a, **k: read_groups.append(list(groups)) or real(self, groups, *a, **k))
+    for start, stop in ((0, 10), (12, 27), (40, 45), (44, 60), (5, 5)):
+        got = shards_mod.read_rows(path, start, stop)
+        assert got.to_pylist() == whole.slice(start, max(0, min(stop, 45) - start)).to_pylist()
+    assert read_groups[:3] == [[0], [1, 2], [4]]
