@@ -60,7 +60,7 @@ def write_checkpoint(directory: str | Path, arrays: dict[str, np.ndarray], probl
     """Write numpy ``arrays`` as ``model.safetensors``, then ``model.json``; the directory."""
     from safetensors.numpy import save
 
-    from irpipe.runtime.shards import atomic_write_bytes
+    from irpipe.runtime.files import atomic_write_bytes
 
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)

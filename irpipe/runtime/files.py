@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import stat
+import uuid
 from pathlib import Path
 from typing import BinaryIO
 
@@ -155,3 +156,14 @@ def check_input(path: str | os.PathLike, kind: str, *, what: str) -> None:
         raise PathError(f"{shown(path)}: is {kind_of(st.st_mode)}, not a regular file; expected {what}")
     if kind == "any" and not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
         raise PathError(f"{shown(path)}: is {kind_of(st.st_mode)}; expected a {what} directory or file")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file + fsync + rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from irpipe.errors import ConfigError
-from irpipe.runtime.shards import atomic_write_bytes
+from irpipe.runtime.files import atomic_write_bytes
 
 
 def write(path: str | Path, doc: dict[str, Any], *, sort_keys: bool = False) -> Path:

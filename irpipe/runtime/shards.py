@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 
 from irpipe import __version__
 from irpipe.runtime import files
+from irpipe.runtime.files import atomic_write_bytes
 from irpipe.errors import SchemaError
 from irpipe.schema import MODULES, SCHEMA_VERSION, check_schema, stamped, to_table
 
@@ -43,17 +44,6 @@ DEFAULT_SHARD_BYTES = 256 * 1024 * 1024
 def part_dir(out: Path, recipe_id: str) -> Path:
     """Where one package's staged part lives."""
     return Path(out) / "parts" / recipe_id.replace("/", "__")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file + fsync + rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def write_parquet(table: pa.Table, path: Path) -> str:

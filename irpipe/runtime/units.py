@@ -80,7 +80,7 @@ def write_unit(out: Path, unit: Unit, outputs: dict[str, list[dict]], info: dict
         path = unit.output(out, kind)
         info["files"][kind] = {"path": str(path.relative_to(out)), "rows": len(rows),
                                "sha256": shards.write_parquet(to_table(rows, kind), path)}
-    shards.atomic_write_bytes(unit.marker(out), json.dumps(info, indent=1).encode())
+    files.atomic_write_bytes(unit.marker(out), json.dumps(info, indent=1).encode())
     return info
 
 

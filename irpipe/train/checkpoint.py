@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save
 
 from irpipe.runtime import jsonfile
 from irpipe.errors import ModelError
-from irpipe.runtime.shards import atomic_write_bytes
+from irpipe.runtime.files import atomic_write_bytes
 from irpipe.nn.checkpoint_files import document, read_meta, write_meta  # noqa: F401 (read_meta: API)
 
 

@@ -63,7 +63,7 @@ def optimize_cli(src: Path, out: Path, *extra: str, lean: bool = False) -> subpr
 def test_server_output_equals_in_process(server: Path, module: Path, tmp_path: Path, options: list[str]) -> None:
     """Same JSON (but seconds), same output bytes (.bc; .ll with an advice file); the bitcode
     client loads no torch, numpy, llvmlite or model code and starts no LLVM child (the advice
-    file's writer imports pyarrow)."""
+    file needs no pyarrow either)."""
     runs = {}
     for how in ("local", "server", "again"):  # "again": the server's cache answers
         extra = [] if how == "local" else ["--server", str(server)]
