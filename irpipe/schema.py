@@ -246,9 +246,47 @@ MLIR_RUNS = pa.schema(
     ]
 )
 
+# A conformant RUNTIME row (benchmarks/proxy_bench.py; corpus irpipe.label.programs) must:
+# - be keyed by (`program`, `candidate`): `family` the program's "family:" tag, `pipeline` what the
+#   candidate stands for (clang-22 flags such as "-O3 -fno-unroll-loops", or a new-PM pipeline);
+# - give `cpu_s`, the median user+sys CPU seconds (never wall) of the `repeats` interleaved runs with
+#   `args` listed in `cpu_runs`; cachegrind's totals of one `count_args` run under
+#   irpipe.label.proxy.CACHE_FLAGS (`ir`..`bim`) and `proxy_cycles` = irpipe.label.proxy.cycles of them;
+# - give `output_sha256` of the `args` run's stdout, equal to the -O0 build's (checked on `count_args`);
+#   a failed build, run or output check leaves the measurements null, its one-line reason in `error`.
+RUNTIME = pa.schema([
+    pa.field("program", pa.string(), nullable=False), pa.field("family", pa.string()),
+    pa.field("candidate", pa.string(), nullable=False), pa.field("pipeline", pa.string()),
+    pa.field("args", pa.list_(pa.string())), pa.field("cpu_s", pa.float64()), pa.field("repeats", pa.int32()),
+    pa.field("cpu_runs", pa.list_(pa.float64())), pa.field("count_args", pa.list_(pa.string())),
+    pa.field("proxy_cycles", pa.float64()),
+    *(pa.field(n, pa.int64()) for n in ("ir", "i1mr", "ilmr", "d1mr", "d1mw", "dlmr", "dlmw", "bc", "bcm", "bi", "bim")),
+    pa.field("output_sha256", pa.string()), pa.field("error", pa.string())])
+
+# A conformant LOOP_LABELS row (irpipe.label.loops; corpus irpipe.label.programs) must:
+# - be keyed by (`program`, `loop_id`, `decision`): `loop_id` the plugin's FUNCTION/L<path> id at the
+#   vectorizer start of clang-22 -O3, `depth`..`strict_fp_induction` its facts as the plugin lists them,
+#   `decision` an irpipe.advice v2 "loops" value as key-sorted compact JSON (e.g. {"unroll":4}), applied
+#   alone (source "*"; never a forced vectorization of a strict-FP loop);
+# - give `cycles` = irpipe.label.proxy.cycles of one cachegrind run on `count_args`, `baseline_cycles`
+#   that of the -O3 build (same plugin, no advice), `ratio` = cycles / baseline_cycles, `same_binary`
+#   whether the build is byte-identical to the -O3 one;
+# - have `output_ok` true only when that run's stdout equals the -O3 build's bit for bit (else the
+#   reason in `error`: never a win); a failed build or run has null cycles and ratio.
+LOOP_LABELS = pa.schema([
+    pa.field("program", pa.string(), nullable=False), pa.field("family", pa.string()),
+    pa.field("loop_id", pa.string(), nullable=False), *(pa.field(n, pa.int32()) for n in ("depth", "blocks")),
+    pa.field("trip_count", pa.int64()),
+    *(pa.field(n, pa.bool_()) for n in ("strict_fp_reduction", "strict_fp_induction")),
+    pa.field("decision", pa.string(), nullable=False), pa.field("count_args", pa.list_(pa.string())),
+    *(pa.field(n, pa.float64()) for n in ("cycles", "baseline_cycles", "ratio")),
+    pa.field("same_binary", pa.bool_()), pa.field("output_ok", pa.bool_(), nullable=False),
+    pa.field("error", pa.string())])
+
 TABLES: dict[str, pa.Schema] = {"modules": MODULES, "failures": FAILURES, "features": FEATURES,
                                 "graphs": GRAPHS, "labels": LABELS, "measurements": MEASUREMENTS,
-                                "mlir_runs": MLIR_RUNS}
+                                "mlir_runs": MLIR_RUNS, "runtime": RUNTIME,
+                                "loop_labels": LOOP_LABELS}
 
 FAILURE_STAGES = ("recipe", "fetch", "license", "build", "timeout", "extract", "lower", "worker",
                   "featurize", "label", "measure")

@@ -12,7 +12,7 @@ from irpipe.errors import SchemaError
 from irpipe.extract.card import summarize
 from irpipe.runtime.shards import read_modules
 from irpipe.llvm import ir
-from irpipe.schema import COMPILE_COLUMNS, MODULES, SCHEMA_VERSION, to_table, validate
+from irpipe.schema import COMPILE_COLUMNS, MODULES, RUNTIME, SCHEMA_VERSION, to_table, validate
 from irpipe.testing.factories import SIMPLE_IR, module_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +31,22 @@ def test_to_table_refuses_unknown_columns_and_bad_types() -> None:
         to_table([{**row, "bitcode_size": "big"}], "modules")
     t = to_table([row], "modules")
     assert t.schema.metadata[b"irpipe.schema_version"] == SCHEMA_VERSION.encode()
+
+
+def test_runtime_table() -> None:
+    ok = {"program": "gen-s0-0000-stencil", "family": "stencil", "candidate": "O3", "pipeline": "-O3",
+          "args": ["1000", "40"], "cpu_s": 0.41, "repeats": 5, "cpu_runs": [0.41, 0.4, 0.42, 0.41, 0.43],
+          "count_args": ["1000", "1"], "proxy_cycles": 1.5e6, "ir": 10**6, "d1mr": 12, "dlmr": 3, "bcm": 40,
+          "bim": 1, "output_sha256": "ab" * 32}
+    failed = {"program": "gen-s0-0000-stencil", "candidate": "O1", "error": "output differs from the -O0 build's"}
+    t = to_table([ok, failed], "runtime")
+    validate(t, "runtime")
+    assert t.schema.names[:3] == ["program", "family", "candidate"] and RUNTIME.field("cpu_s").type == "double"
+    assert t.column("cpu_s").to_pylist() == [0.41, None]
+    with pytest.raises(SchemaError, match="do not fit"):
+        to_table([{**ok, "ir": "many"}], "runtime")
+    with pytest.raises(SchemaError, match="nulls in a non-nullable"):
+        validate(to_table([{**ok, "candidate": None}], "runtime"), "runtime")
 
 
 def test_committed_sample_conforms() -> None:

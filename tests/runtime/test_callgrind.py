@@ -67,3 +67,27 @@ def test_real_callgrind_run() -> None:
                           capture_output=True, timeout=300, check=False)
     count = callgrind.instructions(proc.stderr)
     assert count is not None and count > 1000, proc.stderr[-500:]
+
+
+CACHEGRIND_FILE = """\
+desc: I1 cache:         32768 B, 64 B, 8-way associative
+cmd: ./t 100000
+events: Ir I1mr ILmr Dr D1mr DLmr Dw D1mw DLmw Bc Bcm Bi Bim
+fl=t.c
+fn=main
+3 5 0 0 1 1 0 0 0 0 1 0 0 0
+summary: 566531 1302 1283 129537 13817 1001 60917 12921 12851 62915 3296 303 161
+"""
+
+
+def test_output_file_totals() -> None:
+    totals = callgrind.file_totals(CACHEGRIND_FILE)
+    assert totals["Ir"] == 566531 and totals["D1mr"] == 13817 and totals["Bim"] == 161 and len(totals) == 13
+    assert callgrind.file_totals(CACHEGRIND_FILE.encode()) == totals
+    # callgrind writes `totals:`; trailing zero events may be left out
+    assert callgrind.file_totals("events: Ir Dr Dw\ntotals: 900 300\n") == {"Ir": 900, "Dr": 300, "Dw": 0}
+
+
+@pytest.mark.parametrize("text", ["", "events: Ir\n", "summary: 5\n", CACHEGRIND_FILE.replace("summary", "sum")])
+def test_output_file_without_totals(text: str) -> None:
+    assert callgrind.file_totals(text) == {}

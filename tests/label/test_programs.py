@@ -1,0 +1,61 @@
+"""irpipe.label.programs: a deterministic corpus; every family builds and prints the same at -O0 and -O2."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from irpipe.bench.suite import load
+from irpipe.label.programs import FAMILIES, family_of, generate, make
+from irpipe.label.programs.__main__ import main
+from irpipe.llvm.tools import Toolchain
+from irpipe.runtime import process
+from irpipe.testing.gates import requires_llvm
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_generation_is_deterministic_for_a_seed(tmp_path: Path) -> None:
+    first = generate(tmp_path / "a", 9, seed=3)
+    generate(tmp_path / "b", 9, seed=3)
+    generate(tmp_path / "c", 9, seed=4)
+    assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
+    assert _tree(tmp_path / "a") != _tree(tmp_path / "c")
+    assert [d.name for d in first] == sorted(d.name for d in first) and len(first) == 9
+    assert make(3, 5) == make(3, 5)
+
+
+def test_benchmark_toml_is_what_irpipe_bench_reads(tmp_path: Path) -> None:
+    dirs = generate(tmp_path, len(FAMILIES), seed=0)
+    families = set()
+    for d in dirs:
+        b = load(d)  # strict: an unknown key or a missing source is an error
+        assert b.name == d.name and (d / b.sources[0]).is_file()
+        assert len(b.steps) == 1 and len(b.count_steps) == 1
+        args, count = b.steps[0].args, b.count_steps[0].args
+        assert args[:-1] == count[:-1] and int(count[-1]) <= int(args[-1])  # same data, fewer repetitions
+        families.add(family_of(tomllib.loads((d / "benchmark.toml").read_text())["tags"]))
+    assert families == set(FAMILIES)
+
+
+def test_main_writes_the_corpus(tmp_path: Path, capsys) -> None:
+    assert main(["--out", str(tmp_path), "--count", "2", "--seed", "1"]) == 0
+    assert len(capsys.readouterr().out.split()) == 2 and len(list(tmp_path.glob("*/benchmark.toml"))) == 2
+
+
+@requires_llvm
+def test_every_family_builds_and_agrees_at_O0_and_O2(tmp_path: Path) -> None:
+    tools = Toolchain()
+    for d in generate(tmp_path / "src", len(FAMILIES) * 2, seed=11)[::2] + generate(tmp_path / "s2", 7, seed=12):
+        b = load(d)
+        tiny = [*b.count_steps[0].args[:-1], "1"]  # one repetition
+        outs = set()
+        for level in ("-O0", "-O2"):
+            exe = tmp_path / f"{d.name}{level}"
+            tools.run("clang", [level, "-Wall", "-Werror", *b.cflags, str(d / b.sources[0]), "-o", str(exe), *b.ldflags])
+            outs.add(process.run([str(exe), *tiny], what=d.name, timeout=60).stdout)
+        assert len(outs) == 1, d.name
+        assert re.fullmatch(rb"[0-9a-f]{16}\n", outs.pop()), d.name
