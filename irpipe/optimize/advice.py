@@ -25,7 +25,7 @@ Version 2 adds optional per-loop decisions to a module entry, applied by the plu
 
 A loop id is ``FUNCTION/L<path>``: the function's top-level loops numbered 0, 1, ... by
 header position, subloops likewise within their parent (the plugin prints them:
-``-mllvm -irpipe-print-loops``, parsed by :func:`parse_loop_listing`).  Version 1 files
+``-mllvm -irpipe-print-loops``, parsed by :func:`irpipe.llvm.loops.parse_loop_listing`).  Version 1 files
 still read; :func:`write` writes version 1 when no entry has loops.
 """
 
@@ -49,8 +49,6 @@ VERSION = 2
 READABLE_VERSIONS = (1, 2)
 #: ``FUNCTION/L<path>``: the function is everything before the last ``/L``
 LOOP_ID = re.compile(r"(?P<function>.+)/L(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
-#: the prefix of the plugin's loop listing lines (irpipe-loops-print, -irpipe-print-loops)
-LOOP_LINE = "irpipe: loop "
 _WORDS = {"unroll": ("off", "full", "runtime", "no-runtime"), "vectorize": ("off", "on")}
 _WANT = {"unroll": 'an unroll count 2..1024, "off", "full", "runtime" or "no-runtime"',
          "interleave": "an interleave count 1..16",
@@ -106,13 +104,6 @@ def loop_errors(loops: Any) -> list[str]:
             errors += [f"loop {loop_id!r}: {why}" for key, value in sorted(decisions.items(), key=str)
                        if (why := _decision_error(key, value))]
     return errors
-
-
-def parse_loop_listing(text: str) -> list[dict[str, Any]]:
-    """The loops the plugin printed (``irpipe: loop {...}`` lines of its stderr; other lines are
-    skipped): id, depth, blocks, trip_count (None if not constant), strict_fp_reduction,
-    strict_fp_induction."""
-    return [json.loads(line[len(LOOP_LINE):]) for line in text.splitlines() if line.startswith(LOOP_LINE)]
 
 
 def optimized_advice(result: OptimizeResult, structural_hash: str, source: str) -> dict[str, Any]:

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from irpipe.errors import IRError
 from irpipe.label.measure import EvaluationError, Evaluator
@@ -98,7 +99,8 @@ def model_advice(predictor: Predictor, module: bytes, *, objective: str, verify:
 
 def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: str = "size", verify: int = 10,
              name: str = "<module>", timeout_s: float = 60.0, run_args: list[str] | None = None,
-             repeats: int = 5, target: Target = AS_OPT, worker: Isolated | None = None) -> OptimizeResult:
+             repeats: int = 5, target: Target = AS_OPT, worker: Isolated | None = None,
+             workers: Sequence[Isolated] = ()) -> OptimizeResult:
     """One model call, then ``verify`` compiles (the baseline among them); the best wins.
 
     The baseline is the user's own command, ``opt-22 -passes='default<Oz>'`` on the
@@ -108,7 +110,8 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
     ``target`` asks otherwise.  The output passes LLVM's verifier.  ``predictor`` is a
     loaded model or an :class:`Adviser` (a :class:`~irpipe.optimize.protocol.RemoteModel`: a
     running ``irpipe serve``): the same candidates.  ``worker`` (size, instcount): the isolated
-    LLVM child to compile in (default: the process-wide one).
+    LLVM child to compile in (default: the process-wide one); ``workers``: several, to compile
+    the candidates side by side (same result).
     """
     if objective not in UNITS:
         raise IRError(f"objective {objective!r}: choose from {', '.join(UNITS)}")
@@ -128,35 +131,59 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
                          object_file=objective == "size", worker=worker)
     advice = advise(base.module)
     result = choose(base, [p for p in advice.candidates if p != reference], objective, name=name,
-                    timeout_s=timeout_s, worker=worker)
+                    timeout_s=timeout_s, worker=worker, workers=workers)
     result.input_instructions = advice.instructions
     result.seconds = time.monotonic() - started
     return result
 
 
 def choose(base: Baseline, candidates: list[str], objective: str, *, name: str = "<module>",
-           timeout_s: float = 60.0, worker: Isolated | None = None) -> OptimizeResult:
-    """Compile each candidate on ``base.module``, one after the other in one child (``worker``,
-    default the process-wide one); the best beats opt-22's baseline or the baseline stays.
+           timeout_s: float = 60.0, worker: Isolated | None = None,
+           workers: Sequence[Isolated] = ()) -> OptimizeResult:
+    """Compile each candidate on ``base.module``; the best beats opt-22's baseline or the
+    baseline stays (the first of equals, in candidate order).
 
-    Each evaluation runs in a fresh LLVMContext, so an output's bytes do not depend on what ran
-    before; one child keeps the memory of a job bounded (a server runs one child per job thread).
+    In one child (``worker``, default the process-wide one), or spread over ``workers`` (a
+    server's children, one thread each).  Each evaluation runs in a fresh LLVMContext, so an
+    output's bytes do not depend on what ran before or where: the result is the same either way.
     """
     base_metric = base.measurement.metric(objective)
+    outcomes = _evaluate_all(base.module, candidates, objective, name=name, timeout_s=timeout_s,
+                             workers=list(workers) or [worker])
     best: tuple[float, str, bytes] = (base_metric, base.pipeline, base.bitcode)
     tried: list[dict[str, Any]] = [{"pipeline": base.pipeline, "metric": base_metric, "by": "opt-22"}]
-    ev = Evaluator(base.module, name=name, timeout_s=timeout_s, target=AS_OPT, worker=worker)
-    for pipeline in candidates:
-        try:
-            m, raw = ev.evaluate(pipeline, object_file=objective == "size", bitcode=True)
-        except EvaluationError as exc:
-            tried.append({"pipeline": pipeline, "error": str(exc).splitlines()[0][:300]})
+    for pipeline, outcome in zip(candidates, outcomes):
+        if isinstance(outcome, EvaluationError):
+            tried.append({"pipeline": pipeline, "error": str(outcome).splitlines()[0][:300]})
             continue
-        value = m.metric(objective)
+        value, bitcode = outcome
         tried.append({"pipeline": pipeline, "metric": value})
         if value < best[0]:
-            best = (value, pipeline, raw["bitcode"])
+            best = (value, pipeline, bitcode)
     return OptimizeResult(objective, best[1], best[0], base.pipeline, base_metric, 0, best[2], tried)
+
+
+def _evaluate_all(module: bytes, candidates: list[str], objective: str, *, name: str, timeout_s: float,
+                  workers: list[Isolated | None]) -> list[tuple[float, bytes] | EvaluationError]:
+    """(metric, bitcode) or the error of each candidate, in order; candidate i on worker i mod n."""
+    outcomes: list[tuple[float, bytes] | EvaluationError] = [EvaluationError("not evaluated")] * len(candidates)
+
+    def run(slot: int) -> None:
+        ev = Evaluator(module, name=name, timeout_s=timeout_s, target=AS_OPT, worker=workers[slot])
+        for i in range(slot, len(candidates), len(workers)):
+            try:
+                m, raw = ev.evaluate(candidates[i], object_file=objective == "size", bitcode=True)
+                outcomes[i] = (m.metric(objective), raw["bitcode"])
+            except EvaluationError as exc:
+                outcomes[i] = exc
+
+    if len(workers) == 1:
+        run(0)
+    else:
+        with ThreadPoolExecutor(len(workers)) as pool:
+            for done in [pool.submit(run, slot) for slot in range(len(workers))]:
+                done.result()  # an error that is not an EvaluationError surfaces here
+    return outcomes
 
 
 def _optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str], repeats: int,

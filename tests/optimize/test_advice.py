@@ -11,6 +11,7 @@ import pytest
 from irpipe.errors import ConfigError
 from irpipe.llvm import native
 from irpipe.llvm.tools import Toolchain
+from irpipe.llvm.loops import parse_loop_listing
 from irpipe.optimize import advice
 
 GOOD = {"kernel/L0": {"unroll": 4, "interleave": 2, "vectorize": "off", "unroll_and_jam": 2,
@@ -78,7 +79,7 @@ def test_loop_listing_is_parsed() -> None:
             'irpipe: loop {"id":"k/L0","depth":1,"blocks":3,"trip_count":null,'
             '"strict_fp_reduction":true,"strict_fp_induction":false}\n'
             'remark: whatever\n')
-    (loop,) = advice.parse_loop_listing(text)
+    (loop,) = parse_loop_listing(text)
     assert loop["id"] == "k/L0" and loop["trip_count"] is None and loop["strict_fp_reduction"]
 
 

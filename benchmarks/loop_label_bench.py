@@ -1,0 +1,174 @@
+"""What do per-loop decisions buy over -O3, by the cachegrind cycle proxy?
+
+    nice -n 10 .venv/bin/python benchmarks/loop_label_bench.py [--count 24] [--seed 1]
+                                                               [--out benchmarks/results/loops]
+
+Generates ``count`` programs (irpipe.label.programs, seed ``seed``), labels every loop of each
+with irpipe.label.loops (each decision of its space alone, proxy cycles on ``count_args``, output
+checked against the -O3 build's) and reports, per family, geometric means of proxy-cycle ratios
+to -O3 (the plugin loaded, no advice; = 1.0):
+
+* ``oracle-1``: the best single (loop, decision) of each program;
+* ``oracle``: every loop's best decision (only those that beat -O3 alone) combined in one advice
+  file, re-built, re-measured and output-checked (a wrong output counts as 1.0 and is listed);
+* ``static``: the best single static rule (one decision applied to every loop whose space has
+  it), chosen by geomean on half of the families and evaluated on the other half (both ways);
+* ``loops>1%``: loops where some decision moves the proxy by more than 1% either way.
+
+Writes ``loop-labels.json`` (summary and per-program figures) and ``loop_labels.parquet``
+(schema LOOP_LABELS) to ``out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from irpipe.label.loops import (BASIC_DECISIONS, MISMATCH, OUTER_DECISIONS, LoopLabeler, decision_key,
+                                decision_space, load_program)
+from irpipe.label.programs import FAMILIES, generate
+from irpipe.runtime.shards import write_parquet
+from irpipe.schema import to_table
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+ROOT = Path(__file__).resolve().parents[1]
+SENSITIVE = 0.01  # a decision "matters" beyond a 1% proxy difference
+
+
+def geomean(xs: list[float]) -> float | None:
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
+
+
+def scored(got: dict[str, Any]) -> float:
+    """A measured build's ratio; a failed or wrong-output build counts as -O3 (1.0)."""
+    return got["ratio"] if got["output_ok"] and got["ratio"] is not None else 1.0
+
+
+def program_figures(stage: LoopLabeler, d: Path, rows: list[dict], log) -> dict[str, Any]:
+    """Oracle (single and combined) and every static rule's ratio of one labelled program."""
+    program = load_program(d)
+    base, listed = stage.baseline(program)
+    ok = [r for r in rows if r["output_ok"] and r["ratio"] is not None]
+    best: dict[str, dict] = {}
+    for r in ok:
+        if r["ratio"] < 1.0 and (r["loop_id"] not in best or r["ratio"] < best[r["loop_id"]]["ratio"]):
+            best[r["loop_id"]] = r
+    oracle_loops = {lid: json.loads(r["decision"]) for lid, r in best.items()}
+    combined = stage.measure_advice(program, oracle_loops, base) if oracle_loops else {
+        "ratio": 1.0, "output_ok": True, "error": None}
+    ids = [loop["id"] for loop in listed]
+    static = {}
+    for decision in (*BASIC_DECISIONS, *OUTER_DECISIONS):
+        loops = {loop["id"]: decision for loop in listed if decision in decision_space(loop, ids)}
+        got = stage.measure_advice(program, loops, base) if loops else {"ratio": 1.0, "output_ok": True, "error": None}
+        static[decision_key(decision)] = {"ratio": scored(got), "output_ok": got["output_ok"], "error": got["error"]}
+    sensitive = {r["loop_id"] for r in rows if r["ratio"] is not None and abs(r["ratio"] - 1) > SENSITIVE}
+    fig = {"program": program.name, "family": program.family, "loops": len(listed),
+           "loops_sensitive": len(sensitive), "wrong_outputs": sum(r["error"] == MISMATCH for r in rows),
+           "failed_builds": sum(not r["output_ok"] and r["error"] != MISMATCH for r in rows),
+           "oracle_single": min([r["ratio"] for r in ok] + [1.0]),
+           "oracle": scored(combined), "oracle_output_ok": combined["output_ok"], "oracle_error": combined["error"],
+           "oracle_decisions": oracle_loops, "static": static}
+    log(f"  {program.name:28s} loops={len(listed)} sensitive={len(sensitive)} "
+        f"oracle-1={fig['oracle_single']:.4f} oracle={fig['oracle']:.4f}"
+        + ("" if combined["output_ok"] else f" (combined: {combined['error']})"))
+    return fig
+
+
+def choose_rule(programs: list[dict], families: list[str]) -> tuple[str | None, float | None]:
+    """The static rule with the best geomean over the programs of ``families`` (None: no programs)."""
+    pool = [p for p in programs if p["family"] in families]
+    if not pool:
+        return None, None
+    rules = {k: geomean([p["static"][k]["ratio"] for p in pool]) for k in pool[0]["static"]}
+    key = min(rules, key=lambda k: (rules[k], k))
+    return key, rules[key]
+
+
+def summarize(programs: list[dict]) -> dict[str, Any]:
+    """Per family and overall: the oracle, the held-out static rule, loops that matter."""
+    names = [f for f in FAMILIES if any(p["family"] == f for p in programs)]
+    halves = (names[0::2], names[1::2])
+    rule_for: dict[str, tuple[str, float]] = {}
+    for train, test in (halves, halves[::-1]):
+        key, train_gm = choose_rule(programs, train)
+        rule_for.update({f: (key, train_gm) for f in test})
+    table = {}
+    for fam in [*names, "all"]:
+        ps = [p for p in programs if fam in ("all", p["family"])]
+        table[fam] = {
+            "programs": len(ps), "loops": sum(p["loops"] for p in ps),
+            "loops_sensitive": sum(p["loops_sensitive"] for p in ps),
+            "oracle_single": geomean([p["oracle_single"] for p in ps]),
+            "oracle": geomean([p["oracle"] for p in ps]),
+            "static_heldout": geomean([p["static"][rule_for[p["family"]][0]]["ratio"] for p in ps
+                                       if rule_for[p["family"]][0] is not None]),
+            "static_rule": rule_for[fam][0] if fam != "all" else None, "O3": 1.0}
+    best_all, gm_all = choose_rule(programs, names)
+    return {"halves": halves, "rules": {f: k for f, (k, _) in rule_for.items()}, "table": table,
+            "best_static_in_sample": {"rule": best_all, "geomean": gm_all},
+            "oracle_wrong_outputs": [p["program"] for p in programs if not p["oracle_output_ok"]]}
+
+
+def _f(x: float | None, width: int) -> str:
+    return f"{x:{width}.4f}" if x is not None else f"{'n/a':>{width}s}"
+
+
+def report(doc: dict[str, Any]) -> None:
+    print(f"\n{'family':10s} {'progs':>5s} {'loops':>5s} {'>1%':>4s} {'oracle-1':>8s} {'oracle':>7s} "
+          f"{'static':>7s} {'O3':>4s}  static rule (chosen on the other half)")
+    for fam, t in doc["table"].items():
+        print(f"{fam:10s} {t['programs']:5d} {t['loops']:5d} {t['loops_sensitive']:4d} {_f(t['oracle_single'], 8)} "
+              f"{_f(t['oracle'], 7)} {_f(t['static_heldout'], 7)} {t['O3']:4.1f}  {t['static_rule'] or ''}")
+    b = doc["best_static_in_sample"]
+    print(f"best static rule over all families (in-sample): {b['rule']} {_f(b['geomean'], 6)}")
+    if doc["oracle_wrong_outputs"]:
+        print(f"combined oracle with wrong output: {', '.join(doc['oracle_wrong_outputs'])}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--count", type=int, default=24)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "loops"))
+    a = ap.parse_args(argv)
+    started, stage = time.monotonic(), LoopLabeler()
+    stage.setup()
+    rows, programs, failures = [], [], []
+    try:
+        with tempfile.TemporaryDirectory(prefix="irpipe-loopbench-") as tmp:
+            for d in generate(Path(tmp) / "programs", a.count, a.seed):
+                result = stage.process(d)
+                failures += result.failures
+                if result.failures:
+                    print(f"  {d.name}: FAILED {result.failures[0]['error']}", flush=True)
+                    continue
+                got = result.rows["loop_labels"]
+                rows += got
+                programs.append(program_figures(stage, d, got, lambda s: print(s, flush=True)))
+    finally:
+        stage.close()
+    doc = {"command": " ".join(["benchmarks/loop_label_bench.py", *(argv if argv is not None else sys.argv[1:])]),
+           "count": a.count, "seed": a.seed, **summarize(programs), "rows": len(rows),
+           "wrong_outputs": sum(r["error"] == MISMATCH for r in rows),
+           "failed_builds": sum(not r["output_ok"] and r["error"] != MISMATCH for r in rows),
+           "failed": {f["recipe_id"]: f["error"] for f in failures},
+           "seconds": round(time.monotonic() - started, 1), "programs": programs}
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "loop-labels.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_parquet(to_table(rows, "loop_labels"), out / "loop_labels.parquet")
+    report(doc)
+    print(f"({doc['seconds']} s) -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""Per-loop runtime labels: every loop of a program, a small space of decisions, proxy cycles.
+
+For one generated program (a :mod:`irpipe.label.programs` directory with its ``benchmark.toml``):
+
+1. build it with ``clang-22 -O3 -fpass-plugin=libIRPipe.so -mllvm -irpipe-print-loops``: the
+   baseline binary and its loops (ids and facts, :func:`irpipe.llvm.loops.parse_loop_listing`);
+   run it under cachegrind on the program's ``count_args``: the baseline cycles
+   (:func:`irpipe.label.proxy.cycles`) and the reference stdout;
+2. for each loop and each decision of :func:`decision_space`, build it again with a one-entry
+   advice file (``-mllvm -irpipe-advice=FILE``, source ``"*"``, only that loop decided), run it the
+   same way, and compare its stdout with the reference bit for bit (:func:`outputs_match`): a
+   mismatch is recorded (``output_ok`` false) and is never a win.
+
+A build byte-identical to one measured before (the baseline, often: a decision LLVM would have
+taken anyway) reuses that measurement.  One row of :data:`irpipe.schema.LOOP_LABELS` per (loop,
+decision).  :class:`LoopLabeler` is a :class:`~irpipe.runtime.stage.Stage` over program
+directories; :meth:`LoopLabeler.measure_advice` measures any set of per-loop decisions at once
+(the oracle's combination, a static rule).
+
+    USAGE: stage = LoopLabeler(); stage.setup()
+           rows = stage.process(Path("corpus/gen-s1-0000-stencil")).rows["loop_labels"]
+           stage.close()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from irpipe.errors import IrpipeError, ToolNotFound
+from irpipe.label import proxy
+from irpipe.label.programs import family_of
+from irpipe.llvm.loops import loop_advice_doc, parse_loop_listing
+from irpipe.llvm.native import plugin_path
+from irpipe.llvm.tools import Toolchain
+from irpipe.runtime import jsonfile
+from irpipe.runtime.stage import Row, StageResult
+
+#: decisions every loop gets: no unrolling or a forced unroll count, a forced interleave count,
+#: no vectorization, loop distribution (none of them reorders a strict FP reduction)
+BASIC_DECISIONS: tuple[dict[str, Any], ...] = (
+    {"unroll": "off"}, {"unroll": 2}, {"unroll": 4}, {"unroll": 8},
+    {"interleave": 1}, {"interleave": 2}, {"interleave": 4},
+    {"vectorize": "off"}, {"distribute": True},
+)
+#: decisions only an outer loop (one with subloops) gets
+OUTER_DECISIONS: tuple[dict[str, Any], ...] = ({"unroll_and_jam": 2},)
+#: decisions that force a vectorization: never offered for a strict FP reduction or induction
+#: (none in the space today; the rule is here so that a wider space keeps it)
+FORCED_VECTORIZE = ("on",)
+#: the ``error`` of a row whose output differs from the -O3 build's
+MISMATCH = "output on count_args differs from the -O3 build's"
+
+
+@dataclass(frozen=True)
+class Program:
+    """One program to label: what ``benchmark.toml`` says about building and counting it."""
+
+    name: str
+    family: str | None
+    directory: Path
+    sources: tuple[str, ...]
+    cflags: tuple[str, ...]
+    ldflags: tuple[str, ...]
+    count_args: tuple[str, ...]
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One build's measurement: its proxy cycles and stdout, or why there are none."""
+
+    sha256: str
+    cycles: float | None = None
+    stdout: bytes = b""
+    error: str | None = None
+
+
+def load_program(directory: str | os.PathLike[str]) -> Program:
+    """The :class:`Program` of a generated program directory (its ``benchmark.toml``)."""
+    d = Path(directory).resolve()
+    doc = tomllib.loads((d / "benchmark.toml").read_text())
+    args = doc.get("count_args", doc.get("args", []))
+    return Program(name=str(doc.get("name", d.name)), family=family_of(doc.get("tags", [])), directory=d,
+                   sources=tuple(doc["sources"]), cflags=tuple(doc.get("cflags", [])),
+                   ldflags=tuple(doc.get("ldflags", [])), count_args=tuple(str(a) for a in args),
+                   timeout=float(doc.get("timeout", 60)))
+
+
+def decision_key(decision: dict[str, Any]) -> str:
+    """The decision as the compact, key-sorted JSON the LOOP_LABELS ``decision`` column holds."""
+    return json.dumps(decision, sort_keys=True, separators=(",", ":"))
+
+
+def decision_space(loop: dict[str, Any], loop_ids: list[str] | tuple[str, ...]) -> list[dict[str, Any]]:
+    """The decisions tried on ``loop`` (a listing entry) among the program's ``loop_ids``:
+    :data:`BASIC_DECISIONS`, plus :data:`OUTER_DECISIONS` when the loop has subloops; a forced
+    vectorization never for a loop with a strict FP reduction or induction."""
+    space = [dict(d) for d in BASIC_DECISIONS]
+    if any(other.startswith(loop["id"] + ".") for other in loop_ids):
+        space += [dict(d) for d in OUTER_DECISIONS]
+    if loop.get("strict_fp_reduction") or loop.get("strict_fp_induction"):
+        space = [d for d in space if not _forces_vectorize(d)]
+    return space
+
+
+def _forces_vectorize(decision: dict[str, Any]) -> bool:
+    v = decision.get("vectorize")
+    return v in FORCED_VECTORIZE or (isinstance(v, int) and not isinstance(v, bool))
+
+
+def outputs_match(reference: bytes, got: bytes) -> bool:
+    """Whether a decided build printed exactly what the -O3 build printed (bit for bit)."""
+    return reference == got
+
+
+class LoopLabeler:
+    """The per-loop labelling stage (see the module docstring); an item is a program directory.
+
+    Args:
+        plugin: the pass plugin (default: :func:`irpipe.llvm.native.plugin_path`).
+        slowdown: cachegrind's time limit is ``slowdown`` times the program's ``timeout``.
+        tools: the LLVM toolchain (default: found in :meth:`setup`).
+    """
+
+    name = "loop-label"
+
+    def __init__(self, *, plugin: str | os.PathLike[str] | None = None, slowdown: float = 50.0,
+                 tools: Toolchain | None = None):
+        self.plugin = Path(plugin) if plugin is not None else None
+        self.slowdown = slowdown
+        self.tools = tools
+        self._work: Path | None = None
+        self._cache: dict[tuple[str, tuple[str, ...]], Measured] = {}
+        self._builds = 0
+
+    def setup(self) -> None:
+        """Find clang-22 and the plugin; make a scratch directory for the builds."""
+        self.tools = self.tools or Toolchain()
+        self.tools.find("clang")
+        self.plugin = self.plugin or plugin_path()
+        if not self.plugin.is_file():
+            raise ToolNotFound(f"the pass plugin {self.plugin} is not built (make native)")
+        if self._work is None:
+            self._work = Path(tempfile.mkdtemp(prefix="irpipe-loops-"))
+
+    def close(self) -> None:
+        """Remove the scratch directory (idempotent)."""
+        if self._work is not None:
+            shutil.rmtree(self._work, ignore_errors=True)
+            self._work = None
+
+    def build(self, program: Program, loops: dict[str, dict[str, Any]] | None = None, *,
+              listing: bool = False) -> tuple[Path, str]:
+        """Build ``program`` at -O3 with the plugin (and ``loops`` as a one-entry advice file):
+        the executable and clang's stderr (the loop listing with ``listing``)."""
+        assert self._work is not None and self.tools is not None, "setup() first"
+        self._builds += 1
+        exe = self._work / f"{program.name}.{self._builds}"
+        flags = ["-O3", f"-fpass-plugin={self.plugin}"]
+        if listing:
+            flags += ["-mllvm", "-irpipe-print-loops"]
+        if loops:
+            advice = jsonfile.write(self._work / f"{program.name}.{self._builds}.json", loop_advice_doc(loops))
+            flags += ["-mllvm", f"-irpipe-advice={advice}"]
+        srcs = [str(program.directory / s) for s in program.sources]
+        done = self.tools.run("clang", [*flags, *program.cflags, *srcs, "-o", str(exe), *program.ldflags],
+                              timeout=300)
+        return exe, done.stderr.decode("utf-8", errors="replace")
+
+    def measure(self, program: Program, exe: Path) -> Measured:
+        """Proxy cycles and stdout of ``exe`` on ``count_args`` (a byte-identical build measured
+        before is not run again); the executable is removed."""
+        sha = hashlib.sha256(exe.read_bytes()).hexdigest()
+        key = (sha, program.count_args)
+        if key not in self._cache:
+            try:
+                counts, out = proxy.cachegrind([exe, *program.count_args], timeout=program.timeout * self.slowdown,
+                                               cwd=program.directory, what=program.name)
+                self._cache[key] = Measured(sha, proxy.cycles(counts), out)
+            except IrpipeError as exc:
+                self._cache[key] = Measured(sha, error=str(exc).splitlines()[0])
+        exe.unlink(missing_ok=True)
+        return self._cache[key]
+
+    def baseline(self, program: Program) -> tuple[Measured, list[dict[str, Any]]]:
+        """The -O3 build's measurement and its loops; :class:`IrpipeError` when it fails."""
+        exe, stderr = self.build(program, listing=True)
+        base = self.measure(program, exe)
+        if base.error is not None:
+            raise IrpipeError(f"the -O3 build: {base.error}")
+        return base, parse_loop_listing(stderr)
+
+    def measure_advice(self, program: Program, loops: dict[str, dict[str, Any]],
+                       base: Measured) -> dict[str, Any]:
+        """Build with per-loop decisions ``loops``, measure, check the output against ``base``:
+        ``cycles``, ``ratio``, ``same_binary``, ``output_ok`` and ``error`` (None when fine)."""
+        try:
+            exe, _ = self.build(program, loops)
+        except IrpipeError as exc:
+            return {"cycles": None, "ratio": None, "same_binary": None, "output_ok": False,
+                    "error": "build: " + str(exc).splitlines()[0]}
+        got = self.measure(program, exe)
+        out: dict[str, Any] = {"cycles": got.cycles, "ratio": None, "same_binary": got.sha256 == base.sha256,
+                               "output_ok": False, "error": got.error}
+        if got.cycles is not None and base.cycles:
+            out["ratio"] = got.cycles / base.cycles
+        if got.error is None:
+            out["output_ok"] = outputs_match(base.stdout, got.stdout)
+            if not out["output_ok"]:
+                out["error"] = MISMATCH
+        return out
+
+    def process(self, item: str | os.PathLike[str]) -> StageResult:
+        """The LOOP_LABELS rows of one program directory (a FAILURES row when its -O3 build
+        cannot be built or measured)."""
+        program = load_program(item)
+        try:
+            base, listed = self.baseline(program)
+        except IrpipeError as exc:
+            return StageResult(failures=[{"recipe_id": program.name, "package_name": program.name,
+                                          "stage": "label", "error": str(exc).splitlines()[0],
+                                          "log_tail": str(exc)[-2000:]}], stats={"programs": 0, "failed": 1})
+        ids = [loop["id"] for loop in listed]
+        rows: list[Row] = []
+        for loop in listed:
+            facts = {k: loop.get(k) for k in ("depth", "blocks", "trip_count", "strict_fp_reduction",
+                                              "strict_fp_induction")}
+            for decision in decision_space(loop, ids):
+                got = self.measure_advice(program, {loop["id"]: decision}, base)
+                rows.append({"program": program.name, "family": program.family, "loop_id": loop["id"], **facts,
+                             "decision": decision_key(decision), "count_args": list(program.count_args),
+                             "baseline_cycles": base.cycles, **got})
+        return StageResult(rows={"loop_labels": rows},
+                           stats={"programs": 1, "failed": 0, "loops": len(listed), "rows": len(rows)})

@@ -1,0 +1,150 @@
+"""irpipe.label.loops: the decision space, the loop listing, labels of one tiny generated program."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from irpipe.label import loops
+from irpipe.label.programs import generate
+from irpipe.llvm.loops import loop_advice_doc, parse_loop_listing
+from irpipe.optimize import advice
+from irpipe.runtime import jsonfile
+from irpipe.runtime.shards import read_shard, write_parquet
+from irpipe.schema import LOOP_LABELS, to_table, validate
+from irpipe.testing.gates import requires_llvm
+
+requires_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
+LISTED = ['irpipe: loop {"id":"main/L0","depth":1,"blocks":3,"trip_count":null,'
+          '"strict_fp_reduction":false,"strict_fp_induction":false}',
+          'irpipe: loop {"id":"main/L0.0","depth":2,"blocks":1,"trip_count":100,'
+          '"strict_fp_reduction":true,"strict_fp_induction":false}']
+
+
+def test_listing_parser_moved_below_label() -> None:
+    text = "\n".join(["warning: something else", *LISTED])
+    got = parse_loop_listing(text)
+    assert [g["id"] for g in got] == ["main/L0", "main/L0.0"] and got[1]["trip_count"] == 100
+
+
+def test_decision_space(monkeypatch: pytest.MonkeyPatch) -> None:
+    outer, inner = parse_loop_listing("\n".join(LISTED))
+    ids = ["main/L0", "main/L0.0"]
+    space = loops.decision_space(outer, ids)
+    assert {"unroll_and_jam": 2} in space and {"unroll": "off"} in space and {"distribute": True} in space
+    assert {"unroll_and_jam": 2} not in loops.decision_space(inner, ids)
+    assert not advice.loop_errors({o["id"]: d for o in (outer, inner) for d in loops.decision_space(o, ids)})
+    # a forced vectorization is never offered for a strict FP loop
+    monkeypatch.setattr(loops, "BASIC_DECISIONS", (*loops.BASIC_DECISIONS, {"vectorize": 4}, {"vectorize": "on"}))
+    assert {"vectorize": 4} in loops.decision_space(outer, ids)
+    assert not [d for d in loops.decision_space(inner, ids) if d.get("vectorize") not in (None, "off")]
+    assert loops.decision_key({"unroll": 4, "interleave": 2}) == '{"interleave":2,"unroll":4}'
+
+
+def test_advice_doc_is_a_v2_advice_file(tmp_path: Path) -> None:
+    path = jsonfile.write(tmp_path / "a.json", loop_advice_doc({"main/L0": {"unroll": 4}}))
+    (entry,) = advice.read(path)
+    assert entry["source"] == "*" and entry["loops"] == {"main/L0": {"unroll": 4}}
+    assert json.loads(path.read_text())["version"] == 2
+
+
+def row(**extra: object) -> dict:
+    base = {"program": "gen-s1-0001-reduction", "family": "reduction", "loop_id": "main/L2.0", "depth": 2,
+            "blocks": 1, "trip_count": 100, "strict_fp_reduction": False, "strict_fp_induction": False,
+            "decision": '{"unroll":4}', "count_args": ["400000"], "cycles": 9.5e6, "baseline_cycles": 1e7,
+            "ratio": 0.95, "same_binary": False, "output_ok": True, "error": None}
+    return {**base, **extra}
+
+
+def test_loop_labels_schema_round_trip(tmp_path: Path) -> None:
+    rows = [row(), row(decision='{"vectorize":"off"}', cycles=None, ratio=None, output_ok=False,
+                       error="build: clang-22 exited 1")]
+    table = to_table(rows, "loop_labels")
+    validate(table, "loop_labels")
+    write_parquet(table, tmp_path / "l.parquet")
+    back = read_shard(tmp_path / "l.parquet", "loop_labels")
+    assert back.schema.names == LOOP_LABELS.names and back.to_pylist() == rows
+    with pytest.raises(ValueError, match="nulls in a non-nullable"):
+        validate(to_table([row(output_ok=None)], "loop_labels"), "loop_labels")
+
+
+@pytest.fixture(scope="module")
+def program(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small generated program (the reduction of corpus seed 1: about 0.5 s under cachegrind)."""
+    return generate(tmp_path_factory.mktemp("programs"), 2, 1)[1]
+
+
+def one_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Restrict the space to one decision on the first loop."""
+    def space(loop: dict, ids: list[str]) -> list[dict]:
+        return [{"unroll": "off"}] if loop["id"] == ids[0] else []
+    monkeypatch.setattr(loops, "decision_space", space)
+
+
+@requires_llvm
+@requires_valgrind
+def test_labels_one_decision(program: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    one_decision(monkeypatch)
+    stage = loops.LoopLabeler()
+    stage.setup()
+    try:
+        result = stage.process(program)
+    finally:
+        stage.close()
+    assert not result.failures and result.stats["loops"] >= 2
+    (r,) = result.rows["loop_labels"]
+    assert r["program"] == program.name and r["family"] == "reduction" and r["loop_id"] == "main/L0"
+    assert r["decision"] == '{"unroll":"off"}' and r["output_ok"] and r["error"] is None
+    assert r["baseline_cycles"] > 1e5 and r["ratio"] == pytest.approx(r["cycles"] / r["baseline_cycles"])
+    assert isinstance(r["same_binary"], bool)
+    validate(to_table(result.rows["loop_labels"], "loop_labels"), "loop_labels")
+
+
+@requires_llvm
+@requires_valgrind
+def test_wrong_output_is_recorded_never_a_win(program: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    one_decision(monkeypatch)
+    monkeypatch.setattr(loops, "outputs_match", lambda reference, got: False)
+    stage = loops.LoopLabeler()
+    stage.setup()
+    try:
+        (r,) = stage.process(program).rows["loop_labels"]
+    finally:
+        stage.close()
+    assert r["output_ok"] is False and r["error"] == loops.MISMATCH and r["cycles"] is not None
+
+
+@requires_llvm
+def test_a_program_that_does_not_build_is_a_failure_row(program: Path, tmp_path: Path) -> None:
+    broken = tmp_path / program.name
+    shutil.copytree(program, broken)
+    (broken / f"{program.name}.c").write_text("int main(void) { return x; }\n")
+    stage = loops.LoopLabeler()
+    stage.setup()
+    try:
+        result = stage.process(broken)
+    finally:
+        stage.close()
+    assert not result.rows and result.stats["failed"] == 1
+    (f,) = result.failures
+    assert f["stage"] == "label" and "clang" in f["error"]
+    to_table(result.failures, "failures")
+
+
+@pytest.mark.slow
+@requires_llvm
+@requires_valgrind
+def test_labels_every_loop_of_a_program(program: Path) -> None:
+    stage = loops.LoopLabeler()
+    stage.setup()
+    try:
+        result = stage.process(program)
+    finally:
+        stage.close()
+    rows = result.rows["loop_labels"]
+    assert len({r["loop_id"] for r in rows}) == result.stats["loops"] and len(rows) >= 9 * result.stats["loops"]
+    assert all(r["output_ok"] for r in rows)
+    assert any(r["same_binary"] for r in rows) and any(not r["same_binary"] for r in rows)
