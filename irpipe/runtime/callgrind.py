@@ -17,6 +17,16 @@ ends with their totals, unformatted::
     summary: 566531 1302 1283 129537 13817 1001 60917 12921 12851 62915 3296 303 161
 
 (cachegrind writes ``summary:``, callgrind ``totals:``; :func:`file_totals` reads both).
+
+With ``--dump-instr=yes`` a callgrind file also has a cost line per instruction address, under
+the ``ob=`` (object) and ``fn=`` it belongs to; the line after ``calls=`` is the inclusive cost
+of a call, not the call site's own, and :func:`instr_costs` skips it::
+
+    ob=/tmp/t
+    fn=main
+    0x1160 1
+    calls=1 0x48c10
+    0x1178 181
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import re
 _EVENTS = re.compile(r"==\d+==[ \t]*Events[ \t]*:[ \t]*(.+)")  # valgrind's own line, not the program's
 _COLLECTED = re.compile(r"Collected[ \t]*:[ \t]*(\d+(?:[ \t]+\d+)*)")
 _FILE_EVENTS = re.compile(r"^events:[ \t]*(.+)$", re.M)
+_NAME = re.compile(r"^\((\d+)\)(?:[ \t]+(.*))?$")  # --compress-strings: "(3) /path" defines, "(3)" reuses
 _FILE_TOTALS = re.compile(r"^(?:summary|totals):[ \t]*(\d+(?:[ \t]+\d+)*)[ \t]*$", re.M)
 
 
@@ -60,3 +71,42 @@ def file_totals(text: str | bytes) -> dict[str, int]:
     names = events.group(1).split()
     counts = [int(n) for n in totals.group(1).split()]
     return {name: counts[i] if i < len(counts) else 0 for i, name in enumerate(names)}
+
+
+def instr_costs(text: str | bytes, obj: str) -> dict[int, int]:
+    """Self cost of the first event (``Ir``: times executed) at each instruction address of
+    object ``obj`` (as the file names it in ``ob=``), from a callgrind file written with
+    ``--dump-instr=yes --compress-pos=no``; addresses are the object's own (as
+    ``llvm-objdump -d`` prints them, also for position-independent executables).  Lines
+    repeating an address add up; inclusive costs after ``calls=`` are left out.  Raises
+    :class:`ValueError` on relative (compressed) positions, which it does not read."""
+    text = text.decode(errors="replace") if isinstance(text, bytes) else text
+    names: dict[str, str] = {}
+    out: dict[int, int] = {}
+    current, skip = False, False
+    for line in text.splitlines():
+        if not line or line[0].isalpha():
+            if line.startswith(("ob=", "cob=")):  # one name space: "cob=(5) /x" defines (5) for "ob=(5)"
+                name = _name(line.split("=", 1)[1], names)
+                current = name == obj if line.startswith("ob=") else current
+            skip = line.startswith("calls=")
+            continue
+        if skip or not current:
+            skip = False
+            continue
+        fields = line.split()
+        if not fields[0].startswith("0x"):
+            raise ValueError(f"callgrind position {fields[0]!r} is compressed; run with --compress-pos=no")
+        addr = int(fields[0], 16)
+        out[addr] = out.get(addr, 0) + (int(fields[1]) if len(fields) > 1 else 0)
+    return out
+
+
+def _name(spec: str, names: dict[str, str]) -> str:
+    """A file or object name, resolving callgrind's ``(id) name`` string compression."""
+    m = _NAME.match(spec.strip())
+    if m is None:
+        return spec.strip()
+    if m.group(2) is not None:
+        names[m.group(1)] = m.group(2)
+    return names.get(m.group(1), "")

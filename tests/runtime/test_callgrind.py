@@ -91,3 +91,35 @@ def test_output_file_totals() -> None:
 @pytest.mark.parametrize("text", ["", "events: Ir\n", "summary: 5\n", CACHEGRIND_FILE.replace("summary", "sum")])
 def test_output_file_without_totals(text: str) -> None:
     assert callgrind.file_totals(text) == {}
+
+
+CALLGRIND_INSTR_FILE = """\
+positions: instr
+events: Ir
+ob=(1) /lib/ld.so
+fn=(1) _start
+0x10 7
+cob=(2) /tmp/t
+cfn=(2) main
+calls=1 0x1160
+0x12 500
+ob=(2)
+fn=(2)
+0x1160 1
+0x1164 3
+cob=(1)
+cfn=(1)
+calls=1 0x20
+0x1164 900
+0x1164 2
+totals: 513
+"""
+
+
+def test_instruction_costs_of_one_object() -> None:
+    # names defined on cob= lines are reused by ob=; the inclusive cost after calls= is no self cost
+    assert callgrind.instr_costs(CALLGRIND_INSTR_FILE, "/tmp/t") == {0x1160: 1, 0x1164: 5}
+    assert callgrind.instr_costs(CALLGRIND_INSTR_FILE.encode(), "/lib/ld.so") == {0x10: 7}
+    assert callgrind.instr_costs(CALLGRIND_INSTR_FILE, "/other") == {}
+    with pytest.raises(ValueError, match="compress-pos"):
+        callgrind.instr_costs("ob=/tmp/t\nfn=main\n0x10 1\n+2 1\n", "/tmp/t")
