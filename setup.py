@@ -7,7 +7,7 @@ Everything else (name, dependencies, entry point) is in pyproject.toml.  A wheel
   native``), else a fresh CMake build in setuptools' build_temp when LLVM 22's CMake files are
   present (Debian's llvm-22-dev; cmake, and ninja-build when present), else nothing: irpipe then
   says how to get them when a command needs them;
-* ``irpipe/_models/``: ``models/default``, ``models/inliner`` and ``models/mlir-cost`` (without
+* ``irpipe/_models/``: ``models/default``, ``models/inliner``, ``models/mlir-cost`` and ``models/loop-decisions`` (without
   their plots).
 
 An editable install (``make setup``) copies nothing: irpipe finds both in the checkout.  The
@@ -28,7 +28,7 @@ from setuptools.dist import Distribution
 
 ROOT = Path(__file__).resolve().parent
 LIBRARIES = ("libIRPipeAnalysis.so", "libIRPipe.so")  # irpipe.paths.NATIVE_LIBRARY, PASS_PLUGIN
-MODELS = ("default", "inliner", "mlir-cost")  # irpipe.paths.DEFAULT_MODELS
+MODELS = ("default", "inliner", "mlir-cost", "loop-decisions")  # irpipe.paths.DEFAULT_MODELS
 LLVM_CMAKE_DIR = Path("/usr/lib/llvm-22/lib/cmake/llvm")
 
 

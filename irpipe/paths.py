@@ -8,7 +8,7 @@ native library ``libIRPipeAnalysis.so`` (the pass plugin ``libIRPipe.so`` lies n
   3. the installed package: ``irpipe/_native`` (``pip install .`` copies or builds it there
      when LLVM 22's CMake files are present; see setup.py)
 
-models (``default``, ``inliner``, ``mlir-cost``: the ones irpipe's commands default to)
+models (``default``, ``inliner``, ``mlir-cost``, ``loop-decisions``: the ones irpipe's commands default to)
   1. the source checkout: ``models/NAME``
   2. the installed package: ``irpipe/_models/NAME``
 
@@ -30,7 +30,7 @@ PASS_PLUGIN = "libIRPipe.so"
 PACKAGED_NATIVE = PACKAGE / "_native"
 PACKAGED_MODELS = PACKAGE / "_models"
 #: the models a wheel carries: the defaults of optimize/serve/bench, serve's inliner, predict-cost's
-DEFAULT_MODELS = ("default", "inliner", "mlir-cost")
+DEFAULT_MODELS = ("default", "inliner", "mlir-cost", "loop-decisions")
 NATIVE_ENV = "IRPIPE_NATIVE_LIB"
 
 

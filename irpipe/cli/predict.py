@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from irpipe.problems.base import default_model, get
 
     problem = get(args.problem)
-    data = read_mlir_input(args) if problem.input_kind == "mlir" else read_input(args)[0]
+    data = (read_mlir_input(args) if problem.input_kind == "mlir" else None if problem.input_kind == "source"
+            else read_input(args)[0])  # "source": C or IR that the problem compiles itself
     result = problem.predict(args.model or default_model(problem), args.file, data)
     print(json.dumps(result, indent=1) if args.json else problem.format_prediction(result))
     return 0

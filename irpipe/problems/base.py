@@ -33,6 +33,7 @@ PROBLEMS: dict[str, str] = {
     "phase-order": "irpipe.problems.phase_order:PhaseOrder",
     "inliner": "irpipe.problems.inliner:Inliner",
     "mlir-cost": "irpipe.problems.mlir_cost:MlirCost",
+    "loop-decisions": "irpipe.problems.loop_decisions:LoopDecisions",
 }
 DEFAULT = "phase-order"
 
@@ -77,7 +78,7 @@ class Problem(Protocol):
     summary: str                      # one line for --help
     config_type: type                 # the frozen dataclass load_config returns
     default_model: str                # the released model folder (irpipe.paths.model_dir)
-    input_kind: str                   # what predict reads: "llvm" (.ll/.bc) or "mlir"
+    input_kind: str                   # what predict reads: "llvm" (.ll/.bc), "mlir", "source" (C or IR)
     evaluate_options: frozenset[str]  # EvalRequest fields read beyond COMMON_EVAL_OPTIONS
 
     def load_config(self, path: str | Path | None, overrides: Sequence[str] = ()) -> Any:

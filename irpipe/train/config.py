@@ -109,6 +109,18 @@ def from_dict(doc: dict[str, Any], overrides: Sequence[str] = ()) -> Config:
         raise ConfigError(f"bad config: {exc}") from None
 
 
+def _cast(item: str, raw: str, kind: type) -> Any:
+    """An override's text as the default's type (``true``/``false`` for a bool, TOML's words)."""
+    if kind is bool:
+        if raw.lower() not in ("true", "false"):
+            raise ConfigError(f"--set {item!r}: want true or false")
+        return raw.lower() == "true"
+    try:
+        return kind(raw)
+    except ValueError as exc:
+        raise ConfigError(f"--set {item!r}: {exc}") from None
+
+
 def load_flat(cls: type[T], path: str | Path | None, overrides: Sequence[str] = ()) -> T:
     """A flat frozen dataclass ``cls`` (the MLIR cost and inliner configs) from TOML with
     top-level keys only, and ``key=value`` overrides (cast to the default's type); unknown
@@ -126,10 +138,7 @@ def load_flat(cls: type[T], path: str | Path | None, overrides: Sequence[str] = 
         key, sep, raw = item.partition("=")
         if not sep or key not in fields:
             raise ConfigError(f"--set {item!r}: want key=value with key in {sorted(fields)}")
-        try:
-            values[key] = type(getattr(cls(), key))(raw)
-        except ValueError as exc:
-            raise ConfigError(f"--set {item!r}: {exc}") from None
+        values[key] = _cast(item, raw, type(getattr(cls(), key)))
     unknown = set(values) - fields
     if unknown:
         raise ConfigError(f"unknown config key(s) {sorted(unknown)}; known: {sorted(fields)}")

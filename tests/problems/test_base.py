@@ -13,18 +13,18 @@ from irpipe.problems.base import default_config, unsupported
 
 
 def test_every_problem_fits_the_protocol() -> None:
-    assert names() == ["inliner", "mlir-cost", "phase-order"] == sorted(PROBLEMS)
+    assert names() == ["inliner", "loop-decisions", "mlir-cost", "phase-order"] == sorted(PROBLEMS)
     for name in names():
         problem = get(name)
         assert isinstance(problem, Problem) and problem.name == name
-        assert problem.input_kind in ("llvm", "mlir")
+        assert problem.input_kind in ("llvm", "mlir", "source")
         assert default_config(problem).is_file(), name  # every released model says how it was trained
 
 
 def test_an_unknown_problem_is_one_line_naming_the_known_ones() -> None:
     with pytest.raises(ConfigError) as exc:
         get("loop-unroll")
-    assert str(exc.value) == "unknown problem 'loop-unroll'; known: inliner, mlir-cost, phase-order"
+    assert str(exc.value) == "unknown problem 'loop-unroll'; known: inliner, loop-decisions, mlir-cost, phase-order"
 
 
 def test_released_configs_load_with_their_problem() -> None:

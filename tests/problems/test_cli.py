@@ -53,7 +53,7 @@ def test_unknown_problem_is_one_line(command: str, capsys) -> None:
     argv = [command, "--problem", "nope"] + {"predict": [str(MLP)], "evaluate": ["--dataset", str(ROOT)]}.get(command, [])
     assert main(argv) == 1
     err = capsys.readouterr().err
-    assert err == f"irpipe {command}: error: unknown problem 'nope'; known: inliner, mlir-cost, phase-order\n"
+    assert err == f"irpipe {command}: error: unknown problem 'nope'; known: inliner, loop-decisions, mlir-cost, phase-order\n"
 
 
 def test_mlir_cost_train_resume_evaluate_on_the_one_loop(mlir_dataset: tuple[Path, Path], tmp_path: Path,

@@ -44,3 +44,19 @@ def test_bad_configs(tmp_path: Path, text: str, overrides: list[str], message: s
 def test_missing_config() -> None:
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config("/nonexistent/config.toml")
+
+
+def test_flat_overrides_read_booleans_as_toml_does() -> None:
+    from dataclasses import dataclass
+
+    from irpipe.train.config import load_flat
+
+    @dataclass(frozen=True)
+    class Flat:
+        select: bool = True
+        lr: float = 1e-3
+
+    assert load_flat(Flat, None, ["select=false", "lr=0.5"]) == Flat(select=False, lr=0.5)
+    assert load_flat(Flat, None, ["select=True"]).select is True
+    with pytest.raises(ConfigError, match="want true or false"):
+        load_flat(Flat, None, ["select=0"])
