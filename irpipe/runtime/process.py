@@ -12,7 +12,7 @@ programs, valgrind, the isolated LLVM worker, the test drivers) starts here, and
 
 Every child runs in its own session (its own process group, so a kill reaches whatever it
 started).  Limits are applied without ``preexec_fn`` (not safe in a threaded process such as a
-Ray worker): the address space through ``prlimit`` and no network through ``unshare -n``
+Ray worker): the address space and CPU seconds through ``prlimit`` and no network through ``unshare -n``
 (``unshare -rn``, a user namespace, when not root), both from util-linux; each execs the
 command, so its exit status and CPU time are the command's own.  Errors are
 :class:`~irpipe.errors.ToolError` subclasses whose message ends with the stderr tail.
@@ -22,6 +22,7 @@ command, so its exit status and CPU time are the command's own.  Errors are
 
 from __future__ import annotations
 
+import math
 import os
 import select
 import shutil
@@ -68,14 +69,21 @@ class Finished:
 
 
 def limited(argv: Sequence[str | os.PathLike[str]], *, memory_mb: int | None = None,
-            network: bool = True) -> list[str]:
-    """``argv`` behind the wrappers that apply the limits (``unshare``, then ``prlimit``)."""
+            network: bool = True, cpu_limit_s: float | None = None) -> list[str]:
+    """``argv`` behind the wrappers that apply the limits (``unshare``, then ``prlimit``):
+    ``memory_mb`` of address space, ``cpu_limit_s`` seconds of CPU (RLIMIT_CPU: SIGXCPU, then
+    SIGKILL a second later), no network."""
     prefix: list[str] = []
     if not network:
         prefix += [_util("unshare", "cut off from the network"), "-n" if os.geteuid() == 0 else "-rn"]
-    if memory_mb is not None:
-        limit = int(memory_mb) << 20
-        prefix += [_util("prlimit", "memory-limited"), f"--as={limit}", "--core=0", "--"]
+    if memory_mb is not None or cpu_limit_s is not None:
+        prefix += [_util("prlimit", "limited"), "--core=0"]
+        if memory_mb is not None:
+            prefix.append(f"--as={int(memory_mb) << 20}")
+        if cpu_limit_s is not None:
+            soft = max(1, math.ceil(cpu_limit_s))
+            prefix.append(f"--cpu={soft}:{soft + 1}")
+        prefix.append("--")
     return [*prefix, *(os.fspath(a) for a in argv)]
 
 
@@ -87,8 +95,9 @@ def _util(name: str, purpose: str) -> str:
 
 
 def _popen(argv: Sequence[str | os.PathLike[str]], what: str, *, memory_mb: int | None,
-           network: bool, env: Mapping[str, str] | None, **popen: Any) -> subprocess.Popen[bytes]:
-    full = limited(argv, memory_mb=memory_mb, network=network)
+           network: bool, env: Mapping[str, str] | None, cpu_limit_s: float | None = None,
+           **popen: Any) -> subprocess.Popen[bytes]:
+    full = limited(argv, memory_mb=memory_mb, network=network, cpu_limit_s=cpu_limit_s)
     try:
         return subprocess.Popen(full, env=None if env is None else dict(env),
                                 start_new_session=True, **popen)
@@ -160,8 +169,8 @@ def run(argv: Sequence[str | os.PathLike[str]], *, what: str, timeout: float,
         cwd: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None,
         input: bytes | None = None, stdin: Stream = DEVNULL, stdout: Stream = PIPE,
         stderr: Stream = PIPE, memory_mb: int | None = None, network: bool = True,
-        text: bool = False, check: bool = True, raise_timeout: bool = True,
-        shown: str | None = None) -> Finished:
+        cpu_limit_s: float | None = None, text: bool = False, check: bool = True,
+        raise_timeout: bool = True, shown: str | None = None) -> Finished:
     """Run ``argv`` to its end under the limits and return what it did.
 
     ``what`` names the program in errors; ``shown`` is what of the command line they show
@@ -181,7 +190,7 @@ def run(argv: Sequence[str | os.PathLike[str]], *, what: str, timeout: float,
         fout, out_file = _stream(stack, stdout, "wb")
         ferr, err_file = _stream(stack, stderr, "wb")
         proc = _popen(argv, what, memory_mb=memory_mb, network=network, env=env, cwd=cwd,
-                      stdin=fin, stdout=fout, stderr=ferr)
+                      stdin=fin, stdout=fout, stderr=ferr, cpu_limit_s=cpu_limit_s)
         try:
             got = _reap(proc, timeout)
             timed_out = got is None
@@ -276,9 +285,10 @@ def start(argv: Sequence[str | os.PathLike[str]], *, what: str,
           cwd: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None,
           stdin: Any = DEVNULL, stdout: Any = None, stderr: Any = None,
           memory_mb: int | None = None, network: bool = True, pass_fds: Sequence[int] = (),
-          text: bool = False) -> Child:
+          cpu_limit_s: float | None = None, text: bool = False) -> Child:
     """Start ``argv`` under the limits without waiting (streams as ``Popen`` takes them: PIPE
     here is a real pipe; None inherits ours); ``pass_fds`` stay open in the child."""
     proc = _popen(argv, what, memory_mb=memory_mb, network=network, env=env, cwd=cwd,
-                  stdin=stdin, stdout=stdout, stderr=stderr, pass_fds=tuple(pass_fds), text=text)
+                  stdin=stdin, stdout=stdout, stderr=stderr, pass_fds=tuple(pass_fds), text=text,
+                  cpu_limit_s=cpu_limit_s)
     return Child(proc, what)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import signal
 import socket
 import sys
 import time
@@ -71,6 +72,15 @@ def test_memory_limit() -> None:
     done = process.run([PY, "-c", grab], what="py", timeout=60, memory_mb=256, check=False)
     assert done.returncode != 0 and b"MemoryError" in done.stderr
     assert int(done.stdout) == 256 << 20
+
+
+def test_cpu_limit_stops_a_spinning_child() -> None:
+    """RLIMIT_CPU through prlimit: a child that spins past its CPU seconds is killed by SIGXCPU
+    long before the wall-clock time-out."""
+    spin = "import resource; print(resource.getrlimit(resource.RLIMIT_CPU)[0], flush=True)\nwhile True: pass"
+    done = process.run([PY, "-c", spin], what="py", timeout=60, cpu_limit_s=1, check=False)
+    assert done.returncode in (-signal.SIGXCPU, -signal.SIGKILL) and int(done.stdout) == 1
+    assert 0.9 <= done.cpu_s < 5 and not done.timed_out
 
 
 def test_no_network_means_no_connection() -> None:
