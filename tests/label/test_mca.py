@@ -22,18 +22,7 @@ LISTING = """\
     1171:      \tpopq\t%rbx
     1172:      \tretq
 """
-TINY = r"""
-#include <stdio.h>
-#include <stdlib.h>
-int main(int argc, char **argv) {
-  long n = argc > 1 ? atol(argv[1]) : 1000, s = 0;
-  long *a = malloc(sizeof(long) * n);
-  for (long i = 0; i < n; i++) a[i] = (i * 7919) % 1009;
-  for (long i = 0; i < n; i++) if (a[i] & 1) s += a[i];
-  printf("%ld\n", s);
-  return 0;
-}
-"""
+
 
 
 def test_blocks_split_at_targets_branches_and_count_changes() -> None:
@@ -65,11 +54,8 @@ def test_latency_chain_costs_more_than_independent_work() -> None:
 
 @requires_llvm
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
-def test_block_weighting_of_a_real_program(tmp_path: Path) -> None:
-    (tmp_path / "t.c").write_text(TINY)
-    exe = tmp_path / "t"
-    tools = Toolchain()
-    tools.run("clang", ["-O2", str(tmp_path / "t.c"), "-o", str(exe)])
+def test_block_weighting_of_a_real_program(tiny_exe: Path) -> None:
+    exe, tools = tiny_exe, Toolchain()
     est = mca.estimate(exe, [exe, "20000"], tools=tools, timeout=120)
     assert 1 <= est.blocks <= mca.MAX_BLOCKS
     assert 100_000 < est.covered_ir < est.total_ir  # the loops run in main; ld.so and libc are the rest

@@ -9,21 +9,9 @@ import pytest
 
 from irpipe.errors import NotRunnable
 from irpipe.label import proxy
-from irpipe.llvm.tools import Toolchain
 from irpipe.testing.gates import requires_llvm
 
-TINY = r"""
-#include <stdio.h>
-#include <stdlib.h>
-int main(int argc, char **argv) {
-  long n = argc > 1 ? atol(argv[1]) : 1000, s = 0;
-  long *a = malloc(sizeof(long) * n);
-  for (long i = 0; i < n; i++) a[i] = (i * 7919) % 1009;
-  for (long i = 0; i < n; i++) if (a[i] & 1) s += a[i];
-  printf("%ld\n", s);
-  return (int)(n == 7);
-}
-"""
+
 
 
 def test_cycle_formula() -> None:
@@ -45,10 +33,8 @@ def test_kendall_tau() -> None:
 
 @requires_llvm
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
-def test_cachegrind_counts_of_a_real_program(tmp_path: Path) -> None:
-    (tmp_path / "t.c").write_text(TINY)
-    exe = tmp_path / "t"
-    Toolchain().run("clang", ["-O2", str(tmp_path / "t.c"), "-o", str(exe)])
+def test_cachegrind_counts_of_a_real_program(tiny_exe: Path) -> None:
+    exe = tiny_exe
     counts, out = proxy.cachegrind([exe, "20000"], timeout=120)
     assert out == b"%d\n" % sum(v for v in ((i * 7919) % 1009 for i in range(20000)) if v & 1)
     assert counts.ir > 100_000 and counts.bc > 20_000 and counts.dw > 0 and counts.bcm > 0
