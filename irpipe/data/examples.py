@@ -48,7 +48,7 @@ class ModuleInput:
     """One module, parsed once: everything the encoders need."""
 
     graph: graph.ProgramGraph
-    functions: list[str]        # printed IR of each defined function
+    functions: list[str]        # printed IR of each defined function (empty when not asked for)
     autophase: np.ndarray       # [56] int64
     instructions: int           # IR instructions of the module as given
 
@@ -66,12 +66,16 @@ def truncate(g: graph.ProgramGraph, max_nodes: int) -> graph.ProgramGraph:
         texts=g.texts, functions=g.functions)
 
 
-def module_input(data: bytes | str, *, name: str = "<module>", max_nodes: int = 40000) -> ModuleInput:
-    """Parse ``data`` (bitcode or IR text) into a :class:`ModuleInput` (LLVM in a child process)."""
+def module_input(data: bytes | str, *, name: str = "<module>", max_nodes: int = 40000,
+                 texts: bool = True) -> ModuleInput:
+    """Parse ``data`` (bitcode or IR text) into a :class:`ModuleInput` (LLVM in a child process).
+
+    ``texts=False`` leaves ``functions`` empty (the GNN does not read them; printing and
+    sending a large module's text back cost about as much as its graph)."""
     data = ir.check_input(data, name=name)
-    arrays = isolate.shared().call(analysis.analyze, data, name, text=True, label=name)  # one parse
+    arrays = isolate.shared().call(analysis.analyze, data, name, text=texts, label=name)  # one parse
     g = truncate(graph.ProgramGraph(**arrays["graph"]), max_nodes)
-    functions = [m.group(0) for m in _DEFINE.finditer(arrays["text"])]
+    functions = [m.group(0) for m in _DEFINE.finditer(arrays["text"])] if texts else []
     ap = np.asarray(arrays["autophase"], dtype=np.int64)
     return ModuleInput(g, functions, ap, int(arrays["instcount"][0]))
 

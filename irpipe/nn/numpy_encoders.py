@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,19 +24,36 @@ from irpipe.llvm.graph import FLOWS, NODE_TYPES, ProgramGraph
 from irpipe.nn.checkpoint_files import Weights
 
 DIRECTIONS = ("forward", "reverse")
+KEYS = [f"{f}_{d}" for f in FLOWS for d in DIRECTIONS]  # key k = flow * 2 + direction
 
 
 def erf(x: np.ndarray) -> np.ndarray:
-    """erf to ~1.5e-7 absolute (Abramowitz & Stegun 7.1.26), about float32's resolution."""
+    """erf to ~1.5e-7 absolute (Abramowitz & Stegun 7.1.26), about float32's resolution.
+    In place on temporaries: a third of the passes over memory of the plain expression."""
     z = np.abs(x)
-    t = 1.0 / (1.0 + np.float32(0.3275911) * z)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return np.sign(x) * (1.0 - poly * np.exp(-z * z))
+    t = z * np.float32(0.3275911)
+    t += 1.0
+    np.reciprocal(t, out=t)
+    poly = t * np.float32(1.061405429)
+    for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        poly += np.float32(c)
+        poly *= t
+    np.square(z, out=z)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    poly *= z
+    np.subtract(1.0, poly, out=poly)
+    return np.copysign(poly, x, out=poly)
 
 
 def gelu(x: np.ndarray) -> np.ndarray:
     """torch's exact GELU: ``x * Phi(x)``."""
-    return (0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))).astype(np.float32)
+    x = np.asarray(x, dtype=np.float32)
+    e = erf(x * np.float32(1.0 / math.sqrt(2.0)))
+    e += 1.0
+    e *= x
+    e *= 0.5
+    return e
 
 
 def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float = 1e-5) -> np.ndarray:
@@ -65,24 +83,32 @@ class Linear:
 
 @dataclass
 class _Layer:
-    message: dict[str, Linear]        # per "<flow>_<direction>"
-    position: dict[str, np.ndarray]   # [max_position, H] per key
+    """One message-passing layer, its K = flows x directions message Linears side by side."""
+
+    weight_t: list[np.ndarray]  # K x [H, H]: the message Linear of each key (transposed)
+    bias: np.ndarray        # [K, H] message biases
+    position: np.ndarray    # [max_position*K, H]: row p*K+k is key k's embedding of position p
     update: Linear
     norm: tuple[np.ndarray, np.ndarray]
 
 
 @dataclass
-class _Segments:
-    """One flow in one direction: edges grouped by (destination, source node type),
-    the groups torch averages separately (one edge type each), then summed per destination."""
+class _Graph:
+    """A program graph's message passing as sparse matrices (scipy CSR).
 
-    key: str
-    source: np.ndarray      # [E] source node of each edge, edges sorted by group
-    position: np.ndarray    # [E] clamped position, same order
-    starts: np.ndarray      # [G] first edge of each group
-    counts: np.ndarray      # [G, 1] edges per group
-    dest_starts: np.ndarray  # [D] first group of each destination
-    dest: np.ndarray        # [D] the destinations
+    torch averages Linear_k(h_src) + Embedding_k(position) over each group of edges of one
+    key k (flow and direction) with one destination and one source node type, then sums a
+    destination's groups.  A mean of a Linear is the Linear of the mean, so a layer adds
+    ``(source_k @ h) @ W_k`` at the rows ``dest_k`` of each key (each edge weighs 1/(its
+    group's size) at its source's column of its destination's row), plus what does not
+    depend on h: ``position @ P`` (the same weights at column pos*K+k) and ``groups @ B``
+    (each destination's group count per key times the key's bias).  A sparse product is
+    ~20x numpy's reduceat on these shapes (the model 3x faster on 8-10k-node graphs).
+    """
+
+    source: list[tuple[int, np.ndarray, Any]]  # (k, dest_k [D_k], source_k [D_k, N]) per key with edges
+    position: Any          # [N, max_position*K]
+    groups: np.ndarray     # [N, K]
 
 
 class GraphEncoder:
@@ -90,60 +116,60 @@ class GraphEncoder:
 
     def __init__(self, embed: np.ndarray, node_type: np.ndarray, layers: list[_Layer], pool: Linear):
         self.embed, self.node_type, self.layers, self.pool = embed, node_type, layers, pool
-        self.max_position = layers[0].position[f"{FLOWS[0]}_forward"].shape[0] if layers else 1
+        self.max_position = layers[0].position.shape[0] // len(KEYS) if layers else 1
 
     @classmethod
     def load(cls, w: Weights, prefix: str, num_tokens: int, hidden: int, layers: int) -> "GraphEncoder":
         """The weights under ``prefix`` (``encoder``) of a GraphEncoder of these sizes."""
-        keys = [f"{f}_{d}" for f in FLOWS for d in DIRECTIONS]
         out = []
         for i in range(layers):
             p = f"{prefix}.layers.{i}"
-            out.append(_Layer({k: Linear.load(w, f"{p}.message.{k}", hidden, hidden) for k in keys},
-                              {k: w(f"{p}.position.{k}.weight", (None, hidden)) for k in keys},
+            message = [Linear.load(w, f"{p}.message.{k}", hidden, hidden) for k in KEYS]
+            position = np.stack([w(f"{p}.position.{k}.weight", (None, hidden)) for k in KEYS], axis=1)
+            out.append(_Layer([m.weight_t for m in message], np.stack([m.bias for m in message]),
+                              np.ascontiguousarray(position.reshape(-1, hidden)),      # [P*K, H]
                               Linear.load(w, f"{p}.update", hidden, hidden),
                               (w(f"{p}.norm.weight", (hidden,)), w(f"{p}.norm.bias", (hidden,)))))
         return cls(w(f"{prefix}.embed.weight", (num_tokens, hidden)),
                    w(f"{prefix}.node_type.weight", (len(NODE_TYPES), hidden)), out,
                    Linear.load(w, f"{prefix}.pool", hidden, 2 * hidden))
 
-    def _segments(self, g: ProgramGraph) -> list[_Segments]:
+    def _graph(self, g: ProgramGraph) -> _Graph:
+        from scipy import sparse  # ~0.1 s on first use; not scipy.stats, not torch
+
         types = np.asarray(g.node_type, dtype=np.int64)
+        n, k_count = len(types), len(KEYS)
         flow = np.asarray(g.edge_flow, dtype=np.int64)
-        out = []
-        for f, name in enumerate(FLOWS):
-            mask = flow == f
-            if not mask.any():
-                continue
-            a = np.asarray(g.edge_source, dtype=np.int64)[mask]
-            b = np.asarray(g.edge_target, dtype=np.int64)[mask]
-            pos = np.clip(np.asarray(g.edge_position, dtype=np.int64)[mask], 0, self.max_position - 1)
-            for d, (src, dst) in zip(DIRECTIONS, ((a, b), (b, a))):
-                group = dst * len(NODE_TYPES) + types[src]
-                order = np.argsort(group, kind="stable")
-                group = group[order]
-                starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-                counts = np.diff(np.r_[starts, len(group)]).astype(np.float32)[:, None]
-                dests = group[starts] // len(NODE_TYPES)
-                dest_starts = np.flatnonzero(np.r_[True, dests[1:] != dests[:-1]])
-                out.append(_Segments(f"{name}_{d}", src[order], pos[order], starts, counts,
-                                     dest_starts, dests[dest_starts]))
-        return out
+        a, b = np.asarray(g.edge_source, dtype=np.int64), np.asarray(g.edge_target, dtype=np.int64)
+        pos = np.clip(np.asarray(g.edge_position, dtype=np.int64), 0, self.max_position - 1)
+        # both directions of every edge: key = flow*2 + direction (KEYS' order)
+        key = np.concatenate([flow * 2, flow * 2 + 1])
+        src, dst, pos = np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([pos, pos])
+        group = (dst * k_count + key) * len(NODE_TYPES) + types[src]
+        size = np.bincount(group, minlength=n * k_count * len(NODE_TYPES))   # edges per group (no sort)
+        weight = (1.0 / size[group]).astype(np.float32)                                       # [2E]
+        groups = np.count_nonzero(size.reshape(n, k_count, len(NODE_TYPES)), axis=2).astype(np.float32)
+        source = []
+        for k in range(k_count):
+            mask = key == k
+            if mask.any():
+                present = groups[:, k] > 0
+                dest = np.flatnonzero(present)
+                row = (np.cumsum(present) - 1)[dst[mask]]
+                source.append((k, dest, sparse.csr_matrix((weight[mask], (row, src[mask])), shape=(len(dest), n))))
+        return _Graph(source,
+                      sparse.csr_matrix((weight, (dst, pos * k_count + key)), shape=(n, self.max_position * k_count)),
+                      groups)
 
     def __call__(self, g: ProgramGraph, ids: np.ndarray) -> np.ndarray:
         """The module vector [H] of ``g`` whose node texts have vocabulary ids ``ids`` [N]."""
         hidden = self.embed.shape[1]
         h = self.embed[ids] + self.node_type[np.asarray(g.node_type, dtype=np.int64)]   # [N, H]
-        segments = self._segments(g)
+        graph = self._graph(g)
         for layer in self.layers:
-            agg = np.zeros_like(h)                                   # [N, H]
-            for s in segments:
-                # the mean of Linear(h_src) + Embedding(position) over a group is
-                # Linear(mean h_src) + mean Embedding(position): average first, then one matmul
-                mean_h = np.add.reduceat(h[s.source], s.starts, axis=0) / s.counts               # [G, H]
-                mean_p = np.add.reduceat(layer.position[s.key][s.position], s.starts, axis=0) / s.counts
-                msg = layer.message[s.key](mean_h) + mean_p                                     # [G, H]
-                agg[s.dest] += np.add.reduceat(msg, s.dest_starts, axis=0)
+            agg = np.asarray(graph.position @ layer.position + graph.groups @ layer.bias, dtype=np.float32)  # [N, H]
+            for k, dest, source in graph.source:
+                agg[dest] += (source @ h) @ layer.weight_t[k]                         # [D_k, H]
             h = layer_norm(h + gelu(layer.update(agg)), *layer.norm)
         if len(h):
             pooled = np.concatenate([h.mean(0), h.max(0)])           # [2H]

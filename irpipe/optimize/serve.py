@@ -3,12 +3,14 @@
 The protocol (framing, requests, replies, validation) is :mod:`irpipe.optimize.protocol`.
 Requests from all connections are queued and one batch worker runs the model on
 batches of up to ``max_batch`` modules, waiting at most ``batch_wait_s`` for a batch
-to fill.  ``pipeline`` is the policy's first choice when the cost head also predicts
+to fill -- and not at all when no other request is on its way (a lone client, such as a
+build's one compiler, pays no batching delay).  ``pipeline`` is the policy's first choice when the cost head also predicts
 it beats the reference (-Oz), else the reference (advise compiles nothing: the
 caller, e.g. the pass plugin, has a strict time budget); ``candidates`` is what
 ``irpipe optimize`` compiles (speed: in the client, which has the program to run).
-Answers are cached by what the model reads of a module (``Predictor.cache_key``):
-a build that compiles each file twice (static and -fPIC) pays one inference.
+Answers (:mod:`irpipe.optimize.answers`) are cached by what the model reads of a module:
+a build that compiles each file twice (static and -fPIC) pays one inference; the same
+bytes again (a rebuild) are answered from a digest of the bytes, without a parse.
 With ``record``, every answer is kept as an advice entry for its source file and
 written (atomically) as an advice file on stop.  Op ``optimize`` (``irpipe optimize
 --server``) runs the whole command warm on a separate pool with its own LLVM child
@@ -41,11 +43,11 @@ import socket
 import stat
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from irpipe.errors import IrpipeError
+from irpipe.optimize.answers import Answers
 from irpipe.optimize.jobs import BatchAdviser, Jobs
 from irpipe.optimize.protocol import MAX_MESSAGE, FramingError, ProtocolError, ServeError, recv, send, validate
 from irpipe.optimize.sockfile import listen_hidden, prepare_socket_path, publish
@@ -79,9 +81,8 @@ class Server:
                  **optimize_options: Any):
         self.predictor, self.path = predictor, Path(path)
         self.record = Path(record) if record else None
-        self.recorded: dict[str, dict[str, Any]] = {}
-        self.cache: "OrderedDict[str, Any]" = OrderedDict()
-        self.cache_size = cache_size
+        self.answers = Answers(predictor, count=self._count, log=self._log, cache_size=cache_size,
+                               record=self.record is not None)
         self.channels: list[Any] = []  # MLGO channels served beside the socket (health reports them)
         self.max_batch, self.batch_wait_s = max_batch, batch_wait_s
         self.max_connections, self.idle_timeout_s = max_connections, idle_timeout_s
@@ -99,6 +100,7 @@ class Server:
         self._acceptor: threading.Thread | None = None
         self._conns: set[socket.socket] = set()
         self._busy = 0  # connections between a request and its reply
+        self._asking = 0  # advise requests announced to the batch worker and not yet taken by it
         self._lock = threading.Lock()
         self._logged: dict[str, float] = {}
         self._inode: int | None = None
@@ -156,7 +158,7 @@ class Server:
         if self.record is not None:
             from irpipe.optimize import advice
 
-            advice.write(self.record, sorted(self.recorded.values(), key=lambda e: e["source"]))
+            advice.write(self.record, sorted(self.answers.recorded.values(), key=lambda e: e["source"]))
 
     @property
     def worker_alive(self) -> bool:
@@ -277,6 +279,8 @@ class Server:
             self._count("errors")
             return _error(f"the batch worker died ({self.worker_error}); restart irpipe serve")
         reply: "queue.Queue[dict]" = queue.Queue(maxsize=1)
+        with self._lock:
+            self._asking += 1  # before the put: the worker never sees the request uncounted
         self.requests.put((req, reply))
         while True:
             try:
@@ -316,14 +320,15 @@ class Server:
     def _batch_loop(self) -> None:
         while not self.stopping.is_set() or not self.requests.empty():
             try:
-                first = self.requests.get(timeout=0.1)
+                batch = [self._take(0.1)]
             except queue.Empty:
                 continue
-            batch = [first]
             deadline = time.monotonic() + self.batch_wait_s
             while len(batch) < self.max_batch:
+                if not self._asking:
+                    break  # no other request is on its way: waiting would only delay this batch
                 try:
-                    batch.append(self.requests.get(timeout=max(0.0, deadline - time.monotonic())))
+                    batch.append(self._take(max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
             try:
@@ -335,52 +340,13 @@ class Server:
                     if reply.empty():
                         reply.put_nowait(_error(f"internal error: {_line(exc)}"))
 
+    def _take(self, timeout: float) -> tuple[dict, "queue.Queue[dict]"]:
+        """The next queued request (``queue.Empty`` after ``timeout``), no longer counted as asking."""
+        item = self.requests.get(timeout=timeout)
+        with self._lock:
+            self._asking -= 1
+        return item
+
     def _run(self, batch: list[tuple[dict, "queue.Queue[dict]"]]) -> None:
-        parsed, replies = [], {}
-        for i, (request, _) in enumerate(batch):
-            try:
-                x = self.predictor.inputs(request["module"], name=request["source"] or "<module>")
-            except IrpipeError as exc:
-                self._count("errors")
-                replies[i] = _error(f"bad module: {str(exc).splitlines()[0] if str(exc) else exc!r}")
-                continue
-            parsed.append((i, x, self.predictor.cache_key(x)))
-        todo = [(i, x, key) for i, x, key in parsed if key not in self.cache]
-        if todo:
-            for (_, _, key), pred in zip(todo, self.predictor.predict_inputs([x for _, x, _ in todo])):
-                self.cache[key] = pred
-            while len(self.cache) > self.cache_size:
-                self.cache.popitem(last=False)
-            self._count("batches")
-        self._count("modules", len(parsed))
-        self._count("cache_hits", len(parsed) - len(todo))
-        for i, x, key in parsed:
-            try:
-                replies[i] = self._advise(batch[i][0], x, self.cache[key])
-            except Exception as exc:  # noqa: BLE001 -- one module's bug costs its reply; logged
-                self._count("errors")
-                self._log(f"advise-{type(exc).__name__}", f"advise: {_line(exc)}")
-                replies[i] = _error(f"internal error: {_line(exc)}")
-        for i, (_, reply) in enumerate(batch):
-            reply.put_nowait(replies[i])
-
-    def _advise(self, request: dict[str, Any], x: Any, pred: Any) -> dict[str, Any]:
-        """The answer for one module's prediction (no compile: the caller has a deadline)."""
-        from irpipe.optimize.apply import candidates
-
-        objective = request["objective"]
-        out = {"ok": True, "candidates": candidates(self.predictor, pred, objective, request["verify"]),
-               "instructions": int(x.instructions), "has_main": "main" in x.graph.functions}
-        if objective == "speed":  # chosen by running the program: no pipeline without compiles
-            return out
-        first = pred.ranking(objective)[0]
-        # keep the reference unless the cost head also predicts a gain
-        cost = pred.predicted(objective)
-        ref = self.predictor.pset.pipelines[self.predictor.meta["reference"]]
-        if cost[pred.pipelines.index(first)] >= cost[pred.pipelines.index(ref)]:
-            first = ref
-        if self.record is not None and request["source"] and request.get("record", True):
-            from irpipe.optimize import advice
-
-            self.recorded[request["source"]] = advice.module_advice("", request["source"], objective, first)
-        return {**out, "pipeline": first}
+        for (_, reply), answer in zip(batch, self.answers.batch([request for request, _ in batch])):
+            reply.put_nowait(answer)

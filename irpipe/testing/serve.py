@@ -10,6 +10,7 @@ can inject faults into a server they hold.
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import struct
 import sys
@@ -45,6 +46,35 @@ def start(sock: Path, *extra: str) -> Child:
             raise TimeoutError("irpipe serve did not create its socket in 90 s")
         time.sleep(0.05)
     return proc
+
+
+def tree_cpu(pid: int) -> float:
+    """User+sys CPU seconds of ``pid`` and every live descendant (reaped children included):
+    what a served build pays for ``irpipe serve`` and its LLVM children."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(f) for f in fields[11:15]) / tick  # utime stime cutime cstime
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def settle(pid: int, quiet_s: float = 1.0, limit_s: float = 120.0) -> None:
+    """Wait until the process tree of ``pid`` used (almost) no CPU for ``quiet_s``."""
+    deadline = time.monotonic() + limit_s
+    last = tree_cpu(pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        now = tree_cpu(pid)
+        if now - last < 0.02 * quiet_s:
+            return
+        last = now
 
 
 def fake_server(path: Path, answer: Callable[[socket.socket], Any]) -> socket.socket:

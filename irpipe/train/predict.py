@@ -126,8 +126,8 @@ class Predictor:
         return [self.pset.pipelines[k] for k in chosen]
 
     def inputs(self, data: bytes | str, name: str = "<module>") -> ModuleInput:
-        """Parse a module for this model (isolated LLVM)."""
-        return module_input(data, name=name, max_nodes=self.config.data.max_nodes)
+        """Parse a module for what this model reads (isolated LLVM): the GNN no function texts."""
+        return module_input(data, name=name, max_nodes=self.config.data.max_nodes, texts=self.arch != "gnn")
 
     def cache_key(self, x: ModuleInput) -> str:
         """A digest of what this model's encoder reads of ``x``: equal keys, equal predictions.
