@@ -1,0 +1,134 @@
+"""Which candidates to compile: the models' policies, retrieval and the static order, at equal compiles.
+
+    python benchmarks/policy_bench.py [--models models/default models/default-transformer]
+                                      [--dataset datasets/default/sample]
+                                      [--measurements datasets/default/measurements] [--neighbours 15]
+
+No compiles: every module of the sample has been measured under every candidate
+(``datasets/default/measurements``), so any choice of n candidates (-Oz first) can be scored
+exactly as the geomean of -Oz's metric over the best chosen one.  Per objective, split (val,
+test: packages no model and no vocabulary mining saw) and budget n:
+
+  * static: the vocabulary's set-cover order, no model (what ``picks = 0`` gives);
+  * MODEL policy: the model's policy head chooses all n - 1 (its ``picks`` are calibrated on val);
+  * cover-all: a greedy set cover of the *training* modules' gains, recomputed for n;
+  * knn-mean: the candidates with the best mean gain over the ``--neighbours`` training modules
+    nearest in standardized log(1 + Autophase);
+  * knn-cover: a greedy set cover over those neighbours' gains (a per-module coreset, the
+    retrieval idea of Coreset-NVP without its learned value model);
+  * oracle: the best of all candidates (the ceiling of any choice from this vocabulary).
+
+Neighbours come from the train split only; val/test modules never see each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+BUDGETS = (2, 3, 5, 10)
+
+
+def cover(gains: np.ndarray, n: int, reference: int) -> list[int]:
+    """Greedy set cover: ``reference``, then each next candidate that adds most summed gain
+    over the rows of ``gains`` [J, K] (log gain vs the reference; failures -1)."""
+    best, chosen = np.maximum(gains[:, reference], 0.0), [reference]
+    while len(chosen) < min(n, gains.shape[1]):
+        value = np.maximum(best[:, None], gains).sum(0)
+        value[chosen] = -np.inf
+        k = int(np.argmax(value))
+        chosen.append(k)
+        best = np.maximum(best, gains[:, k])
+    return chosen
+
+
+def load(models: list[str], dataset: str, measurements: str) -> tuple[list[dict], list[str], int]:
+    """Per module: split, standardizable Autophase, measured log metrics [K, O] and each model's scores."""
+    from irpipe.data.examples import module_input, targets
+    from irpipe.data.splits import select_hashes
+    from irpipe.runtime.shards import read_modules
+    from irpipe.runtime.units import read_table
+    from irpipe.train.predict import Predictor
+
+    predictors = [Predictor.load(m) for m in models]
+    pipelines, reference = predictors[0].pset.pipelines, predictors[0].meta["reference"]
+    if any(p.pset.pipelines != pipelines for p in predictors):
+        raise SystemExit("the models rank different candidate lists")
+    table = read_modules(dataset, columns=["structural_hash", "recipe_id", "package_name", "content"])
+    splits = {s: select_hashes(table, s) for s in ("train", "val", "test")}
+    rows: dict[str, list[dict]] = {}
+    for r in read_table(measurements, "measurements").to_pylist():
+        rows.setdefault(r["structural_hash"], []).append(r)
+    out = []
+    for r in table.to_pylist():
+        h = r["structural_hash"]
+        if h not in rows:
+            continue
+        x = module_input(r["content"], name=h[:12], texts=False)
+        scores = {Path(m).name: p.predict(r["content"], h[:12]).scores for m, p in zip(models, predictors)}
+        out.append({"split": next(s for s, hs in splits.items() if h in hs), "scores": scores,
+                    "features": np.log1p(np.asarray(x.autophase, dtype=float)),
+                    "true": targets(rows[h], pipelines)})
+    return out, pipelines, reference
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=["models/default", "models/default-transformer"])
+    ap.add_argument("--dataset", default="datasets/default/sample")
+    ap.add_argument("--measurements", default="datasets/default/measurements")
+    ap.add_argument("--neighbours", type=int, default=15)
+    args = ap.parse_args()
+
+    from irpipe.data.examples import OBJECTIVES
+    from irpipe.label.vocab import choose
+
+    modules, pipelines, ref = load(args.models, args.dataset, args.measurements)
+    train = [m for m in modules if m["split"] == "train"]
+    feats = np.stack([m["features"] for m in train])
+    mu, sd = feats.mean(0), feats.std(0) + 1e-6
+    z_train = (feats - mu) / sd
+    names = [Path(m).name for m in args.models]
+    print(f"{len(modules)} modules ({len(train)} train), {len(pipelines)} candidates, -Oz first; geomean of "
+          "-Oz's metric / the best of the n compiled (higher is better)")
+    for o, (objective, _) in enumerate(OBJECTIVES):
+        def gains(m: dict) -> np.ndarray:
+            g = m["true"][ref, o] - m["true"][:, o]
+            return np.where(np.isfinite(g), g, -1.0)
+
+        g_train = np.stack([gains(m) for m in train])
+
+        def neighbours(m: dict) -> np.ndarray:
+            return np.argsort(np.sqrt((((m["features"] - mu) / sd - z_train) ** 2).sum(1)))[:args.neighbours]
+
+        ways: dict[str, Callable[[dict, int], list[int]]] = {
+            "static": lambda m, n: choose(m["scores"][names[0]][o], n, ref, 0),
+            **{f"{name} policy": (lambda m, n, name=name: choose(m["scores"][name][o], n, ref, n - 1))
+               for name in names},
+            "cover-all": lambda m, n: cover(g_train, n, ref),
+            "knn-mean": lambda m, n: choose(g_train[neighbours(m)].mean(0), n, ref, n - 1),
+            "knn-cover": lambda m, n: cover(g_train[neighbours(m)], n, ref),
+        }
+        for split in ("val", "test"):
+            held = [m for m in modules if m["split"] == split and np.isfinite(m["true"][ref, o])]
+
+            def geomean(pick: Callable[[dict], list[int]]) -> float:
+                return math.exp(np.mean([m["true"][ref, o] - np.nanmin(m["true"][pick(m), o]) for m in held]))
+
+            print(f"\n{objective}, {split} split ({len(held)} modules): oracle "
+                  f"{geomean(lambda m: list(range(len(pipelines)))):.4f}\n")
+            print("| compiles | " + " | ".join(ways) + " |")
+            print("|---:|" + "---:|" * len(ways))
+            for n in BUDGETS:
+                print(f"| {n} | " + " | ".join(f"{geomean(lambda m, f=f: f(m, n)):.4f}" for f in ways.values()) + " |",
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()
