@@ -3,6 +3,7 @@
     python benchmarks/policy_bench.py [--models models/default models/default-transformer]
                                       [--dataset datasets/default/sample]
                                       [--measurements datasets/default/measurements] [--neighbours 15]
+                                      [--pipelines POOL.json] [--objectives instcount size]
 
 No compiles: every module of the sample has been measured under every candidate
 (``datasets/default/measurements``), so any choice of n candidates (-Oz first) can be scored
@@ -19,6 +20,8 @@ test: packages no model and no vocabulary mining saw) and budget n:
   * oracle: the best of all candidates (the ceiling of any choice from this vocabulary).
 
 Neighbours come from the train split only; val/test modules never see each other.
+With ``--pipelines`` (a larger candidate set measured into ``--measurements``, e.g. the mined
+128-pipeline pool) the models' policies are left out: they rank their own 24 candidates.
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ def cover(gains: np.ndarray, n: int, reference: int) -> list[int]:
     return chosen
 
 
-def load(models: list[str], dataset: str, measurements: str) -> tuple[list[dict], list[str], int]:
+def load(models: list[str], dataset: str, measurements: str,
+         pipeline_file: str | None = None) -> tuple[list[dict], list[str], int]:
     """Per module: split, standardizable Autophase, measured log metrics [K, O] and each model's scores."""
     from irpipe.data.examples import module_input, targets
     from irpipe.data.splits import select_hashes
@@ -56,8 +60,14 @@ def load(models: list[str], dataset: str, measurements: str) -> tuple[list[dict]
     from irpipe.runtime.units import read_table
     from irpipe.train.predict import Predictor
 
+    from irpipe.label import vocab
+
     predictors = [Predictor.load(m) for m in models]
-    pipelines, reference = predictors[0].pset.pipelines, predictors[0].meta["reference"]
+    if pipeline_file:
+        pipelines, predictors, models = vocab.load(Path(pipeline_file)).pipelines, [], []
+        reference = pipelines.index("default<Oz>")
+    else:
+        pipelines, reference = predictors[0].pset.pipelines, predictors[0].meta["reference"]
     if any(p.pset.pipelines != pipelines for p in predictors):
         raise SystemExit("the models rank different candidate lists")
     table = read_modules(dataset, columns=["structural_hash", "recipe_id", "package_name", "content"])
@@ -84,20 +94,28 @@ def main() -> None:
     ap.add_argument("--dataset", default="datasets/default/sample")
     ap.add_argument("--measurements", default="datasets/default/measurements")
     ap.add_argument("--neighbours", type=int, default=15)
+    ap.add_argument("--pipelines", help="candidate set JSON measured into --measurements (models left out)")
+    ap.add_argument("--objectives", nargs="+", default=["instcount", "size"])
     args = ap.parse_args()
 
     from irpipe.data.examples import OBJECTIVES
     from irpipe.label.vocab import choose
 
-    modules, pipelines, ref = load(args.models, args.dataset, args.measurements)
+    modules, pipelines, ref = load(args.models, args.dataset, args.measurements, args.pipelines)
+    if args.pipelines:
+        args.models = []
     train = [m for m in modules if m["split"] == "train"]
     feats = np.stack([m["features"] for m in train])
     mu, sd = feats.mean(0), feats.std(0) + 1e-6
     z_train = (feats - mu) / sd
     names = [Path(m).name for m in args.models]
+    static = "static" if names else "first n of the file"
     print(f"{len(modules)} modules ({len(train)} train), {len(pipelines)} candidates, -Oz first; geomean of "
           "-Oz's metric / the best of the n compiled (higher is better)")
     for o, (objective, _) in enumerate(OBJECTIVES):
+        if objective not in args.objectives:
+            continue
+
         def gains(m: dict) -> np.ndarray:
             g = m["true"][ref, o] - m["true"][:, o]
             return np.where(np.isfinite(g), g, -1.0)
@@ -108,7 +126,7 @@ def main() -> None:
             return np.argsort(np.sqrt((((m["features"] - mu) / sd - z_train) ** 2).sum(1)))[:args.neighbours]
 
         ways: dict[str, Callable[[dict, int], list[int]]] = {
-            "static": lambda m, n: choose(m["scores"][names[0]][o], n, ref, 0),
+            static: lambda m, n: choose(np.zeros(len(pipelines)), n, ref, 0),
             **{f"{name} policy": (lambda m, n, name=name: choose(m["scores"][name][o], n, ref, n - 1))
                for name in names},
             "cover-all": lambda m, n: cover(g_train, n, ref),
