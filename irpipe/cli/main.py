@@ -18,13 +18,13 @@ SUBCOMMANDS = ("env", "extract", "info", "features", "graph", "featurize", "toke
                "train-mlir-cost", "predict-cost")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every subcommand registered."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand registered (``only``: just that one)."""
     parser = argparse.ArgumentParser(prog="irpipe", description="Compiler-IR dataset and ML optimizer pipeline (LLVM 22).")
     parser.add_argument("--version", action="version", version=f"irpipe {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="subcommand", required=True)
-    for name in SUBCOMMANDS:
+    for name in (only,) if only in SUBCOMMANDS else SUBCOMMANDS:
         importlib.import_module(f"irpipe.cli.{name.replace('-', '_')}").register(sub)
     return parser
 
@@ -68,10 +68,25 @@ def _tolerant_streams() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
+def named_subcommand(argv: list[str]) -> str | None:
+    """The subcommand ``argv`` names before its own arguments (None: none, or ``--help``/``--version``
+    first, which need every subcommand)."""
+    for arg in argv:
+        if arg in ("-h", "--help", "--version"):
+            return None
+        if not arg.startswith("-"):
+            return arg if arg in SUBCOMMANDS else None
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; irpipe errors (and file-system errors) print one line and exit 1."""
+    """Run the CLI; irpipe errors (and file-system errors) print one line and exit 1.
+
+    Only the named subcommand's module is imported (a quick ``irpipe optimize --server`` starts
+    in tens of milliseconds); ``irpipe --help`` and an unknown name build the whole parser."""
     _tolerant_streams()
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(named_subcommand(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:

@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "-enable-ml-inliner=release -mllvm -inliner-interactive-channel-base=BASE "
                         "-mllvm -inliner-interactive-include-default); one compiler at a time")
     p.add_argument("--inliner-model", default=str(INLINER_MODEL), type=MODEL_DIR, help="inliner policy directory")
+    p.add_argument("--compile-children", type=int, default=min(os.cpu_count() or 2, 4), metavar="N",
+                   help="LLVM children an optimize job compiles its candidates in, side by side "
+                        "(default: the CPUs, at most 4)")
     p.add_argument("--regalloc-channel", metavar="BASE",
                    help="answer the regalloc eviction advisor (-regalloc-enable-advisor=release "
                         "-regalloc-evict-interactive-channel-base=BASE) with a valid no-eviction choice")
@@ -50,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not (args.socket or args.inliner_channel or args.regalloc_channel):
         raise ConfigError("nothing to serve: give --socket, --inliner-channel and/or --regalloc-channel")
-    if args.max_connections < 1 or not args.idle_timeout > 0:
-        raise ConfigError("--max-connections must be >= 1 and --idle-timeout > 0")
+    if args.max_connections < 1 or not args.idle_timeout > 0 or args.compile_children < 1:
+        raise ConfigError("--max-connections and --compile-children must be >= 1 and --idle-timeout > 0")
     channels = []
     if args.inliner_channel:
         channels.append(Channel(args.inliner_channel, InlinerPolicy.load(args.inliner_model)))
@@ -64,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
         server = Server(Predictor.load(args.model), args.socket, max_batch=args.max_batch,
                         batch_wait_s=args.batch_wait_ms / 1000, record=args.record,
-                        max_connections=args.max_connections, idle_timeout_s=args.idle_timeout)
+                        max_connections=args.max_connections, idle_timeout_s=args.idle_timeout,
+                        compile_children=args.compile_children)
         server.channels = channels
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

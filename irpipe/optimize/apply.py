@@ -21,6 +21,7 @@ serve``'s op optimize runs this function in the server).
 from __future__ import annotations
 
 import math
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -127,29 +128,37 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
         return _optimize_speed(data, advise(data), name=name, run_args=run_args or [],
                                repeats=repeats, timeout_s=timeout_s, started=started)
     reference = REFERENCE[objective]
-    base = user_baseline(data, reference, target=target, name=name, timeout_s=timeout_s,
-                         object_file=objective == "size", worker=worker)
-    advice = advise(base.module)
-    result = choose(base, [p for p in advice.candidates if p != reference], objective, name=name,
-                    timeout_s=timeout_s, worker=worker, workers=workers)
+    module = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s, worker=worker)
+    # opt-22's baseline (a child process, then its codegen) runs beside the model call and the
+    # candidates: all start from the same module, and the choice waits for all of them
+    with ThreadPoolExecutor(1, thread_name_prefix="irpipe-baseline") as side:
+        pending = side.submit(user_baseline, module, reference, name=name, timeout_s=timeout_s,
+                              object_file=objective == "size", worker=worker)
+        advice = advise(module)
+        tried = [p for p in advice.candidates if p != reference]
+        outcomes = _evaluate_all(module, tried, objective, name=name, timeout_s=timeout_s,
+                                 workers=list(workers) or [worker])
+        base = pending.result()
+    result = choose(base, tried, objective, outcomes=outcomes)
     result.input_instructions = advice.instructions
     result.seconds = time.monotonic() - started
     return result
 
 
 def choose(base: Baseline, candidates: list[str], objective: str, *, name: str = "<module>",
-           timeout_s: float = 60.0, worker: Isolated | None = None,
-           workers: Sequence[Isolated] = ()) -> OptimizeResult:
-    """Compile each candidate on ``base.module``; the best beats opt-22's baseline or the
-    baseline stays (the first of equals, in candidate order).
+           timeout_s: float = 60.0, worker: Isolated | None = None, workers: Sequence[Isolated] = (),
+           outcomes: Sequence[tuple[float, bytes] | EvaluationError] | None = None) -> OptimizeResult:
+    """Compile each candidate on ``base.module`` (unless ``outcomes`` has them, in order); the
+    best beats opt-22's baseline or the baseline stays (the first of equals, in candidate order).
 
     In one child (``worker``, default the process-wide one), or spread over ``workers`` (a
     server's children, one thread each).  Each evaluation runs in a fresh LLVMContext, so an
     output's bytes do not depend on what ran before or where: the result is the same either way.
     """
     base_metric = base.measurement.metric(objective)
-    outcomes = _evaluate_all(base.module, candidates, objective, name=name, timeout_s=timeout_s,
-                             workers=list(workers) or [worker])
+    if outcomes is None:
+        outcomes = _evaluate_all(base.module, candidates, objective, name=name, timeout_s=timeout_s,
+                                 workers=list(workers) or [worker])
     best: tuple[float, str, bytes] = (base_metric, base.pipeline, base.bitcode)
     tried: list[dict[str, Any]] = [{"pipeline": base.pipeline, "metric": base_metric, "by": "opt-22"}]
     for pipeline, outcome in zip(candidates, outcomes):
@@ -165,12 +174,19 @@ def choose(base: Baseline, candidates: list[str], objective: str, *, name: str =
 
 def _evaluate_all(module: bytes, candidates: list[str], objective: str, *, name: str, timeout_s: float,
                   workers: list[Isolated | None]) -> list[tuple[float, bytes] | EvaluationError]:
-    """(metric, bitcode) or the error of each candidate, in order; candidate i on worker i mod n."""
+    """(metric, bitcode) or the error of each candidate, in order; each worker takes the next
+    candidate when it is free (a worker that also measures the baseline takes fewer)."""
     outcomes: list[tuple[float, bytes] | EvaluationError] = [EvaluationError("not evaluated")] * len(candidates)
+    order = iter(range(len(candidates)))
+    taking = threading.Lock()
 
     def run(slot: int) -> None:
         ev = Evaluator(module, name=name, timeout_s=timeout_s, target=AS_OPT, worker=workers[slot])
-        for i in range(slot, len(candidates), len(workers)):
+        while True:
+            with taking:
+                i = next(order, None)
+            if i is None:
+                return
             try:
                 m, raw = ev.evaluate(candidates[i], object_file=objective == "size", bitcode=True)
                 outcomes[i] = (m.metric(objective), raw["bitcode"])
