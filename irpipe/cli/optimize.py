@@ -132,6 +132,9 @@ def _report(args: argparse.Namespace, summary: dict, target: dict) -> None:
         print()
         return
     print(f"pipeline: {summary['pipeline']}")
+    if summary.get("functions"):
+        print(f"then per function: {len(summary['functions'])} of them get their own cleanup "
+              f"({', '.join(sorted(set(summary['functions'].values())))})")
     if summary["metric"] is not None:
         base = summary["baseline_metric"]
         print(f"{UNITS[args.objective]}: {float('nan') if base is None else base:g} with {summary['baseline']}, "

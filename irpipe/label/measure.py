@@ -79,11 +79,13 @@ def _module(key: str, data: bytes | None) -> native.NativeModule:
 
 
 def evaluate_in_child(key: str, pipeline: str, data: bytes | None, object_file: bool,
-                      bitcode: bool, assembly: bool, target: Target = Target()) -> dict[str, Any]:
+                      bitcode: bool, assembly: bool, target: Target = Target(),
+                      functions: dict[str, str] | None = None, per_function: bool = False) -> dict[str, Any]:
     """Child-side body of :meth:`Evaluator.evaluate` (module cached by ``key``)."""
     return _module(key, data).evaluate(pipeline, object_file=object_file, bitcode=bitcode,
                                        assembly=assembly, strip_optnone=target.strip_optnone,
-                                       triple=target.triple, cpu=target.cpu)
+                                       triple=target.triple, cpu=target.cpu, functions=functions,
+                                       per_function=per_function)
 
 
 # --- caller side ----------------------------------------------------------------------
@@ -114,28 +116,32 @@ class Evaluator:
         self.failures = 0
 
     def evaluate(self, pipeline: str, *, object_file: bool = False, bitcode: bool = False,
-                 assembly: bool = False) -> Measurement | tuple[Measurement, dict[str, Any]]:
-        """Run ``pipeline`` on a copy of the module; a :class:`Measurement`.
+                 assembly: bool = False, functions: dict[str, str] | None = None,
+                 per_function: bool = False) -> Measurement | tuple[Measurement, dict[str, Any]]:
+        """Run ``pipeline`` (then ``functions``: {name: function pipeline}, as the pass plugin
+        runs an advice entry) on a copy of the module; a :class:`Measurement`.
 
-        With ``bitcode`` or ``assembly`` the raw outputs come back too, as
-        ``(measurement, {"bitcode": ..., "assembly": ...})``.
+        With ``bitcode``, ``assembly`` or ``per_function`` the raw outputs come back too, as
+        ``(measurement, {"bitcode": ..., "assembly": ..., "per_function": {name: (instructions,
+        code bytes or -1)}})``.
         """
         self.evaluations += 1
         call = functools.partial(self.worker.call, evaluate_in_child, self.key, pipeline,
                                  label=self.name, timeout_s=self.timeout_s)
+        extra = {"functions": functions, "per_function": per_function} if functions or per_function else {}
         try:
             try:
-                raw = call(None, object_file, bitcode, assembly, self.target)
+                raw = call(None, object_file, bitcode, assembly, self.target, **extra)
             except NotLoaded:  # send the module once per child
-                raw = call(self.data, object_file, bitcode, assembly, self.target)
+                raw = call(self.data, object_file, bitcode, assembly, self.target, **extra)
         except IRError as exc:
             self.failures += 1
             raise EvaluationError(f"{self.name}: pipeline {pipeline!r}: {exc}") from None
         m = Measurement(pipeline, int(raw["instructions"]),
                         int(raw["text_bytes"]) if raw["text_bytes"] >= 0 else None,
                         float(raw["opt_seconds"]), float(raw["codegen_seconds"]))
-        if bitcode or assembly:
-            return m, {k: raw[k] for k in ("bitcode", "assembly") if k in raw}
+        if bitcode or assembly or per_function:
+            return m, {k: raw[k] for k in ("bitcode", "assembly", "per_function") if k in raw}
         return m
 
     def check(self) -> None:

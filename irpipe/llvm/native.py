@@ -17,17 +17,18 @@ import ctypes as C
 import functools
 import os
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 
 from irpipe import paths
 from irpipe.errors import IRError, ToolNotFound, ToolVersionMismatch
 
-ABI_VERSION = 4
+ABI_VERSION = 5
 LIBRARY_NAME = paths.NATIVE_LIBRARY
 GRAPH_TYPES = 1
 GRAPH_FULL_TEXT = 2
-EVAL_OBJECT, EVAL_ASSEMBLY, EVAL_BITCODE, EVAL_NO_VERIFY, EVAL_KEEP_OPTNONE = 1, 2, 4, 8, 16
+EVAL_OBJECT, EVAL_ASSEMBLY, EVAL_BITCODE, EVAL_NO_VERIFY, EVAL_KEEP_OPTNONE, EVAL_PER_FUNCTION = 1, 2, 4, 8, 16, 32
 
 
 class EvalResult(C.Structure):
@@ -67,9 +68,9 @@ def _declare(lib: C.CDLL) -> None:
         "irpipe_graph_free": (None, [p]),
         "irpipe_graph_sizes": (None, [p, p]),
         "irpipe_graph_export": (None, [p] * 12),
-        "irpipe_evaluate": (C.c_int, [p, C.c_char_p, C.c_int, C.c_char_p, C.c_char_p,
-                                      C.POINTER(EvalResult), C.POINTER(p),
-                                      C.POINTER(sz), C.POINTER(p), C.POINTER(sz), err]),
+        "irpipe_evaluate": (C.c_int, [p, C.c_char_p, C.c_char_p, sz, C.c_int, C.c_char_p, C.c_char_p,
+                                      C.POINTER(EvalResult), C.POINTER(p), C.POINTER(sz),
+                                      C.POINTER(p), C.POINTER(sz), C.POINTER(p), C.POINTER(sz), err]),
     }
     for name, (restype, argtypes) in sigs.items():
         fn = getattr(lib, name)
@@ -251,7 +252,8 @@ class NativeModule:
 
     def evaluate(self, pipeline: str, *, object_file: bool = False, assembly: bool = False,
                  bitcode: bool = False, verify: bool = True, strip_optnone: bool = True,
-                 triple: str = "", cpu: str = "") -> dict[str, object]:
+                 triple: str = "", cpu: str = "", functions: Mapping[str, str] | None = None,
+                 per_function: bool = False) -> dict[str, object]:
         """Run textual new-PM ``pipeline`` on a copy of this module and measure the result.
 
         Returns ``instructions``, ``text_bytes`` and ``object_bytes`` (-1 without
@@ -262,21 +264,31 @@ class NativeModule:
         ``target-cpu``/``target-features``) and the pipeline runs as ``opt-22``
         runs it; ``triple``/``cpu`` (the user's ``--mtriple``/``--target-cpu``)
         change the target and are written into the output.
+        ``functions`` ({name: function pipeline}) run after ``pipeline``, one function at a
+        time, as the pass plugin runs an advice entry's ``"functions"``; ``per_function``
+        adds ``per_function``: {name: (instructions, code bytes or -1)} of every defined
+        function of the result.
         LLVM may abort the process on some pipelines: call this in an isolated child.
         """
         lib = load()
         res, error = EvalResult(), C.c_void_p()
         bc, bc_size, asm, asm_size = C.c_void_p(), C.c_size_t(), C.c_void_p(), C.c_size_t()
+        per, per_size = C.c_void_p(), C.c_size_t()
         flags = ((EVAL_OBJECT if object_file else 0) | (EVAL_ASSEMBLY if assembly else 0)
                  | (EVAL_BITCODE if bitcode else 0) | (0 if verify else EVAL_NO_VERIFY)
-                 | (0 if strip_optnone else EVAL_KEEP_OPTNONE))
-        if lib.irpipe_evaluate(self._handle, pipeline.encode(), flags, triple.encode(), cpu.encode(),
-                               C.byref(res), C.byref(bc),
-                               C.byref(bc_size), C.byref(asm), C.byref(asm_size), C.byref(error)):
+                 | (0 if strip_optnone else EVAL_KEEP_OPTNONE) | (EVAL_PER_FUNCTION if per_function else 0))
+        pairs = b"".join(name.encode() + b"\0" + text.encode() + b"\0" for name, text in (functions or {}).items())
+        if lib.irpipe_evaluate(self._handle, pipeline.encode(), pairs or None, len(pairs), flags, triple.encode(),
+                               cpu.encode(), C.byref(res), C.byref(bc), C.byref(bc_size), C.byref(asm),
+                               C.byref(asm_size), C.byref(per), C.byref(per_size), C.byref(error)):
             raise IRError(_take_error(error))
         out: dict[str, object] = {name: getattr(res, name) for name, _ in EvalResult._fields_}
-        for key, buf, size in (("bitcode", bc, bc_size), ("assembly", asm, asm_size)):
+        for key, buf, size in (("bitcode", bc, bc_size), ("assembly", asm, asm_size), ("per_function", per, per_size)):
             if buf.value:
                 out[key] = C.string_at(buf.value, size.value)
                 lib.irpipe_free(buf)
+        if per_function:
+            fields = out.get("per_function", b"").split(b"\0")[:-1]  # type: ignore[union-attr]
+            out["per_function"] = {fields[i].decode("utf-8", "surrogateescape"): (int(fields[i + 1]), int(fields[i + 2]))
+                                   for i in range(0, len(fields), 3)}
         return out

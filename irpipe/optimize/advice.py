@@ -107,18 +107,25 @@ def loop_errors(loops: Any) -> list[str]:
 
 
 def optimized_advice(result: OptimizeResult, structural_hash: str, source: str) -> dict[str, Any]:
-    """The entry for ``irpipe optimize --emit-advice``: ``result``'s pipeline, marked verified.
+    """The entry for ``irpipe optimize --emit-advice``: ``result``'s pipeline (and per-function
+    pipelines), marked verified.
 
-    Written only when that pipeline was evaluated successfully on the module (the baseline,
+    Written only when exactly that was evaluated successfully on the module (the baseline,
     or a candidate measured without error; ``result.bitcode`` is its output and passed the
     verifier); :class:`IRError` otherwise.
     """
-    evaluated = result.pipeline == result.baseline or any(
-        t.get("pipeline") == result.pipeline and "error" not in t for t in result.tried)
+    if result.functions:
+        evaluated = any(t.get("pipeline") == result.pipeline and t.get("functions") == result.functions
+                        and "error" not in t for t in result.tried)
+    else:
+        evaluated = result.pipeline == result.baseline or any(
+            t.get("pipeline") == result.pipeline and "error" not in t and "cleanup" not in t
+            and "functions" not in t for t in result.tried)
     if not evaluated:
         raise IRError(f"{source}: pipeline {result.pipeline!r} was not evaluated successfully; "
                       "not writing it as advice")
-    return module_advice(structural_hash, source, result.objective, result.pipeline, verified=True)
+    return module_advice(structural_hash, source, result.objective, result.pipeline, result.functions,
+                         verified=True)
 
 
 def write(path: str | Path, modules: list[dict[str, Any]]) -> Path:

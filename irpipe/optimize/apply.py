@@ -21,11 +21,10 @@ serve``'s op optimize runs this function in the server).
 from __future__ import annotations
 
 import math
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from irpipe.errors import IRError
 from irpipe.label.measure import EvaluationError, Evaluator
@@ -33,6 +32,7 @@ from irpipe.llvm.target import AS_OPT, Target
 from irpipe.label.vocab import REFERENCE
 from irpipe.llvm import ir
 from irpipe.optimize.baseline import Baseline, prepare, user_baseline
+from irpipe.optimize.functions import CLEANUPS, evaluate_parallel, refine
 from irpipe.optimize.protocol import UNITS, Advice, Adviser
 
 if TYPE_CHECKING:  # the model (torch) is loaded by the caller, or lives in irpipe serve
@@ -40,6 +40,8 @@ if TYPE_CHECKING:  # the model (torch) is loaded by the caller, or lives in irpi
     from irpipe.train.predict import Prediction, Predictor
 
 SPEED_BASELINE = "default<O3>"
+#: A candidate's (metric, output bitcode, {function: (instructions, code bytes)}).
+Outcome = tuple[float, bytes, dict[str, tuple[int, int]]]
 
 
 @dataclass
@@ -56,6 +58,7 @@ class OptimizeResult:
     tried: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     note: str = ""
+    functions: dict[str, str] = field(default_factory=dict)  #: per-function pipelines run after ``pipeline``
 
     @property
     def improvement(self) -> float:
@@ -67,7 +70,8 @@ class OptimizeResult:
     def summary(self) -> dict[str, Any]:
         def num(v: float) -> float | None:
             return v if math.isfinite(v) else None
-        return {"objective": self.objective, "pipeline": self.pipeline, "metric": num(self.metric),
+        return {"objective": self.objective, "pipeline": self.pipeline, "functions": self.functions,
+                "metric": num(self.metric),
                 "baseline": self.baseline, "baseline_metric": num(self.baseline_metric),
                 "improvement": round(self.improvement, 5), "input_instructions": self.input_instructions,
                 "compiles": len(self.tried), "tried": self.tried, "seconds": round(self.seconds, 3),
@@ -129,27 +133,54 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
                                repeats=repeats, timeout_s=timeout_s, started=started)
     reference = REFERENCE[objective]
     module = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s, worker=worker)
+    children = list(workers) or [worker]
+    cleanups = CLEANUPS[:cleanup_count(verify)]
     # opt-22's baseline (a child process, then its codegen) runs beside the model call and the
     # candidates: all start from the same module, and the choice waits for all of them
     with ThreadPoolExecutor(1, thread_name_prefix="irpipe-baseline") as side:
         pending = side.submit(user_baseline, module, reference, name=name, timeout_s=timeout_s,
                               object_file=objective == "size", worker=worker)
         advice = advise(module)
-        tried = [p for p in advice.candidates if p != reference]
-        outcomes = _evaluate_all(module, tried, objective, name=name, timeout_s=timeout_s,
-                                 workers=list(workers) or [worker])
+        tried = [p for p in advice.candidates if p != reference][:max(0, verify - 1 - len(cleanups) - bool(cleanups))]
+        outcomes = _evaluate_all(module, tried, objective, name=name, timeout_s=timeout_s, workers=children)
         base = pending.result()
-    result = choose(base, tried, objective, outcomes=outcomes)
+    result, per_function = choose(base, tried, objective, outcomes=outcomes)
+    if cleanups and per_function:
+        _refine(result, module, per_function, cleanups, name=name, timeout_s=timeout_s, workers=children)
     result.input_instructions = advice.instructions
     result.seconds = time.monotonic() - started
     return result
 
 
+def cleanup_count(verify: int) -> int:
+    """How many of ``verify`` compiles go to per-function cleanups (:mod:`irpipe.optimize.functions`;
+    one more to compile the chosen mix); the rest to module pipelines, -Oz's included."""
+    return 0 if verify < 6 else min(len(CLEANUPS), (verify - 1) // 3)
+
+
+def _refine(result: OptimizeResult, module: bytes, per_function: dict[str, tuple[int, int]],
+            cleanups: Sequence[str], *, name: str, timeout_s: float, workers: list[Isolated | None]) -> None:
+    """Per-function cleanups after ``result``'s pipeline; ``result`` takes them when they beat it."""
+    inputs = evaluate_parallel([lambda ev: ev.evaluate("verify", per_function=True)], module, name, timeout_s,
+                               workers[:1])[0]
+    if isinstance(inputs, EvaluationError):
+        return
+    better = refine(module, result.pipeline, per_function, result.objective, input_functions=set(inputs[1]["per_function"]),
+                    cleanups=cleanups, name=name, timeout_s=timeout_s, workers=workers)
+    if better is None:
+        return
+    result.tried += better.tried
+    if better.functions and better.metric < result.metric:
+        result.metric, result.bitcode, result.functions = better.metric, better.bitcode, better.functions
+
+
 def choose(base: Baseline, candidates: list[str], objective: str, *, name: str = "<module>",
            timeout_s: float = 60.0, worker: Isolated | None = None, workers: Sequence[Isolated] = (),
-           outcomes: Sequence[tuple[float, bytes] | EvaluationError] | None = None) -> OptimizeResult:
+           outcomes: Sequence[Outcome | EvaluationError] | None = None
+           ) -> tuple[OptimizeResult, dict[str, tuple[int, int]]]:
     """Compile each candidate on ``base.module`` (unless ``outcomes`` has them, in order); the
     best beats opt-22's baseline or the baseline stays (the first of equals, in candidate order).
+    Returns the result and the chosen module's per-function (instructions, code bytes).
 
     In one child (``worker``, default the process-wide one), or spread over ``workers`` (a
     server's children, one thread each).  Each evaluation runs in a fresh LLVMContext, so an
@@ -159,47 +190,29 @@ def choose(base: Baseline, candidates: list[str], objective: str, *, name: str =
     if outcomes is None:
         outcomes = _evaluate_all(base.module, candidates, objective, name=name, timeout_s=timeout_s,
                                  workers=list(workers) or [worker])
-    best: tuple[float, str, bytes] = (base_metric, base.pipeline, base.bitcode)
+    best: tuple[float, str, bytes, dict] = (base_metric, base.pipeline, base.bitcode, base.per_function)
     tried: list[dict[str, Any]] = [{"pipeline": base.pipeline, "metric": base_metric, "by": "opt-22"}]
     for pipeline, outcome in zip(candidates, outcomes):
         if isinstance(outcome, EvaluationError):
             tried.append({"pipeline": pipeline, "error": str(outcome).splitlines()[0][:300]})
             continue
-        value, bitcode = outcome
+        value, bitcode, per_function = outcome
         tried.append({"pipeline": pipeline, "metric": value})
         if value < best[0]:
-            best = (value, pipeline, bitcode)
-    return OptimizeResult(objective, best[1], best[0], base.pipeline, base_metric, 0, best[2], tried)
+            best = (value, pipeline, bitcode, per_function)
+    return OptimizeResult(objective, best[1], best[0], base.pipeline, base_metric, 0, best[2], tried), best[3]
 
 
 def _evaluate_all(module: bytes, candidates: list[str], objective: str, *, name: str, timeout_s: float,
-                  workers: list[Isolated | None]) -> list[tuple[float, bytes] | EvaluationError]:
-    """(metric, bitcode) or the error of each candidate, in order; each worker takes the next
-    candidate when it is free (a worker that also measures the baseline takes fewer)."""
-    outcomes: list[tuple[float, bytes] | EvaluationError] = [EvaluationError("not evaluated")] * len(candidates)
-    order = iter(range(len(candidates)))
-    taking = threading.Lock()
+                  workers: list[Isolated | None]) -> list[Outcome | EvaluationError]:
+    """(metric, bitcode, per-function measures) or the error of each candidate, in order."""
+    def job(pipeline: str) -> Callable[[Evaluator], Outcome]:
+        def run(ev: Evaluator) -> Outcome:
+            m, raw = ev.evaluate(pipeline, object_file=objective == "size", bitcode=True, per_function=True)
+            return m.metric(objective), raw["bitcode"], raw["per_function"]
+        return run
 
-    def run(slot: int) -> None:
-        ev = Evaluator(module, name=name, timeout_s=timeout_s, target=AS_OPT, worker=workers[slot])
-        while True:
-            with taking:
-                i = next(order, None)
-            if i is None:
-                return
-            try:
-                m, raw = ev.evaluate(candidates[i], object_file=objective == "size", bitcode=True)
-                outcomes[i] = (m.metric(objective), raw["bitcode"])
-            except EvaluationError as exc:
-                outcomes[i] = exc
-
-    if len(workers) == 1:
-        run(0)
-    else:
-        with ThreadPoolExecutor(len(workers)) as pool:
-            for done in [pool.submit(run, slot) for slot in range(len(workers))]:
-                done.result()  # an error that is not an EvaluationError surfaces here
-    return outcomes
+    return evaluate_parallel([job(p) for p in candidates], module, name, timeout_s, workers)
 
 
 def _optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str], repeats: int,

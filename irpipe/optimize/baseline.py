@@ -13,7 +13,7 @@ every executable section counted, as ``llvm-size`` sees it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from irpipe.errors import ToolError
@@ -34,6 +34,7 @@ class Baseline:
     pipeline: str        #: what was passed to ``opt-22 -passes=``
     bitcode: bytes       #: opt-22's output, byte for byte
     measurement: Measurement
+    per_function: dict[str, tuple[int, int]] = field(default_factory=dict)  #: of the output: (instructions, code bytes)
 
 
 def prepare(data: bytes, target: Target, *, name: str = "<module>", timeout_s: float = 60.0,
@@ -61,8 +62,8 @@ def user_baseline(data: bytes | str, pipeline: str, *, target: Target = AS_OPT, 
                                           timeout=timeout_s)
     except ToolError as exc:  # failed or timed out: one line naming the module
         raise EvaluationError(f"{name}: opt-22 -passes='{pipeline}': {str(exc).splitlines()[-1]}") from None
-    measured = Evaluator(proc.stdout, name=name, timeout_s=timeout_s, target=AS_OPT, worker=worker).evaluate(
-        "verify", object_file=object_file)
+    measured, raw = Evaluator(proc.stdout, name=name, timeout_s=timeout_s, target=AS_OPT, worker=worker).evaluate(
+        "verify", object_file=object_file, per_function=True)
     return Baseline(module, pipeline, proc.stdout, Measurement(pipeline, measured.instructions,
                                                                measured.text_bytes, measured.opt_seconds,
-                                                               measured.codegen_seconds))
+                                                               measured.codegen_seconds), raw["per_function"])

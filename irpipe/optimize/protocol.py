@@ -69,7 +69,7 @@ MAX_MODULE = 64 << 20
 #: What each optimize objective measures, and the keys of its result summary, in order
 #: (``OptimizeResult.summary()``; the reply of op ``optimize`` carries them).
 UNITS = {"size": ".text bytes", "instcount": "IR instructions", "speed": "CPU seconds"}
-SUMMARY = ("objective", "pipeline", "metric", "baseline", "baseline_metric", "improvement",
+SUMMARY = ("objective", "pipeline", "functions", "metric", "baseline", "baseline_metric", "improvement",
            "input_instructions", "compiles", "tried", "seconds", "note")
 #: Largest reply a client reads: an optimize answer carries the output bitcode and maybe its text.
 MAX_REPLY = 4 * MAX_MESSAGE

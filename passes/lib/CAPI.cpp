@@ -274,10 +274,12 @@ IRPIPE_API void irpipe_graph_export(const irpipe_graph *Graph,
 }
 
 IRPIPE_API int irpipe_evaluate(const irpipe_module *Mod, const char *Pipeline,
+                               const char *Functions, size_t FunctionsSize,
                                int Flags, const char *Triple, const char *CPU,
                                irpipe_eval_result *Out,
                                char **Bitcode, size_t *BitcodeSize,
                                char **Assembly, size_t *AssemblySize,
+                               char **PerFunction, size_t *PerFunctionSize,
                                char **Error) {
   irpipe::EvalOptions Options;
   Options.Object = Flags & IRPIPE_EVAL_OBJECT;
@@ -285,8 +287,21 @@ IRPIPE_API int irpipe_evaluate(const irpipe_module *Mod, const char *Pipeline,
   Options.Bitcode = (Flags & IRPIPE_EVAL_BITCODE) && Bitcode;
   Options.Verify = !(Flags & IRPIPE_EVAL_NO_VERIFY);
   Options.StripOptNone = !(Flags & IRPIPE_EVAL_KEEP_OPTNONE);
+  Options.PerFunction = (Flags & IRPIPE_EVAL_PER_FUNCTION) && PerFunction;
   Options.Triple = Triple ? Triple : "";
   Options.CPU = CPU ? CPU : "";
+  std::vector<std::string> Fields;
+  for (size_t I = 0; Functions && I < FunctionsSize;) {
+    size_t End = I;
+    while (End < FunctionsSize && Functions[End])
+      ++End;
+    Fields.emplace_back(Functions + I, End - I);
+    I = End + 1;
+  }
+  if (Fields.size() % 2)
+    return fail(Error, "per-function pipelines: a function name without a pipeline");
+  for (size_t I = 0; I < Fields.size(); I += 2)
+    Options.Functions.emplace_back(Fields[I], Fields[I + 1]);
   irpipe::EvalResult R;
   std::string Message;
   if (!irpipe::evaluatePipeline(*Mod->M, Pipeline, Options, R, Message))
@@ -306,5 +321,7 @@ IRPIPE_API int irpipe_evaluate(const irpipe_module *Mod, const char *Pipeline,
     Give(R.Bitcode, Bitcode, BitcodeSize);
   if (Options.Assembly)
     Give(R.Assembly, Assembly, AssemblySize);
+  if (Options.PerFunction)
+    Give(R.PerFunction, PerFunction, PerFunctionSize);
   return 0;
 }

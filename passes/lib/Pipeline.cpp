@@ -11,6 +11,7 @@
 #include "llvm/IR/PassManager.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Object/ELFObjectFile.h"
 #include "llvm/Object/ObjectFile.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
@@ -126,6 +127,85 @@ std::unique_ptr<Module> copyInto(const Module &Source, LLVMContext &Context,
   return std::move(*Copy);
 }
 
+/// Each function symbol's size in the object (ELF st_size), by name.
+std::map<std::string, int64_t> symbolSizes(const SmallVectorImpl<char> &Obj) {
+  std::map<std::string, int64_t> Sizes;
+  auto File = object::ObjectFile::createObjectFile(
+      MemoryBufferRef(StringRef(Obj.data(), Obj.size()), "object"));
+  if (!File) {
+    consumeError(File.takeError());
+    return Sizes;
+  }
+  auto *ELF = dyn_cast<object::ELFObjectFileBase>(File->get());
+  if (!ELF)
+    return Sizes;
+  for (const object::ELFSymbolRef &Sym : ELF->symbols()) {
+    Expected<object::SymbolRef::Type> Type = Sym.getType();
+    Expected<StringRef> Name = Sym.getName();
+    if (!Type || !Name) {
+      if (!Type) consumeError(Type.takeError());
+      if (!Name) consumeError(Name.takeError());
+      continue;
+    }
+    if (*Type == object::SymbolRef::ST_Function)
+      Sizes[Name->str()] = (int64_t)Sym.getSize();
+  }
+  return Sizes;
+}
+
+/// (name, instructions) of each defined function of M, in module order.
+std::vector<std::pair<std::string, int64_t>> functionCounts(const Module &M) {
+  std::vector<std::pair<std::string, int64_t>> Counts;
+  for (const Function &F : M)
+    if (!F.isDeclaration())
+      Counts.emplace_back(F.getName().str(), (int64_t)F.getInstructionCount());
+  return Counts;
+}
+
+/// "name\0instructions\0bytes\0" for each counted function (bytes -1 without Sizes;
+/// 0 for a function that emitted no symbol of its own).
+std::string perFunction(const std::vector<std::pair<std::string, int64_t>> &Counts,
+                        const std::map<std::string, int64_t> *Sizes) {
+  std::string Out;
+  for (const auto &[Name, Instructions] : Counts) {
+    int64_t Bytes = -1;
+    if (Sizes) {
+      auto It = Sizes->find(Name);
+      Bytes = It == Sizes->end() ? 0 : It->second;
+    }
+    for (const std::string &Field : {Name, std::to_string(Instructions), std::to_string(Bytes)}) {
+      Out += Field;
+      Out.push_back('\0');
+    }
+  }
+  return Out;
+}
+
+/// Run the per-function pipelines of Options on M (after the module pipeline),
+/// as the plugin's advice entries do: fresh function analyses for each.
+bool runFunctionPipelines(Module &M, PassBuilder &PB, FunctionAnalysisManager &FAM,
+                          const EvalOptions &Options, std::string &Message) {
+  for (const auto &[Name, Text] : Options.Functions) {
+    FunctionPassManager FPM;
+    StringRef Inner = Text;
+    if (Inner.consume_front("function(") && Inner.consume_back(")"))
+      ; // the wrapped form names the same function pipeline
+    else
+      Inner = Text;
+    if (Error E = PB.parsePassPipeline(FPM, Inner)) {
+      Message = "invalid function pipeline '" + Text + "' for '" + Name + "': " +
+                toString(std::move(E));
+      return false;
+    }
+    Function *F = M.getFunction(Name);
+    if (!F || F->isDeclaration())
+      continue;  // the module pipeline removed it
+    FAM.clear();
+    FPM.run(*F, FAM);
+  }
+  return true;
+}
+
 int64_t instructionCount(const Module &M) {
   int64_t N = 0;
   for (const Function &F : M)
@@ -182,6 +262,9 @@ bool evaluatePipeline(const Module &Source, const std::string &Pipeline,
   }
   double T0 = threadSeconds();
   MPM.run(*M, MAM);
+  if (!Options.Functions.empty() &&
+      !runFunctionPipelines(*M, PB, FAM, Options, Message))
+    return false;
   Result.OptSeconds = threadSeconds() - T0;
   if (Options.Verify) {
     std::string Problems;
@@ -192,12 +275,18 @@ bool evaluatePipeline(const Module &Source, const std::string &Pipeline,
     }
   }
   Result.Instructions = instructionCount(*M);
+  std::vector<std::pair<std::string, int64_t>> Counts;
+  if (Options.PerFunction)
+    Counts = functionCounts(*M);  // before codegen, which changes the IR
   if (Options.Bitcode) {
     raw_string_ostream OS(Result.Bitcode);
     WriteBitcodeToFile(*M, OS);
   }
-  if (!Options.Assembly && !Options.Object)
+  if (!Options.Assembly && !Options.Object) {
+    if (Options.PerFunction)
+      Result.PerFunction = perFunction(Counts, nullptr);
     return true;
+  }
   // codegen as llc-22 does it; a module without a triple gets llc's default
   // on a copy (the returned bitcode keeps none)
   TargetMachine *CodeTM = OptTM;
@@ -215,8 +304,8 @@ bool evaluatePipeline(const Module &Source, const std::string &Pipeline,
       return false;
     Result.Assembly.assign(Asm.begin(), Asm.end());
   }
+  SmallVector<char, 0> Obj;
   if (Options.Object) {
-    SmallVector<char, 0> Obj;
     double C0 = threadSeconds();
     if (!codegen(*M, *CodeTM, CodeGenFileType::ObjectFile, Obj, Message))
       return false;
@@ -224,6 +313,12 @@ bool evaluatePipeline(const Module &Source, const std::string &Pipeline,
     Result.ObjectBytes = (int64_t)Obj.size();
     if (!executableBytes(Obj, Result.TextBytes, Message))
       return false;
+  }
+  if (Options.PerFunction) {
+    std::map<std::string, int64_t> Sizes;
+    if (Options.Object)
+      Sizes = symbolSizes(Obj);
+    Result.PerFunction = perFunction(Counts, Options.Object ? &Sizes : nullptr);
   }
   return true;
 }

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IRPIPE_ABI_VERSION 4
+#define IRPIPE_ABI_VERSION 5
 
 #ifdef __cplusplus
 extern "C" {
@@ -79,6 +79,7 @@ void irpipe_graph_export(const irpipe_graph *graph, uint8_t *node_type,
 #define IRPIPE_EVAL_BITCODE 4
 #define IRPIPE_EVAL_NO_VERIFY 8
 #define IRPIPE_EVAL_KEEP_OPTNONE 16
+#define IRPIPE_EVAL_PER_FUNCTION 32 /* fill per_function (see below) */
 typedef struct {
   int64_t instructions;
   int64_t text_bytes;   /* -1 unless IRPIPE_EVAL_OBJECT */
@@ -86,12 +87,18 @@ typedef struct {
   double opt_seconds;
   double codegen_seconds;
 } irpipe_eval_result;
-/* triple and cpu: NULL or "" keep the module's target (see Pipeline.h). */
+/* triple and cpu: NULL or "" keep the module's target (see Pipeline.h).
+ * functions: functions_size bytes of NUL-terminated (name, function pipeline)
+ * pairs, run after the module pipeline (NULL/0: none).  per_function, with
+ * IRPIPE_EVAL_PER_FUNCTION: NUL-terminated (name, instructions, code bytes)
+ * triples of every defined function, in module order. */
 int irpipe_evaluate(const irpipe_module *module, const char *pipeline,
+                    const char *functions, size_t functions_size,
                     int flags, const char *triple, const char *cpu,
                     irpipe_eval_result *result, char **bitcode,
                     size_t *bitcode_size, char **assembly,
-                    size_t *assembly_size, char **error);
+                    size_t *assembly_size, char **per_function,
+                    size_t *per_function_size, char **error);
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace llvm {
 class Module;
@@ -36,6 +38,13 @@ struct EvalOptions {
   bool StripOptNone = true;  ///< drop optnone/noinline from -O0 builds first
   std::string Triple;        ///< "" keeps the module's (the user's --mtriple)
   std::string CPU;           ///< "" keeps the functions' (the user's --target-cpu)
+  /// After the module pipeline, (function name, function pipeline) pairs run
+  /// in order, as the pass plugin runs an advice entry's "functions": a name
+  /// the module pipeline removed is skipped, a pipeline that does not parse is
+  /// an error.  The text is a function pipeline (`instcombine,simplifycfg`,
+  /// or the same wrapped in `function(...)`).
+  std::vector<std::pair<std::string, std::string>> Functions;
+  bool PerFunction = false;  ///< measure each defined function (EvalResult::PerFunction)
 };
 
 struct EvalResult {
@@ -45,6 +54,10 @@ struct EvalResult {
   double OptSeconds = 0;     ///< thread CPU seconds of the pipeline
   double CodegenSeconds = 0; ///< thread CPU seconds of codegen
   std::string Bitcode, Assembly;
+  /// With PerFunction: for each defined function after the pipelines, in module
+  /// order, "name\0instructions\0code bytes\0" (bytes: the size of the
+  /// function's symbol in the object, -1 without Object).
+  std::string PerFunction;
 };
 
 /// Run Pipeline on a clone of M; false and Error set on a parse, verify or
