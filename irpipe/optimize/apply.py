@@ -154,8 +154,14 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
 
 def cleanup_count(verify: int) -> int:
     """How many of ``verify`` compiles go to per-function cleanups (:mod:`irpipe.optimize.functions`;
-    one more to compile the chosen mix); the rest to module pipelines, -Oz's included."""
-    return 0 if verify < 6 else min(len(CLEANUPS), (verify - 1) // 3)
+    one more compiles the chosen mix); the rest to module pipelines, -Oz's included.
+
+    The first 10 always go to module pipelines: taking 4 of them for cleanups lost more than the
+    cleanups won (``python benchmarks/optimize_bench.py``, 2026-12-05: the sample's test split fell
+    from 1.113x to 1.028x fewer IR instructions than plain -Oz, three xxhash modules that the model's
+    7th-9th candidates shrink 1.4-5x among them).  Compiles past 10 buy cleanups (``--verify 16``:
+    10 module pipelines, 5 cleanups, the mix)."""
+    return 0 if verify <= 11 else min(len(CLEANUPS), verify - 11)
 
 
 def _refine(result: OptimizeResult, module: bytes, per_function: dict[str, tuple[int, int]],

@@ -183,8 +183,7 @@ def test_optimize_through_the_server_matches_in_process(server, tmp_path: Path) 
     assert got["pipeline"] == want["pipeline"] and got["metric"] == want["metric"]
     assert [t["pipeline"] for t in got["tried"]] == [t["pipeline"] for t in want["tried"]]
     assert got["functions"] == want["functions"]
-    # --verify 6: 4 module pipelines (-Oz's first), 1 per-function cleanup, the mix when it gained
-    assert got["compiles"] in (5, 6) and got["input_instructions"] == want["input_instructions"]
+    assert got["compiles"] == 6 and got["input_instructions"] == want["input_instructions"]
 
 
 def test_optimize_without_a_server_is_one_line(tmp_path: Path) -> None:
