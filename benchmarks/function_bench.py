@@ -1,17 +1,18 @@
-"""Per-function cleanups after the module pipeline, at equal compiles: do they beat more module candidates?
+"""Per-function cleanups after the module pipeline: what they add, and what they cost at equal compiles.
 
     python benchmarks/function_bench.py [--objective instcount|size] [--splits val test]
                                         [--dataset datasets/default/sample] [--cache out/function_bench]
     python benchmarks/function_bench.py --derive [--objective instcount]   # the CLEANUPS order, from train
 
-Per module of the split (packages no model and no vocabulary mining saw): -Oz (in-process, as
-the labels), the vocabulary's static order (no model), and per budget the module pipeline P
-that the first n candidates choose, then :func:`irpipe.optimize.functions.refine` with the first
-k of :data:`~irpipe.optimize.functions.CLEANUPS` -- the code ``irpipe optimize`` runs, its final
+Per module of the split (packages no model and no vocabulary mining saw), on the module as
+``irpipe optimize`` takes it (its own target, optnone kept): -Oz, the vocabulary's static order
+(no model), and per row the module pipeline P that the first n candidates choose, then
+:func:`irpipe.optimize.functions.refine` with the first k of
+:data:`~irpipe.optimize.functions.CLEANUPS` -- the code ``irpipe optimize`` runs, its final
 compile included, so every figure is a measured metric, not a sum of parts.  Each row is the
-geomean of -Oz's metric over the row's (higher is better) with its compile count; the first
-row is what ``irpipe optimize --verify 10`` did before per-function cleanups, the second what
-it does now (6 module compiles, 3 cleanups, 1 mix).
+geomean of -Oz's metric over the row's (higher is better) with its compile count: 10+0 is
+``--verify 10`` (the default), 10+5 is ``--verify 16``, and 6+3 / 5+4 spend the same 10
+compiles on cleanups instead of module candidates.
 
 ``--derive`` runs every function pipeline of :data:`VOCABULARY` once on every train module's
 static choice and prints the greedy set cover of per-function gains: the CLEANUPS order.
@@ -41,7 +42,7 @@ VOCABULARY = (
     f"function(dse,{IC},adce)", f"function(sccp,{IC},adce,simplifycfg)", f"function(gvn<no-pre>,{IC},simplifycfg)",
 )
 #: (module compiles with -Oz's, cleanups): rows of the table; compiles = n + k + (1 if k).
-ROWS = ((10, 0), (6, 3), (5, 4), (10, 5), (6, 0))
+ROWS = ((10, 0), (10, 5), (6, 3), (5, 4), (6, 0))
 
 
 def modules(dataset: str, split: str) -> list[dict]:
@@ -99,9 +100,10 @@ def static_choice(ev, objective: str, static: list[str]) -> dict:
 def measure_rows(row: dict, objective: str, static: list[str]) -> dict:
     """Each ROWS entry's measured metric on one module (refine's final compile included)."""
     from irpipe.label.measure import EvaluationError, Evaluator
+    from irpipe.llvm.target import AS_OPT
     from irpipe.optimize.functions import CLEANUPS, refine
 
-    ev = Evaluator(row["content"], name=row["structural_hash"][:12])
+    ev = Evaluator(row["content"], name=row["structural_hash"][:12], target=AS_OPT)
     try:
         base = static_choice(ev, objective, static)
         names = set(ev.evaluate("verify", per_function=True)[1]["per_function"])
@@ -140,9 +142,10 @@ def table(split: str, recs: list[dict]) -> None:
 def derive(dataset: str, objective: str, static: list[str], cache: Path) -> None:
     """Greedy set cover of per-function gains of VOCABULARY on train: the CLEANUPS order."""
     from irpipe.label.measure import EvaluationError, Evaluator
+    from irpipe.llvm.target import AS_OPT
 
     def measure(row: dict) -> dict:
-        ev = Evaluator(row["content"], name=row["structural_hash"][:12])
+        ev = Evaluator(row["content"], name=row["structural_hash"][:12], target=AS_OPT)
         try:
             base = static_choice(ev, objective, static)
         except EvaluationError as exc:
@@ -161,7 +164,7 @@ def derive(dataset: str, objective: str, static: list[str], cache: Path) -> None
                 trials.append({})
         return {"base": {n: v[k] for n, v in per_function.items()}, "trials": trials}
 
-    tag = hashlib.sha256(json.dumps([VOCABULARY, static]).encode()).hexdigest()[:10]
+    tag = hashlib.sha256(json.dumps([VOCABULARY, static, "as-opt"]).encode()).hexdigest()[:10]
     recs = [r for r in cached(cache / f"derive-{objective}-train-{tag}.jsonl", modules(dataset, "train"), measure)
             if "error" not in r and sum(r["base"].values()) > 0]
 
@@ -194,7 +197,7 @@ def main() -> None:
         return
     from irpipe.optimize.functions import CLEANUPS
 
-    tag = hashlib.sha256(json.dumps([CLEANUPS, ROWS, static]).encode()).hexdigest()[:10]  # what the rows depend on
+    tag = hashlib.sha256(json.dumps([CLEANUPS, ROWS, static, "as-opt"]).encode()).hexdigest()[:10]  # what the rows depend on
     for split in args.splits:
         recs = cached(cache / f"rows-{args.objective}-{split}-{tag}.jsonl", modules(args.dataset, split),
                       lambda row: measure_rows(row, args.objective, static))

@@ -122,10 +122,10 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
         raise IRError(f"objective {objective!r}: choose from {', '.join(UNITS)}")
     started = time.monotonic()
 
-    def advise(module: bytes) -> Advice:  # the one model call, here or in irpipe serve
+    def advise(module: bytes, count: int = verify) -> Advice:  # the one model call, here or in irpipe serve
         if isinstance(predictor, Adviser):
-            return predictor.advise(module, objective=objective, verify=verify, name=name)
-        return model_advice(predictor, module, objective=objective, verify=verify, name=name)
+            return predictor.advise(module, objective=objective, verify=count, name=name)
+        return model_advice(predictor, module, objective=objective, verify=count, name=name)
 
     if objective == "speed":
         data = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s)
@@ -140,8 +140,9 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
     with ThreadPoolExecutor(1, thread_name_prefix="irpipe-baseline") as side:
         pending = side.submit(user_baseline, module, reference, name=name, timeout_s=timeout_s,
                               object_file=objective == "size", worker=worker)
-        advice = advise(module)
-        tried = [p for p in advice.candidates if p != reference][:max(0, verify - 1 - len(cleanups) - bool(cleanups))]
+        # the model's list for the module compiles it gets (its calibrated picks depend on the count)
+        advice = advise(module, max(1, verify - len(cleanups) - bool(cleanups)))
+        tried = [p for p in advice.candidates if p != reference]
         outcomes = _evaluate_all(module, tried, objective, name=name, timeout_s=timeout_s, workers=children)
         base = pending.result()
     result, per_function = choose(base, tried, objective, outcomes=outcomes)
