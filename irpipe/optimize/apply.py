@@ -157,11 +157,12 @@ def cleanup_count(verify: int) -> int:
     """How many of ``verify`` compiles go to per-function cleanups (:mod:`irpipe.optimize.functions`;
     one more compiles the chosen mix); the rest to module pipelines, -Oz's included.
 
-    The first 10 always go to module pipelines: taking 4 of them for cleanups lost more than the
-    cleanups won (``python benchmarks/optimize_bench.py``, 2026-12-05: the sample's test split fell
-    from 1.113x to 1.028x fewer IR instructions than plain -Oz, three xxhash modules that the model's
-    7th-9th candidates shrink 1.4-5x among them).  Compiles past 10 buy cleanups (``--verify 16``:
-    10 module pipelines, 5 cleanups, the mix)."""
+    The first 10 always go to module pipelines: 6 module pipelines (the model's list for 6) + 3
+    cleanups + the mix lost more than the cleanups won (``python benchmarks/optimize_bench.py``,
+    2026-12-05: the sample's test split fell from 1.113x to 1.028x fewer IR instructions than plain
+    -Oz; xxhash modules that a later candidate shrinks up to 5x among them).  Compiles past 10 buy
+    cleanups: ``--verify 16`` (10 module pipelines, 5 cleanups, the mix) gave 1.128x / 1.115x
+    (instructions / .text) on all 44 modules against 1.112x / 1.104x at ``--verify 10``."""
     return 0 if verify <= 11 else min(len(CLEANUPS), verify - 11)
 
 
