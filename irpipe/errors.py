@@ -9,6 +9,13 @@ names the problem and, where it helps, what *is* supported.
 from __future__ import annotations
 
 
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates (undecodable bytes of a file name) as backslash escapes
+    (error messages name files; here so that every layer can use it)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class IrpipeError(Exception):
     """Base class of every error raised by irpipe."""
 

@@ -19,8 +19,7 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 
-from irpipe.errors import SchemaError
-from irpipe.runtime.files import printable
+from irpipe.errors import SchemaError, printable
 
 #: Bumped on any change of a column's name, type or meaning.
 SCHEMA_VERSION = "2"

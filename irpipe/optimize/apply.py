@@ -169,11 +169,12 @@ def cleanup_count(verify: int) -> int:
 def _refine(result: OptimizeResult, module: bytes, per_function: dict[str, tuple[int, int]],
             cleanups: Sequence[str], *, name: str, timeout_s: float, workers: list[Isolated | None]) -> None:
     """Per-function cleanups after ``result``'s pipeline; ``result`` takes them when they beat it."""
-    inputs = evaluate_parallel([lambda ev: ev.evaluate("verify", per_function=True)], module, name, timeout_s,
-                               workers[:1])[0]
-    if isinstance(inputs, EvaluationError):
+    try:  # the functions the input defines (the plugin gives a pipeline only to those)
+        _, raw = Evaluator(module, name=name, timeout_s=timeout_s, target=AS_OPT, worker=workers[0]).evaluate(
+            "verify", per_function=True)
+    except EvaluationError:
         return
-    better = refine(module, result.pipeline, per_function, result.objective, input_functions=set(inputs[1]["per_function"]),
+    better = refine(module, result.pipeline, per_function, result.objective, input_functions=set(raw["per_function"]),
                     cleanups=cleanups, name=name, timeout_s=timeout_s, workers=workers)
     if better is None:
         return

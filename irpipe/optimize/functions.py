@@ -119,11 +119,11 @@ def refine(module: bytes, pipeline: str, base: dict[str, tuple[int, int]], objec
     chosen = {f: c for f, (_, c) in best.items() if c}
     if not chosen:
         return Refined({}, float("inf"), b"", tried)
-    final = evaluate_parallel([lambda ev: ev.evaluate(pipeline, object_file=object_file, bitcode=True,
-                                              functions=chosen)], module, name, timeout_s, workers[:1])[0]
-    if isinstance(final, EvaluationError):
-        tried.append({"pipeline": pipeline, "functions": chosen, "error": str(final).splitlines()[0][:300]})
+    try:
+        m, raw = Evaluator(module, name=name, timeout_s=timeout_s, target=AS_OPT, worker=workers[0]).evaluate(
+            pipeline, object_file=object_file, bitcode=True, functions=chosen)
+    except EvaluationError as exc:
+        tried.append({"pipeline": pipeline, "functions": chosen, "error": str(exc).splitlines()[0][:300]})
         return Refined(chosen, float("inf"), b"", tried)
-    m, raw = final
     tried.append({"pipeline": pipeline, "functions": chosen, "metric": m.metric(objective)})
     return Refined(chosen, m.metric(objective), raw["bitcode"], tried)

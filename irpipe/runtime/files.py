@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 from typing import BinaryIO
 
-from irpipe.errors import IrpipeError, PathError
+from irpipe.errors import IrpipeError, PathError, printable
 
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISREG, "a regular file"))
@@ -35,11 +35,6 @@ _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCH
 def shown(path: str | os.PathLike | bytes) -> str:
     """``path`` as printable text: bytes that are not UTF-8 become ``\\udcXX`` escapes."""
     return printable(os.fsdecode(path))
-
-
-def printable(text: str) -> str:
-    """``text`` with lone surrogates (undecodable bytes of a file name) as backslash escapes."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def kind_of(mode: int) -> str:
