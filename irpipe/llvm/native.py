@@ -17,25 +17,27 @@ import ctypes as C
 import functools
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Collection, Mapping
 
 import numpy as np
 
 from irpipe import paths
 from irpipe.errors import IRError, ToolNotFound, ToolVersionMismatch
 
-ABI_VERSION = 5
+ABI_VERSION = 6
 LIBRARY_NAME = paths.NATIVE_LIBRARY
 GRAPH_TYPES = 1
 GRAPH_FULL_TEXT = 2
-EVAL_OBJECT, EVAL_ASSEMBLY, EVAL_BITCODE, EVAL_NO_VERIFY, EVAL_KEEP_OPTNONE, EVAL_PER_FUNCTION = 1, 2, 4, 8, 16, 32
+EVAL_OBJECT, EVAL_ASSEMBLY, EVAL_BITCODE, EVAL_NO_VERIFY, EVAL_KEEP_OPTNONE, EVAL_PER_FUNCTION, EVAL_DIGEST = (
+    1, 2, 4, 8, 16, 32, 64)
 
 
 class EvalResult(C.Structure):
     """irpipe_eval_result (CAPI.h)."""
 
     _fields_ = [("instructions", C.c_int64), ("text_bytes", C.c_int64), ("object_bytes", C.c_int64),
-                ("opt_seconds", C.c_double), ("codegen_seconds", C.c_double)]
+                ("opt_seconds", C.c_double), ("codegen_seconds", C.c_double),
+                ("digest", C.c_uint8 * 32), ("codegen_skipped", C.c_int32)]
 def library_path() -> Path:
     """Where the native library is (lookup order in :mod:`irpipe.paths`)."""
     return paths.native_library()
@@ -69,7 +71,7 @@ def _declare(lib: C.CDLL) -> None:
         "irpipe_graph_sizes": (None, [p, p]),
         "irpipe_graph_export": (None, [p] * 12),
         "irpipe_evaluate": (C.c_int, [p, C.c_char_p, C.c_char_p, sz, C.c_int, C.c_char_p, C.c_char_p,
-                                      C.POINTER(EvalResult), C.POINTER(p), C.POINTER(sz),
+                                      C.c_char_p, sz, C.POINTER(EvalResult), C.POINTER(p), C.POINTER(sz),
                                       C.POINTER(p), C.POINTER(sz), C.POINTER(p), C.POINTER(sz), err]),
     }
     for name, (restype, argtypes) in sigs.items():
@@ -253,7 +255,8 @@ class NativeModule:
     def evaluate(self, pipeline: str, *, object_file: bool = False, assembly: bool = False,
                  bitcode: bool = False, verify: bool = True, strip_optnone: bool = True,
                  triple: str = "", cpu: str = "", functions: Mapping[str, str] | None = None,
-                 per_function: bool = False) -> dict[str, object]:
+                 per_function: bool = False, digest: bool = False,
+                 known: Collection[bytes] = ()) -> dict[str, object]:
         """Run textual new-PM ``pipeline`` on a copy of this module and measure the result.
 
         Returns ``instructions``, ``text_bytes`` and ``object_bytes`` (-1 without
@@ -268,6 +271,11 @@ class NativeModule:
         time, as the pass plugin runs an advice entry's ``"functions"``; ``per_function``
         adds ``per_function``: {name: (instructions, code bytes or -1)} of every defined
         function of the result.
+        ``digest`` adds ``digest``: SHA-256 (32 bytes) of the output bitcode with its code
+        triple and CPU, everything the object depends on; an output whose digest is in
+        ``known`` (outputs the caller has measured) is not compiled to an object again:
+        ``codegen_skipped`` is True and its code bytes are -1 (an identical module gives an
+        identical object).
         LLVM may abort the process on some pipelines: call this in an isolated child.
         """
         lib = load()
@@ -276,13 +284,19 @@ class NativeModule:
         per, per_size = C.c_void_p(), C.c_size_t()
         flags = ((EVAL_OBJECT if object_file else 0) | (EVAL_ASSEMBLY if assembly else 0)
                  | (EVAL_BITCODE if bitcode else 0) | (0 if verify else EVAL_NO_VERIFY)
-                 | (0 if strip_optnone else EVAL_KEEP_OPTNONE) | (EVAL_PER_FUNCTION if per_function else 0))
+                 | (0 if strip_optnone else EVAL_KEEP_OPTNONE) | (EVAL_PER_FUNCTION if per_function else 0)
+                 | (EVAL_DIGEST if digest or known else 0))
+        digests = b"".join(known)
+        if len(digests) != 32 * len(known):
+            raise ValueError("known digests are 32 bytes each")
         pairs = b"".join(name.encode() + b"\0" + text.encode() + b"\0" for name, text in (functions or {}).items())
         if lib.irpipe_evaluate(self._handle, pipeline.encode(), pairs or None, len(pairs), flags, triple.encode(),
-                               cpu.encode(), C.byref(res), C.byref(bc), C.byref(bc_size), C.byref(asm),
+                               cpu.encode(), digests or None, len(known), C.byref(res), C.byref(bc), C.byref(bc_size), C.byref(asm),
                                C.byref(asm_size), C.byref(per), C.byref(per_size), C.byref(error)):
             raise IRError(_take_error(error))
         out: dict[str, object] = {name: getattr(res, name) for name, _ in EvalResult._fields_}
+        out["digest"] = bytes(res.digest) if digest or known else None
+        out["codegen_skipped"] = bool(res.codegen_skipped)
         for key, buf, size in (("bitcode", bc, bc_size), ("assembly", asm, asm_size), ("per_function", per, per_size)):
             if buf.value:
                 out[key] = C.string_at(buf.value, size.value)

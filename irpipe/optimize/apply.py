@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from irpipe.errors import IRError
-from irpipe.label.measure import EvaluationError, Evaluator
+from irpipe.label.measure import CodegenMemo, EvaluationError, Evaluator
 from irpipe.llvm.target import AS_OPT, Target
 from irpipe.label.vocab import REFERENCE
 from irpipe.llvm import ir
@@ -135,19 +135,21 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
     module = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s, worker=worker)
     children = list(workers) or [worker]
     cleanups = CLEANUPS[:cleanup_count(verify)]
+    memo = CodegenMemo()  # outputs equal to one already compiled (often -Oz's) skip codegen
     # opt-22's baseline (a child process, then its codegen) runs beside the model call and the
     # candidates: all start from the same module, and the choice waits for all of them
     with ThreadPoolExecutor(1, thread_name_prefix="irpipe-baseline") as side:
         pending = side.submit(user_baseline, module, reference, name=name, timeout_s=timeout_s,
-                              object_file=objective == "size", worker=worker)
+                              object_file=objective == "size", worker=worker, memo=memo)
         # the model's list for the module compiles it gets (its calibrated picks depend on the count)
         advice = advise(module, max(1, verify - len(cleanups) - bool(cleanups)))
         tried = [p for p in advice.candidates if p != reference]
-        outcomes = _evaluate_all(module, tried, objective, name=name, timeout_s=timeout_s, workers=children)
+        outcomes = _evaluate_all(module, tried, objective, name=name, timeout_s=timeout_s, workers=children,
+                                 memo=memo)
         base = pending.result()
     result, per_function = choose(base, tried, objective, outcomes=outcomes)
     if cleanups and per_function:
-        _refine(result, module, per_function, cleanups, name=name, timeout_s=timeout_s, workers=children)
+        _refine(result, module, per_function, cleanups, name=name, timeout_s=timeout_s, workers=children, memo=memo)
     result.input_instructions = advice.instructions
     result.seconds = time.monotonic() - started
     return result
@@ -167,7 +169,8 @@ def cleanup_count(verify: int) -> int:
 
 
 def _refine(result: OptimizeResult, module: bytes, per_function: dict[str, tuple[int, int]],
-            cleanups: Sequence[str], *, name: str, timeout_s: float, workers: list[Isolated | None]) -> None:
+            cleanups: Sequence[str], *, name: str, timeout_s: float, workers: list[Isolated | None],
+            memo: CodegenMemo | None = None) -> None:
     """Per-function cleanups after ``result``'s pipeline; ``result`` takes them when they beat it."""
     try:  # the functions the input defines (the plugin gives a pipeline only to those)
         _, raw = Evaluator(module, name=name, timeout_s=timeout_s, target=AS_OPT, worker=workers[0]).evaluate(
@@ -175,7 +178,7 @@ def _refine(result: OptimizeResult, module: bytes, per_function: dict[str, tuple
     except EvaluationError:
         return
     better = refine(module, result.pipeline, per_function, result.objective, input_functions=set(raw["per_function"]),
-                    cleanups=cleanups, name=name, timeout_s=timeout_s, workers=workers)
+                    cleanups=cleanups, name=name, timeout_s=timeout_s, workers=workers, memo=memo)
     if better is None:
         return
     result.tried += better.tried
@@ -213,7 +216,7 @@ def choose(base: Baseline, candidates: list[str], objective: str, *, name: str =
 
 
 def _evaluate_all(module: bytes, candidates: list[str], objective: str, *, name: str, timeout_s: float,
-                  workers: list[Isolated | None]) -> list[Outcome | EvaluationError]:
+                  workers: list[Isolated | None], memo: CodegenMemo | None = None) -> list[Outcome | EvaluationError]:
     """(metric, bitcode, per-function measures) or the error of each candidate, in order."""
     def job(pipeline: str) -> Callable[[Evaluator], Outcome]:
         def run(ev: Evaluator) -> Outcome:
@@ -221,7 +224,7 @@ def _evaluate_all(module: bytes, candidates: list[str], objective: str, *, name:
             return m.metric(objective), raw["bitcode"], raw["per_function"]
         return run
 
-    return evaluate_parallel([job(p) for p in candidates], module, name, timeout_s, workers)
+    return evaluate_parallel([job(p) for p in candidates], module, name, timeout_s, workers, memo)
 
 
 def _optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str], repeats: int,

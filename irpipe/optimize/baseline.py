@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from irpipe.errors import ToolError
-from irpipe.label.measure import EvaluationError, Evaluator, Measurement
+from irpipe.label.measure import CodegenMemo, EvaluationError, Evaluator, Measurement
 from irpipe.llvm.target import AS_OPT, Target
 from irpipe.llvm import ir
 from irpipe.llvm.tools import Toolchain
@@ -51,8 +51,11 @@ def prepare(data: bytes, target: Target, *, name: str = "<module>", timeout_s: f
 
 def user_baseline(data: bytes | str, pipeline: str, *, target: Target = AS_OPT, name: str = "<module>",
                   timeout_s: float = 60.0, object_file: bool = True,
-                  tools: Toolchain | None = None, worker: Isolated | None = None) -> Baseline:
-    """Run ``opt-22 -passes=PIPELINE`` on ``data`` (after :func:`prepare`) and measure the result.
+                  tools: Toolchain | None = None, worker: Isolated | None = None,
+                  memo: CodegenMemo | None = None) -> Baseline:
+    """Run ``opt-22 -passes=PIPELINE`` on ``data`` (after :func:`prepare`) and measure the result
+    (``memo``: shared with the candidates' evaluators, so an identical candidate output is not
+    compiled twice).
 
     Raises :class:`~irpipe.label.measure.EvaluationError` naming the module when opt-22 fails.
     """
@@ -62,7 +65,8 @@ def user_baseline(data: bytes | str, pipeline: str, *, target: Target = AS_OPT, 
                                           timeout=timeout_s)
     except ToolError as exc:  # failed or timed out: one line naming the module
         raise EvaluationError(f"{name}: opt-22 -passes='{pipeline}': {str(exc).splitlines()[-1]}") from None
-    measured, raw = Evaluator(proc.stdout, name=name, timeout_s=timeout_s, target=AS_OPT, worker=worker).evaluate(
+    measured, raw = Evaluator(proc.stdout, name=name, timeout_s=timeout_s, target=AS_OPT, worker=worker,
+                              memo=memo).evaluate(
         "verify", object_file=object_file, per_function=True)
     return Baseline(module, pipeline, proc.stdout, Measurement(pipeline, measured.instructions,
                                                                measured.text_bytes, measured.opt_seconds,

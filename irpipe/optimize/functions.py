@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from irpipe.label.measure import EvaluationError, Evaluator
+from irpipe.label.measure import CodegenMemo, EvaluationError, Evaluator
 from irpipe.llvm.target import AS_OPT
 
 if TYPE_CHECKING:
@@ -56,16 +56,18 @@ def _metric(per_function: tuple[int, int], objective: str) -> int:
 
 
 def evaluate_parallel(jobs: list[Callable[[Evaluator], Any]], module: bytes, name: str, timeout_s: float,
-              workers: Sequence[Isolated | None]) -> list[Any]:
+                      workers: Sequence[Isolated | None], memo: CodegenMemo | None = None) -> list[Any]:
     """Each job's result on an :class:`Evaluator` of ``module`` (or its :class:`EvaluationError`),
     in order; each worker (an isolated LLVM child; None: the process-wide one) takes the next job
     when it is free.  Every evaluation runs in a fresh LLVMContext, so where a job ran does not
-    change its result."""
+    change its result.  The evaluators share ``memo`` (default: a new one): an output one of
+    them has compiled is not compiled again."""
+    memo = memo if memo is not None else CodegenMemo()
     results: list[Any] = [None] * len(jobs)
     order, taking = iter(range(len(jobs))), threading.Lock()
 
     def run(slot: int) -> None:
-        ev = Evaluator(module, name=name, timeout_s=timeout_s, target=AS_OPT, worker=workers[slot])
+        ev = Evaluator(module, name=name, timeout_s=timeout_s, target=AS_OPT, worker=workers[slot], memo=memo)
         while True:
             with taking:
                 i = next(order, None)
@@ -87,14 +89,17 @@ def evaluate_parallel(jobs: list[Callable[[Evaluator], Any]], module: bytes, nam
 
 def refine(module: bytes, pipeline: str, base: dict[str, tuple[int, int]], objective: str, *,
            input_functions: set[str], cleanups: Sequence[str] = CLEANUPS, name: str = "<module>",
-           timeout_s: float = 60.0, workers: Sequence[Isolated | None] = (None,)) -> Refined | None:
+           timeout_s: float = 60.0, workers: Sequence[Isolated | None] = (None,),
+           memo: CodegenMemo | None = None) -> Refined | None:
     """``pipeline`` then the best of ``cleanups`` per function (no ``functions`` when no function
     gains; None when there was nothing to try).
 
     ``base``: ``pipeline``'s own per-function (instructions, code bytes); ``input_functions``:
     the functions the input defines (the plugin applies an entry's ``"functions"`` only to
-    those, so only they are given one).  ``len(cleanups) + 1`` compiles at most.
+    those, so only they are given one).  ``len(cleanups) + 1`` compiles at most; ``memo``: the
+    objects the caller has measured (a cleanup that changes nothing is not compiled again).
     """
+    memo = memo if memo is not None else CodegenMemo()
     if not cleanups or not base:
         return None
     names = sorted(set(base) & input_functions)
@@ -104,7 +109,7 @@ def refine(module: bytes, pipeline: str, base: dict[str, tuple[int, int]], objec
         return lambda ev: ev.evaluate(pipeline, object_file=object_file, per_function=True,
                                       functions={f: cleanup for f in names})
 
-    outcomes = evaluate_parallel([trial(c) for c in cleanups], module, name, timeout_s, workers)
+    outcomes = evaluate_parallel([trial(c) for c in cleanups], module, name, timeout_s, workers, memo)
     tried: list[dict[str, Any]] = []
     best = {f: (_metric(base[f], objective), "") for f in names}
     for cleanup, outcome in zip(cleanups, outcomes):
@@ -120,7 +125,8 @@ def refine(module: bytes, pipeline: str, base: dict[str, tuple[int, int]], objec
     if not chosen:
         return Refined({}, float("inf"), b"", tried)
     try:
-        m, raw = Evaluator(module, name=name, timeout_s=timeout_s, target=AS_OPT, worker=workers[0]).evaluate(
+        m, raw = Evaluator(module, name=name, timeout_s=timeout_s, target=AS_OPT, worker=workers[0],
+                           memo=memo).evaluate(
             pipeline, object_file=object_file, bitcode=True, functions=chosen)
     except EvaluationError as exc:
         tried.append({"pipeline": pipeline, "functions": chosen, "error": str(exc).splitlines()[0][:300]})

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import stat
-import uuid
 from pathlib import Path
 from typing import BinaryIO
 
@@ -156,7 +155,7 @@ def check_input(path: str | os.PathLike, kind: str, *, what: str) -> None:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file + fsync + rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp = path.with_name(f".{path.name}.tmp-{os.urandom(4).hex()}")
     with open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()

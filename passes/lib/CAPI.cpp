@@ -276,6 +276,7 @@ IRPIPE_API void irpipe_graph_export(const irpipe_graph *Graph,
 IRPIPE_API int irpipe_evaluate(const irpipe_module *Mod, const char *Pipeline,
                                const char *Functions, size_t FunctionsSize,
                                int Flags, const char *Triple, const char *CPU,
+                               const uint8_t *Known, size_t KnownCount,
                                irpipe_eval_result *Out,
                                char **Bitcode, size_t *BitcodeSize,
                                char **Assembly, size_t *AssemblySize,
@@ -290,6 +291,12 @@ IRPIPE_API int irpipe_evaluate(const irpipe_module *Mod, const char *Pipeline,
   Options.PerFunction = (Flags & IRPIPE_EVAL_PER_FUNCTION) && PerFunction;
   Options.Triple = Triple ? Triple : "";
   Options.CPU = CPU ? CPU : "";
+  Options.Digest = Flags & IRPIPE_EVAL_DIGEST;
+  for (size_t I = 0; Known && I < KnownCount; ++I) {
+    std::array<uint8_t, 32> D;
+    std::memcpy(D.data(), Known + 32 * I, 32);
+    Options.Known.push_back(D);
+  }
   std::vector<std::string> Fields;
   for (size_t I = 0; Functions && I < FunctionsSize;) {
     size_t End = I;
@@ -311,6 +318,8 @@ IRPIPE_API int irpipe_evaluate(const irpipe_module *Mod, const char *Pipeline,
   Out->object_bytes = R.ObjectBytes;
   Out->opt_seconds = R.OptSeconds;
   Out->codegen_seconds = R.CodegenSeconds;
+  std::memcpy(Out->digest, R.Digest.data(), 32);
+  Out->codegen_skipped = R.CodegenSkipped;
   auto Give = [](const std::string &S, char **Buf, size_t *Size) {
     *Buf = static_cast<char *>(std::malloc(S.size() + 1));
     std::memcpy(*Buf, S.data(), S.size());

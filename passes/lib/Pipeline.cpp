@@ -14,6 +14,7 @@
 #include "llvm/Object/ELFObjectFile.h"
 #include "llvm/Object/ObjectFile.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/SHA256.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -21,6 +22,7 @@
 #include "llvm/TargetParser/Triple.h"
 #include "llvm/Transforms/Utils/Cloning.h"
 
+#include <algorithm>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -278,11 +280,27 @@ bool evaluatePipeline(const Module &Source, const std::string &Pipeline,
   std::vector<std::pair<std::string, int64_t>> Counts;
   if (Options.PerFunction)
     Counts = functionCounts(*M);  // before codegen, which changes the IR
-  if (Options.Bitcode) {
+  if (Options.Bitcode || Options.Digest) {
     raw_string_ostream OS(Result.Bitcode);
     WriteBitcodeToFile(*M, OS);
   }
-  if (!Options.Assembly && !Options.Object) {
+  bool Object = Options.Object;
+  if (Options.Digest) {
+    // what the object depends on: the module and the machine codegen builds for it
+    SHA256 Hash;
+    Hash.update(Result.Bitcode);
+    Hash.update(StringRef("\0" , 1));
+    Hash.update(OptTM ? OptTriple.str() : std::string(DefaultTriple));
+    Hash.update(StringRef("\0", 1));
+    Hash.update(Options.CPU);
+    Result.Digest = Hash.final();
+    Result.CodegenSkipped = Object && !Options.Assembly &&
+        std::find(Options.Known.begin(), Options.Known.end(), Result.Digest) != Options.Known.end();
+    Object = Object && !Result.CodegenSkipped;
+  }
+  if (!Options.Bitcode)
+    Result.Bitcode.clear();
+  if (!Options.Assembly && !Object) {
     if (Options.PerFunction)
       Result.PerFunction = perFunction(Counts, nullptr);
     return true;
@@ -305,7 +323,7 @@ bool evaluatePipeline(const Module &Source, const std::string &Pipeline,
     Result.Assembly.assign(Asm.begin(), Asm.end());
   }
   SmallVector<char, 0> Obj;
-  if (Options.Object) {
+  if (Object) {
     double C0 = threadSeconds();
     if (!codegen(*M, *CodeTM, CodeGenFileType::ObjectFile, Obj, Message))
       return false;
@@ -316,9 +334,9 @@ bool evaluatePipeline(const Module &Source, const std::string &Pipeline,
   }
   if (Options.PerFunction) {
     std::map<std::string, int64_t> Sizes;
-    if (Options.Object)
+    if (Object)
       Sizes = symbolSizes(Obj);
-    Result.PerFunction = perFunction(Counts, Options.Object ? &Sizes : nullptr);
+    Result.PerFunction = perFunction(Counts, Object ? &Sizes : nullptr);
   }
   return true;
 }

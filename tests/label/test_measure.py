@@ -85,3 +85,40 @@ def test_output_bytes_do_not_depend_on_earlier_evaluations(tmp_path: Path) -> No
         ev.evaluate(pipeline, bitcode=True)
     again = ev.evaluate("default<Oz>", bitcode=True)[1]["bitcode"]  # type: ignore[index]
     assert again == first
+
+
+def test_an_output_already_compiled_is_not_compiled_again(tmp_path: Path) -> None:
+    """Two pipelines that leave the module the same: the second reuses the first's object
+    (no codegen), with the same .text and per-function bytes a fresh evaluator measures."""
+    from irpipe.label.measure import CodegenMemo
+    from irpipe.testing.factories import generated_module
+
+    module = generated_module(tmp_path, 3)
+    memo = CodegenMemo()
+    ev = Evaluator(module, memo=memo)
+    first, raw1 = ev.evaluate("default<Oz>", object_file=True, per_function=True)  # type: ignore[misc]
+    again, raw2 = Evaluator(module, memo=memo).evaluate("default<Oz>,verify", object_file=True,
+                                                        per_function=True)  # type: ignore[misc]
+    fresh, raw3 = Evaluator(module).evaluate("default<Oz>,verify", object_file=True, per_function=True)  # type: ignore[misc]
+    assert memo.skipped == 1 and first.codegen_seconds > 0 and again.codegen_seconds == 0
+    assert again.text_bytes == first.text_bytes == fresh.text_bytes
+    assert raw2["per_function"] == raw1["per_function"] == raw3["per_function"]
+    assert all(b > 0 for _, b in raw2["per_function"].values())
+    other = ev.evaluate("default<O0>", object_file=True)
+    assert memo.skipped == 1 and other.codegen_seconds > 0 and other.text_bytes != first.text_bytes
+    # an entry without per-function bytes does not answer a per-function request
+    plain = CodegenMemo()
+    Evaluator(module, memo=plain).evaluate("default<Oz>", object_file=True)
+    _, raw4 = Evaluator(module, memo=plain).evaluate("default<Oz>", object_file=True, per_function=True)  # type: ignore[misc]
+    assert plain.skipped == 0 and raw4["per_function"] == raw1["per_function"]
+
+
+def test_the_digest_covers_the_code_target() -> None:
+    """The same bitcode compiled for another CPU is another object: it is compiled again."""
+    no_cpu = "define i32 @f(i32 %x) {\n  %a = mul i32 %x, 12\n  ret i32 %a\n}\n"  # no attributes
+    a = ir.native_module(no_cpu.encode(), name="t").evaluate("verify", object_file=True, digest=True)
+    b = ir.native_module(no_cpu.encode(), name="t").evaluate("verify", object_file=True, digest=True,
+                                                             cpu="znver4", known=[a["digest"]])
+    assert a["digest"] != b["digest"] and not b["codegen_skipped"] and b["text_bytes"] > 0
+    c = ir.native_module(no_cpu.encode(), name="t").evaluate("verify", object_file=True, known=[a["digest"]])
+    assert c["codegen_skipped"] and c["text_bytes"] == -1

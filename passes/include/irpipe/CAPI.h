@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IRPIPE_ABI_VERSION 5
+#define IRPIPE_ABI_VERSION 6
 
 #ifdef __cplusplus
 extern "C" {
@@ -80,21 +80,31 @@ void irpipe_graph_export(const irpipe_graph *graph, uint8_t *node_type,
 #define IRPIPE_EVAL_NO_VERIFY 8
 #define IRPIPE_EVAL_KEEP_OPTNONE 16
 #define IRPIPE_EVAL_PER_FUNCTION 32 /* fill per_function (see below) */
+#define IRPIPE_EVAL_DIGEST 64       /* fill digest (see below) */
 typedef struct {
   int64_t instructions;
-  int64_t text_bytes;   /* -1 unless IRPIPE_EVAL_OBJECT */
-  int64_t object_bytes; /* -1 unless IRPIPE_EVAL_OBJECT */
+  int64_t text_bytes;   /* -1 unless IRPIPE_EVAL_OBJECT (or codegen_skipped) */
+  int64_t object_bytes; /* -1 unless IRPIPE_EVAL_OBJECT (or codegen_skipped) */
   double opt_seconds;
   double codegen_seconds;
+  /* With IRPIPE_EVAL_DIGEST: SHA-256 of the output bitcode, its code triple
+   * and cpu -- everything the object depends on. */
+  uint8_t digest[32];
+  /* 1: the digest was among the known ones, so no object was built (the
+   * caller has measured this output already); text_bytes, object_bytes and
+   * per_function's code bytes are -1. */
+  int32_t codegen_skipped;
 } irpipe_eval_result;
 /* triple and cpu: NULL or "" keep the module's target (see Pipeline.h).
  * functions: functions_size bytes of NUL-terminated (name, function pipeline)
  * pairs, run after the module pipeline (NULL/0: none).  per_function, with
  * IRPIPE_EVAL_PER_FUNCTION: NUL-terminated (name, instructions, code bytes)
- * triples of every defined function, in module order. */
+ * triples of every defined function, in module order.  known: known_count
+ * 32-byte digests back to back (with IRPIPE_EVAL_DIGEST; NULL/0: none). */
 int irpipe_evaluate(const irpipe_module *module, const char *pipeline,
                     const char *functions, size_t functions_size,
                     int flags, const char *triple, const char *cpu,
+                    const uint8_t *known, size_t known_count,
                     irpipe_eval_result *result, char **bitcode,
                     size_t *bitcode_size, char **assembly,
                     size_t *assembly_size, char **per_function,

@@ -18,6 +18,7 @@
 #ifndef IRPIPE_PIPELINE_H
 #define IRPIPE_PIPELINE_H
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,6 +46,13 @@ struct EvalOptions {
   /// or the same wrapped in `function(...)`).
   std::vector<std::pair<std::string, std::string>> Functions;
   bool PerFunction = false;  ///< measure each defined function (EvalResult::PerFunction)
+  /// Fill EvalResult::Digest: SHA-256 of the output bitcode, its code triple
+  /// and CPU (everything the object depends on).
+  bool Digest = false;
+  /// Digests of outputs the caller has measured already: an output among them
+  /// is not compiled to an object again (EvalResult::CodegenSkipped; no
+  /// assembly asked).  Identical bitcode gives an identical object.
+  std::vector<std::array<uint8_t, 32>> Known;
 };
 
 struct EvalResult {
@@ -58,6 +66,8 @@ struct EvalResult {
   /// order, "name\0instructions\0code bytes\0" (bytes: the size of the
   /// function's symbol in the object, -1 without Object).
   std::string PerFunction;
+  std::array<uint8_t, 32> Digest{}; ///< with EvalOptions::Digest
+  bool CodegenSkipped = false;      ///< the digest was Known: no object built
 };
 
 /// Run Pipeline on a clone of M; false and Error set on a parse, verify or
