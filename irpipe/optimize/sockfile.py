@@ -60,7 +60,7 @@ def listen_hidden(path: Path) -> tuple[socket.socket, Path]:
             os.umask(old)
         os.chmod(tmp, 0o600)
         sock.listen(128)
-        sock.settimeout(0.2)
+        sock.settimeout(1.0)  # the accept loop looks for stop once a second; stop() wakes it
     except BaseException:
         sock.close()
         if os.path.lexists(tmp):
