@@ -1,6 +1,6 @@
 """Plugin compile-time overhead on a real Debian source package (zlib), its own test suite as the check.
 
-    python benchmarks/plugin_bench.py [--rounds 3] [--model models/default]
+    python benchmarks/plugin_bench.py [--rounds 3] [--model models/default] [--live-model models/live]
 
 Builds Debian's zlib source (``apt-get source``, deb-src) with ``./configure && make`` four ways,
 interleaved round by round (ABCD ABCD ...), and runs ``make test`` after each build:
@@ -11,7 +11,8 @@ interleaved round by round (ABCD ABCD ...), and runs ``make test`` after each bu
            one untimed live build first (replays the model's decisions with no server)
   live     + -mllvm -irpipe-server=SOCK with a fresh `irpipe serve` per build (one request per module;
            its answer cache only helps within the build, e.g. the static and -fPIC compiles of a file),
-           started and warmed before the build as a running server would be
+           started and warmed before the build as a running server would be; ``--live-model DIR``
+           adds one more live build per model (``live NAME``), in the same rounds
 
 The figure is the CPU time (user+sys of all children) of ``make`` (compiling and linking only),
 median over rounds, and its ratio to the plain build measured in the same run; for the live build
@@ -62,7 +63,10 @@ def build(tree: Path, work: Path, cc: str, env: dict[str, str]) -> tuple[float, 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--model", default=str(ROOT / "models" / "default"))
+    ap.add_argument("--model", default=str(ROOT / "models" / "default"),
+                    help="the model of the recording build (advice) and of the first live build")
+    ap.add_argument("--live-model", action="append", default=[], metavar="DIR",
+                    help="one more live build with this model (repeatable), e.g. models/live")
     ap.add_argument("--work", default=str(ROOT / "out" / "plugin-bench"))
     args = ap.parse_args()
 
@@ -97,15 +101,17 @@ def main() -> None:
         "plugin": f"{clang} -fpass-plugin={plugin}",
         "advice": f"{clang} -fpass-plugin={plugin} -mllvm -irpipe-advice={adv}",
         "live": live,
+        **{f"live {Path(m).name}": live for m in args.live_model},
     }
+    models = {"live": args.model, **{f"live {Path(m).name}": m for m in args.live_model}}
     times: dict[str, list[float]] = {k: [] for k in configs}
-    served: list[float] = []
-    startup: list[float] = []
-    requests: list[int] = []  # advise requests the server answered during each live build  # the server's CPU from its start until it is warm and idle
+    served: dict[str, list[float]] = {k: [] for k in models}  # the server's CPU during each live build
+    startup: list[float] = []  # the server's CPU from its start until it is warm and idle
+    requests: list[int] = []  # advise requests the server answered during each live build
     tests: dict[str, list[bool]] = {k: [] for k in configs}
     for r in range(args.rounds):
         for name, cc in configs.items():
-            server = start(sockdir / "serve.sock", "--model", args.model) if name == "live" else None
+            server = start(sockdir / "serve.sock", "--model", models[name]) if name in models else None
             try:
                 if server:
                     settle(server.pid)
@@ -113,9 +119,9 @@ def main() -> None:
                 before = tree_cpu(server.pid) if server else 0.0
                 seconds, ok, _ = build(tree, work / f"build-{name}", cc, {})
                 if server:  # a fresh server each live build: its cache holds only this build's modules
-                    served.append(tree_cpu(server.pid) - before)
+                    served[name].append(tree_cpu(server.pid) - before)
                     requests.append(request(sockdir / "serve.sock", {"op": "health"})["stats"]["modules"])
-                    seconds += served[-1]
+                    seconds += served[name][-1]
             finally:
                 if server:
                     server.terminate()
@@ -127,9 +133,11 @@ def main() -> None:
     base = statistics.median(times["plain"])
     print(f"zlib {ZLIB[1]} (Debian source package): ./configure && make (CFLAGS=-O2), {args.rounds} "
           f"interleaved rounds, CPU user+sys of make (live: + the CPU of the server's process tree during "
-          f"the build, median {statistics.median(served):.2f} s for {statistics.median(requests):.0f} advise "
-          f"requests, {1e3 * statistics.median(served) / max(1, statistics.median(requests)):.1f} ms each; its start-up, not counted, "
+          f"the build, for {statistics.median(requests):.0f} advise requests; its start-up, not counted, "
           f"{statistics.median(startup):.2f} s); advice: {len(entries)} per-TU entries recorded by irpipe serve")
+    for name, cpu in served.items():
+        print(f"  {name} ({models[name]}): server CPU median {statistics.median(cpu):.2f} s, "
+              f"{1e3 * statistics.median(cpu) / max(1, statistics.median(requests)):.1f} ms per request")
     print()
     print("| build | make CPU s (median) | vs plain | make test |")
     print("|---|---:|---:|---|")
@@ -137,7 +145,8 @@ def main() -> None:
         med = statistics.median(times[name])
         print(f"| {name} | {med:.2f} | {med / base:.3f}x | "
               f"{'passed' if all(tests[name]) else 'FAILED'} ({sum(tests[name])}/{len(tests[name])}) |")
-    (work / "result.json").write_text(json.dumps({"times": times, "tests": tests, "server_cpu": served, "server_startup_cpu": startup, "server_requests": requests,
+    (work / "result.json").write_text(json.dumps({"times": times, "tests": tests, "server_cpu": served, "models": models,
+                                                  "server_startup_cpu": startup, "server_requests": requests,
                                                   "date": time.strftime("%Y-%m-%d")}, indent=1))
 
 

@@ -51,6 +51,7 @@ class ModuleInput:
     functions: list[str]        # printed IR of each defined function (empty when not asked for)
     autophase: np.ndarray       # [56] int64
     instructions: int           # IR instructions of the module as given
+    digest: str = ""            # input_digest of the module when asked for (irpipe serve's answers)
 
 
 def truncate(g: graph.ProgramGraph, max_nodes: int) -> graph.ProgramGraph:
@@ -67,17 +68,46 @@ def truncate(g: graph.ProgramGraph, max_nodes: int) -> graph.ProgramGraph:
 
 
 def module_input(data: bytes | str, *, name: str = "<module>", max_nodes: int = 40000,
-                 texts: bool = True) -> ModuleInput:
+                 texts: bool = True, digest: bool = False) -> ModuleInput:
     """Parse ``data`` (bitcode or IR text) into a :class:`ModuleInput` (LLVM in a child process).
 
     ``texts=False`` leaves ``functions`` empty (the GNN does not read them; printing and
-    sending a large module's text back cost about as much as its graph)."""
+    sending a large module's text back cost about as much as its graph); ``digest`` fills
+    ``digest`` (:func:`input_digest`, before truncation)."""
     data = ir.check_input(data, name=name)
     arrays = isolate.shared().call(analysis.analyze, data, name, text=texts, label=name)  # one parse
     g = truncate(graph.ProgramGraph(**arrays["graph"]), max_nodes)
     functions = [m.group(0) for m in _DEFINE.finditer(arrays["text"])] if texts else []
     ap = np.asarray(arrays["autophase"], dtype=np.int64)
-    return ModuleInput(g, functions, ap, int(arrays["instcount"][0]))
+    return ModuleInput(g, functions, ap, int(arrays["instcount"][0]), input_digest(arrays) if digest else "")
+
+
+#: The graph arrays in :func:`input_digest`'s order, with their C++ element types.
+_DIGEST_ARRAYS = (("node_type", "<u1"), ("node_text", "<i4"), ("node_function", "<i4"), ("node_block", "<i4"),
+                  ("edge_source", "<i4"), ("edge_target", "<i4"), ("edge_flow", "<u1"), ("edge_position", "<i4"))
+
+
+def input_digest(arrays: dict[str, Any]) -> str:
+    """SHA-256 (hex) of what the GNN reads of a module -- its whole program graph, InstCount
+    and Autophase -- from :func:`irpipe.llvm.analysis.analyze`'s output: the bytes the pass
+    plugin hashes in the compiler (``passes/lib/ModelDigest.cpp``), so ``irpipe serve`` can
+    answer a twin (a file's -fPIC compile) it has seen without parsing it."""
+    import hashlib
+    import struct
+
+    h = hashlib.sha256(b"irpipe-model-input-1\0")
+    g = arrays["graph"]
+    for key, dtype in _DIGEST_ARRAYS:
+        a = np.ascontiguousarray(g[key], dtype=dtype)
+        h.update(struct.pack("<Q", a.size))
+        h.update(a.tobytes())
+    for strings in (g["texts"], g["functions"]):
+        h.update(struct.pack("<Q", len(strings)))
+        for text in strings:
+            h.update(text.encode("utf-8", "surrogateescape") + b"\0")
+    for vector in (arrays["instcount"], arrays["autophase"]):
+        h.update(np.asarray(vector, dtype="<i8").tobytes())
+    return h.hexdigest()
 
 
 def chunk_ids(functions: Sequence[Sequence[int]], max_chunks: int, chunk_len: int) -> np.ndarray:

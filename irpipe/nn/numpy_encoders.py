@@ -123,6 +123,15 @@ class _Graph:
     groups: np.ndarray     # [N, K]
 
 
+def _csr(data: np.ndarray, columns: np.ndarray, rows: np.ndarray, shape: tuple[int, int]) -> Any:
+    """A scipy CSR matrix of entries whose ``rows`` are ascending (duplicates summed by products)."""
+    from scipy import sparse
+
+    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+    return sparse.csr_matrix((data, columns, indptr), shape=shape)
+
+
 class GraphEncoder:
     """ProGraML-style message passing, as :class:`irpipe.nn.gnn.GraphEncoder` computes it."""
 
@@ -165,18 +174,22 @@ class GraphEncoder:
         group = (dst * k_count + key) * len(NODE_TYPES) + types[src]
         size = np.bincount(group, minlength=n * k_count * len(NODE_TYPES))   # edges per group (no sort)
         weight = (1.0 / size[group]).astype(np.float32)                                       # [2E]
-        groups = np.count_nonzero(size.reshape(n, k_count, len(NODE_TYPES)), axis=2).astype(np.float32)
+        groups = (size.reshape(n, k_count, len(NODE_TYPES)) > 0).sum(axis=2, dtype=np.float32)  # [N, K]
+        # CSR built directly from edges sorted by (key, destination): no COO round trip
+        order = np.argsort(key * n + dst, kind="stable")
+        key, dst, src, pos, weight = key[order], dst[order], src[order], pos[order], weight[order]
+        bounds = np.searchsorted(key, np.arange(k_count + 1))
         source = []
         for k in range(k_count):
-            mask = key == k
-            if mask.any():
+            lo, hi = bounds[k], bounds[k + 1]
+            if lo < hi:
                 present = groups[:, k] > 0
                 dest = np.flatnonzero(present)
-                row = (np.cumsum(present) - 1)[dst[mask]]
-                source.append((k, dest, sparse.csr_matrix((weight[mask], (row, src[mask])), shape=(len(dest), n))))
-        return _Graph(source,
-                      sparse.csr_matrix((weight, (dst, pos * k_count + key)), shape=(n, self.max_position * k_count)),
-                      groups)
+                row = (np.cumsum(present) - 1)[dst[lo:hi]]                                # ascending
+                source.append((k, dest, _csr(weight[lo:hi], src[lo:hi], row, (len(dest), n))))
+        by_dst = np.argsort(dst, kind="stable")
+        return _Graph(source, _csr(weight[by_dst], (pos * k_count + key)[by_dst], dst[by_dst],
+                                   (n, self.max_position * k_count)), groups)
 
     def __call__(self, g: ProgramGraph, ids: np.ndarray) -> np.ndarray:
         """The module vector [H] of ``g`` whose node texts have vocabulary ids ``ids`` [N]."""

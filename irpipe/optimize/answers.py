@@ -5,7 +5,9 @@ isolated LLVM child) for what the model reads, predict once per distinct input, 
 the prediction into the advise reply.  Two caches, both bounded by ``cache_size`` entries:
 predictions by what the model reads (``Predictor.cache_key``: a build that compiles each
 file twice, static and -fPIC, pays one inference) and, in front of it, the parse facts by
-a digest of the bytes (the same bytes again, as in a rebuild, are answered without a parse).
+a digest of the bytes (the same bytes again, as in a rebuild, are answered without a parse) and
+by the model-input digest the pass plugin sends (a file's -fPIC twin: other bytes, the same graph;
+only digests computed here from a parse are stored, so a client's wrong digest misleads only itself).
 With ``record``, each answer is kept as an advice entry for its source file.
 
     USAGE: answers = Answers(predictor, count=server._count, log=server._log, record=True)
@@ -42,7 +44,9 @@ class Answers:
         self.predictor, self.count, self.log = predictor, count, log
         self.cache_size, self.record = cache_size, record
         self.cache: "OrderedDict[str, Any]" = OrderedDict()  # model-input key -> Prediction
-        self.seen: "OrderedDict[bytes, tuple[str, int, bool]]" = OrderedDict()  # digest -> key and facts
+        self.seen: "OrderedDict[bytes, tuple[str, int, bool]]" = OrderedDict()  # sha256 of bytes -> key and facts
+        # input digests of modules parsed here -> key and facts (only digests computed here are stored)
+        self.inputs: "OrderedDict[str, tuple[str, int, bool]]" = OrderedDict()
         self.recorded: dict[str, dict[str, Any]] = {}
 
     def batch(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -51,25 +55,29 @@ class Answers:
         for i, request in enumerate(requests):
             digest = hashlib.sha256(request["module"]).digest()
             known = self.seen.get(digest)
-            if known is not None and known[0] in self.cache:  # the same bytes again: no parse
+            if known is None and request.get("digest") and getattr(self.predictor, "digest_covers_input", False):
+                known = self.inputs.get(request["digest"])  # a twin: other bytes, the same model input
+                if known is not None and known[0] in self.cache:
+                    self.count("digest_hits")
+            if known is not None and known[0] in self.cache:  # the same bytes or model input again: no parse
                 parsed.append((i, None, known[0], known[1:]))
                 continue
             try:
-                x = self.predictor.inputs(request["module"], name=request["source"] or "<module>")
+                x = self.predictor.inputs(request["module"], name=request["source"] or "<module>", digest=True)
             except IrpipeError as exc:
                 self.count("errors")
                 replies[i] = {"ok": False, "error": f"bad module: {str(exc).splitlines()[0] if str(exc) else exc!r}"}
                 continue
             facts = (int(x.instructions), "main" in x.graph.functions)  # the graph's functions are the defined ones
             key = self.predictor.cache_key(x)
-            self.seen[digest] = (key, *facts)
+            self.seen[digest] = self.inputs[x.digest] = (key, *facts)
             parsed.append((i, x, key, facts))
         todo = {key: x for _, x, key, _ in parsed if x is not None and key not in self.cache}
         if todo:
             for key, pred in zip(todo, self.predictor.predict_inputs(list(todo.values()))):
                 self.cache[key] = pred
             self.count("batches")
-        for table in (self.cache, self.seen):
+        for table in (self.cache, self.seen, self.inputs):
             while len(table) > self.cache_size:
                 table.popitem(last=False)
         self.count("modules", len(parsed))

@@ -10,7 +10,9 @@ request, in order, on the same connection, which may carry many requests.
     {"op": "advise", "module": "<base64 bitcode or IR text>",
      "objective": "size" | "instcount" | "speed",     (optional, default "size")
      "verify": 10,                                     (optional, an integer 1..10000)
-     "source": "a.c"}                                  (optional, a string: the advice file's key)
+     "source": "a.c",                                  (optional, a string: the advice file's key)
+     "digest": "<64 hex>"}                             (optional: the pass plugin's model-input digest;
+                                                        a digest the server has seen is answered unparsed)
         -> {"ok": true, "pipeline": best, "candidates": [...], "instructions": n, "has_main": bool}
     {"op": "optimize", "module": ..., "objective": "size" | "instcount", "verify": 10, "source": "a.ll",
      "target": {"mtriple": "", "target_cpu": "", "strip_optnone": false},   (optional, all keys too)
@@ -77,9 +79,10 @@ MAX_REPLY = 4 * MAX_MESSAGE
 MAX_DEPTH = 32
 OBJECTIVES = ("size", "instcount", "speed")
 MAX_VERIFY = 10_000
-_FIELDS = {"health": {"op"}, "advise": {"op", "module", "objective", "verify", "source"},
+_FIELDS = {"health": {"op"}, "advise": {"op", "module", "objective", "verify", "source", "digest"},
            "optimize": {"op", "module", "objective", "verify", "source", "target", "text", "advice"}}
 _TARGET = ("mtriple", "target_cpu", "strip_optnone")
+_DIGEST = re.compile(r"(?:[0-9a-f]{64})?")  # advise's optional model-input digest (the pass plugin's)
 _TARGET_NAME = re.compile(r"[A-Za-z0-9_.,+-]{0,128}")  # a triple or a CPU name, never a flag or a path
 
 
@@ -187,6 +190,11 @@ def validate(request: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(source, str) or len(source) > 4096:
         raise ProtocolError(f"{op}: 'source' must be a string (at most 4096 characters), got {_kind(source)}")
     out = {"op": op, "module": raw, "objective": objective, "verify": verify, "source": source}
+    if op == "advise":
+        digest = request.get("digest", "")
+        if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+            raise ProtocolError(f"advise: 'digest' must be 64 lowercase hex digits, got {_kind(digest)}")
+        out["digest"] = digest
     return {**out, **_optimize_fields(request)} if op == "optimize" else out
 
 

@@ -90,7 +90,7 @@ class Server:
         self.requests: "queue.Queue[tuple[dict, queue.Queue]]" = queue.Queue()
         self.stopping = threading.Event()
         self.stats: Counter = Counter(requests=0, errors=0, batches=0, modules=0, cache_hits=0,
-                                      refused=0, idle_closed=0, optimize_requests=0, optimize_jobs=0,
+                                      digest_hits=0, refused=0, idle_closed=0, optimize_requests=0, optimize_jobs=0,
                                       optimize_cache_hits=0, optimize_busy=0)
         self.jobs = Jobs(BatchAdviser(self.ask_worker), self._count, self._log, workers=optimize_workers,
                          **optimize_options)

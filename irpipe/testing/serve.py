@@ -135,14 +135,19 @@ class FakePredictor:
         self.meta: dict[str, Any] = {"reference": 0}
         self.batches: list[int] = []  # size of each predict_inputs call
 
-    def inputs(self, data: bytes | str, name: str = "<module>") -> Any:
-        """A parsed stand-in; :class:`IRError` when ``data`` has no ``define``."""
+    digest_covers_input = True
+
+    def inputs(self, data: bytes | str, name: str = "<module>", *, digest: bool = False) -> Any:
+        """A parsed stand-in; :class:`IRError` when ``data`` has no ``define``.  Its input digest
+        ignores ``dso_local`` (as a -fPIC twin's program graph does)."""
         raw = data.encode() if isinstance(data, str) else data
         if b"define" not in raw:
             raise IRError(f"{name}: not an LLVM module")
         functions = ["main"] if b"@main(" in raw else []
+        same = raw.replace(b" dso_local", b"")
         return SimpleNamespace(instructions=raw.count(b"\n"), graph=SimpleNamespace(functions=functions),
-                               key=hashlib.sha256(raw).hexdigest())
+                               key=hashlib.sha256(same).hexdigest(),
+                               digest=hashlib.sha256(same).hexdigest() if digest else "")
 
     def cache_key(self, x: Any) -> str:
         """The module's digest (equal modules, equal predictions)."""

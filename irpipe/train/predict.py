@@ -125,9 +125,17 @@ class Predictor:
         chosen = vocab.choose(prediction.scores[o], n, self.meta["reference"], picks)
         return [self.pset.pipelines[k] for k in chosen]
 
-    def inputs(self, data: bytes | str, name: str = "<module>") -> ModuleInput:
-        """Parse a module for what this model reads (isolated LLVM): the GNN no function texts."""
-        return module_input(data, name=name, max_nodes=self.config.data.max_nodes, texts=self.arch != "gnn")
+    def inputs(self, data: bytes | str, name: str = "<module>", *, digest: bool = False) -> ModuleInput:
+        """Parse a module for what this model reads (isolated LLVM): the GNN no function texts
+        (``digest``: with the input's digest, :func:`~irpipe.data.examples.input_digest`)."""
+        return module_input(data, name=name, max_nodes=self.config.data.max_nodes, texts=self.arch != "gnn",
+                            digest=digest)
+
+    @property
+    def digest_covers_input(self) -> bool:
+        """Whether :func:`~irpipe.data.examples.input_digest` covers all this model reads (the GNN:
+        graph and features; the transformer also reads function texts)."""
+        return self.arch == "gnn"
 
     def cache_key(self, x: ModuleInput) -> str:
         """A digest of what this model's encoder reads of ``x``: equal keys, equal predictions.

@@ -6,13 +6,15 @@
 //   clang-22 -O2 -fpass-plugin=libIRPipe.so -mllvm -irpipe-server=/tmp/irpipe.sock -c a.c
 //
 // The request is irpipe serve's framed JSON (4-byte big-endian length + JSON):
-// {"op": "advise", "module": <base64 bitcode>, "objective": ..., "source": ...}.
+// {"op": "advise", "module": <base64 bitcode>, "objective": ..., "source": ...,
+// "digest": <the model input's digest, irpipe/ModelDigest.h>}.
 // The socket must belong to this user (or root).  The whole exchange has a strict deadline (-irpipe-timeout-ms, default 500);
 // a server that is absent, slow, or answers anything but {"ok": true,
 // "pipeline": "<text>"} costs one warning and the module keeps the default
 // pipeline.
 //===----------------------------------------------------------------------===//
 #include "irpipe/ApplyAdvice.h"
+#include "irpipe/ModelDigest.h"
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
@@ -111,7 +113,9 @@ std::optional<json::Object> askServer(const std::string &Path, const Module &M) 
   json::Object Req{{"op", "advise"},
                    {"module", encodeBase64(Bitcode)},
                    {"objective", ObjectiveOpt},
-                   {"source", M.getSourceFileName()}};
+                   {"source", M.getSourceFileName()},
+                   // lets the server answer a model input it has seen without a parse
+                   {"digest", modelInputDigest(M)}};
   std::string Body;
   raw_string_ostream(Body) << json::Value(std::move(Req));
 

@@ -17,8 +17,8 @@ F = b"define i32 @f(i32 %x) {\n  ret i32 %x\n}\n"
 G = b"define i32 @g(i32 %x) {\n  %y = add i32 %x, 1\n  ret i32 %y\n}\n"
 
 
-def request(module: bytes, source: str = "a.c") -> dict[str, Any]:
-    return {"op": "advise", "module": module, "objective": "size", "verify": 3, "source": source}
+def request(module: bytes, source: str = "a.c", digest: str = "") -> dict[str, Any]:
+    return {"op": "advise", "module": module, "objective": "size", "verify": 3, "source": source, "digest": digest}
 
 
 class Counting(FakePredictor):
@@ -28,9 +28,9 @@ class Counting(FakePredictor):
         super().__init__()
         self.parses = 0
 
-    def inputs(self, data: bytes | str, name: str = "<module>") -> Any:
+    def inputs(self, data: bytes | str, name: str = "<module>", *, digest: bool = False) -> Any:
         self.parses += 1
-        return super().inputs(data, name)
+        return super().inputs(data, name, digest=digest)
 
 
 def answers(**options: Any) -> tuple[Answers, Counting, Counter]:
@@ -88,3 +88,18 @@ def test_a_lone_client_does_not_wait_for_a_batch(tmp_path: Path) -> None:
         assert time.monotonic() - started < 15.0
     finally:
         server.stop()
+
+
+def test_a_twin_with_a_known_input_digest_is_answered_without_a_parse() -> None:
+    """The -fPIC compile of a file just compiled: other bytes, the same model input (the fake's
+    digest ignores dso_local); a digest never computed here is parsed (and cannot poison)."""
+    import hashlib
+
+    a, model, stats = answers()
+    pic = F.replace(b"define", b"define dso_local")
+    digest = hashlib.sha256(F).hexdigest()  # what the plugin computes for the twin
+    first = a.batch([request(F)])
+    twin = a.batch([request(pic, digest=digest)])
+    assert model.parses == 1 and stats["digest_hits"] == 1 and twin[0]["pipeline"] == first[0]["pipeline"]
+    lie = a.batch([request(G, digest="0" * 64)])  # a digest the server never computed: parsed
+    assert model.parses == 2 and lie[0]["ok"] and stats["digest_hits"] == 1

@@ -31,11 +31,11 @@ define i32 @f(i32 %n) {
 """
 
 
-def opt(sock: Path, timeout_ms: int = 500) -> tuple[str, str, float]:
+def opt(sock: Path, timeout_ms: int = 500, ir: str = IR) -> tuple[str, str, float]:
     t0 = time.monotonic()
     proc = Toolchain().run("opt", [f"-load-pass-plugin={PLUGIN}", "-passes=irpipe-apply",
                                    f"-irpipe-server={sock}", f"-irpipe-timeout-ms={timeout_ms}",
-                                   "-S", "-", "-o", "-"], input=IR.encode(), timeout=60)
+                                   "-S", "-", "-o", "-"], input=ir.encode(), timeout=60)
     return proc.stdout.decode(), proc.stderr.decode(errors="replace"), time.monotonic() - t0
 
 
@@ -113,3 +113,21 @@ def test_socket_of_another_user_is_not_asked(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     plain.write_text("x")
     assert "not a socket" in opt(plain)[1]
+
+
+def test_a_twin_is_answered_from_the_plugins_digest(tmp_path: Path) -> None:
+    """The -fPIC compile of the same file (other bytes, the same program graph): the plugin's
+    model-input digest (C++, passes/lib/ModelDigest.cpp) equals the server's (Python,
+    input_digest) for the module it parsed first, so the twin is answered without a parse."""
+    sock = tmp_path / "s.sock"
+    proc = start(sock)
+    twin = IR.replace("define i32 @f", "define dso_local i32 @f") + '!llvm.module.flags = !{!0}\n!0 = !{i32 8, !"PIC Level", i32 2}\n'
+    try:
+        for text in (IR, twin):
+            out, err, _ = opt(sock, timeout_ms=5000, ir=text)
+            assert "irpipe: warning" not in err and "define" in out
+        stats = ask(sock, {"op": "health"})[0]["stats"]
+        assert stats["modules"] == 2 and stats["digest_hits"] == 1 and stats["cache_hits"] == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
