@@ -22,6 +22,11 @@ test: packages no model and no vocabulary mining saw) and budget n:
 Neighbours come from the train split only; val/test modules never see each other.
 With ``--pipelines`` (a larger candidate set measured into ``--measurements``, e.g. the mined
 128-pipeline pool) the models' policies are left out: they rank their own 24 candidates.
+
+After each table, one line scores a single pipeline applied with *no* compile to check it, as the
+pass plugin's live mode does (``irpipe serve``'s answer: the policy's first choice unless the cost
+head predicts no gain over -Oz): -Oz itself, the static order's first candidate, each model's top-1,
+its served answer, the kNN cover's first pick and the oracle (below 1 = worse than -Oz).
 """
 
 from __future__ import annotations
@@ -81,8 +86,10 @@ def load(models: list[str], dataset: str, measurements: str,
         if h not in rows:
             continue
         x = module_input(r["content"], name=h[:12], texts=False)
-        scores = {Path(m).name: p.predict(r["content"], h[:12]).scores for m, p in zip(models, predictors)}
-        out.append({"split": next(s for s, hs in splits.items() if h in hs), "scores": scores,
+        predictions = {Path(m).name: p.predict(r["content"], h[:12]) for m, p in zip(models, predictors)}
+        scores = {name: pr.scores for name, pr in predictions.items()}
+        costs = {name: pr.cost for name, pr in predictions.items()}
+        out.append({"split": next(s for s, hs in splits.items() if h in hs), "scores": scores, "costs": costs,
                     "features": np.log1p(np.asarray(x.autophase, dtype=float)),
                     "true": targets(rows[h], pipelines)})
     return out, pipelines, reference
@@ -146,6 +153,31 @@ def main() -> None:
             for n in BUDGETS:
                 print(f"| {n} | " + " | ".join(f"{geomean(lambda m, f=f: f(m, n)):.4f}" for f in ways.values()) + " |",
                       flush=True)
+            if names:
+                blind(held, names, ref, o, lambda m, n: cover(g_train[neighbours(m)], n, ref))
+
+
+def blind(held: list[dict], names: list[str], ref: int, o: int, knn: Callable[[dict, int], list[int]]) -> None:
+    """One pipeline applied with no compile to check it (the pass plugin's live answer): geomean of
+    -Oz's metric over the pick's (below 1 when the pick is worse; a pipeline that fails counts as -Oz)."""
+    def value(m: dict, k: int) -> float:
+        d = m["true"][ref, o] - m["true"][k, o]
+        return float(d) if np.isfinite(d) else 0.0
+
+    def vetoed(m: dict, name: str) -> int:  # irpipe serve's answer: the policy's first unless the cost
+        first = int(np.argmax(m["scores"][name][o]))  # head predicts no gain over -Oz
+        return ref if m["costs"][name][first, o] >= m["costs"][name][ref, o] else first
+
+    picks: dict[str, Callable[[dict], int]] = {
+        "-Oz": lambda m: ref,
+        "static first": lambda m: next(k for k in range(len(m["true"])) if k != ref),
+        **{f"{name} top-1": (lambda m, name=name: int(np.argmax(m["scores"][name][o]))) for name in names},
+        **{f"{name} served (cost veto)": (lambda m, name=name: vetoed(m, name)) for name in names},
+        "knn-cover first": lambda m: knn(m, 2)[1],
+        "oracle": lambda m: int(np.nanargmin(np.where(np.isfinite(m["true"][:, o]), m["true"][:, o], np.inf))),
+    }
+    print("\none pipeline, no compile (the live plugin's answer): | " + " | ".join(picks) + " |")
+    print("| " + " | ".join(f"{math.exp(np.mean([value(m, f(m)) for m in held])):.4f}" for f in picks.values()) + " |")
 
 
 if __name__ == "__main__":
