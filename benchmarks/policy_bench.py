@@ -25,8 +25,9 @@ With ``--pipelines`` (a larger candidate set measured into ``--measurements``, e
 
 After each table, one line scores a single pipeline applied with *no* compile to check it, as the
 pass plugin's live mode does (``irpipe serve``'s answer: the policy's first choice unless the cost
-head predicts no gain over -Oz): -Oz itself, the static order's first candidate, each model's top-1,
-its served answer, the kNN cover's first pick and the oracle (below 1 = worse than -Oz).
+head predicts no gain over -Oz): -Oz itself, the static order's first candidate, the one candidate
+with the best mean gain over the training modules (the no-model rule for a blind pick), each model's
+top-1, its served answer, the kNN cover's first pick and the oracle (below 1 = worse than -Oz).
 """
 
 from __future__ import annotations
@@ -154,10 +155,12 @@ def main() -> None:
                 print(f"| {n} | " + " | ".join(f"{geomean(lambda m, f=f: f(m, n)):.4f}" for f in ways.values()) + " |",
                       flush=True)
             if names:
-                blind(held, names, ref, o, lambda m, n: cover(g_train[neighbours(m)], n, ref))
+                blind(held, names, ref, o, lambda m, n: cover(g_train[neighbours(m)], n, ref),
+                      int(np.argmax(g_train.mean(0))))
 
 
-def blind(held: list[dict], names: list[str], ref: int, o: int, knn: Callable[[dict, int], list[int]]) -> None:
+def blind(held: list[dict], names: list[str], ref: int, o: int, knn: Callable[[dict, int], list[int]],
+          fixed: int) -> None:
     """One pipeline applied with no compile to check it (the pass plugin's live answer): geomean of
     -Oz's metric over the pick's (below 1 when the pick is worse; a pipeline that fails counts as -Oz)."""
     def value(m: dict, k: int) -> float:
@@ -171,6 +174,7 @@ def blind(held: list[dict], names: list[str], ref: int, o: int, knn: Callable[[d
     picks: dict[str, Callable[[dict], int]] = {
         "-Oz": lambda m: ref,
         "static first": lambda m: next(k for k in range(len(m["true"])) if k != ref),
+        "best fixed on train": lambda m: fixed,  # the no-model rule for a blind pick
         **{f"{name} top-1": (lambda m, name=name: int(np.argmax(m["scores"][name][o]))) for name in names},
         **{f"{name} served (cost veto)": (lambda m, name=name: vetoed(m, name)) for name in names},
         "knn-cover first": lambda m: knn(m, 2)[1],
