@@ -125,7 +125,7 @@ class _Graph:
 
 def _csr(data: np.ndarray, columns: np.ndarray, rows: np.ndarray, shape: tuple[int, int]) -> Any:
     """A scipy CSR matrix of entries whose ``rows`` are ascending (duplicates summed by products)."""
-    from scipy import sparse
+    from scipy import sparse  # ~0.1 s on first use; not scipy.stats, not torch
 
     indptr = np.zeros(shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
@@ -161,8 +161,6 @@ class GraphEncoder:
                    Linear.load(w, f"{prefix}.pool", hidden, 2 * hidden))
 
     def _graph(self, g: ProgramGraph) -> _Graph:
-        from scipy import sparse  # ~0.1 s on first use; not scipy.stats, not torch
-
         types = np.asarray(g.node_type, dtype=np.int64)
         n, k_count = len(types), len(KEYS)
         flow = np.asarray(g.edge_flow, dtype=np.int64)

@@ -70,7 +70,9 @@ class Answers:
                 continue
             facts = (int(x.instructions), "main" in x.graph.functions)  # the graph's functions are the defined ones
             key = self.predictor.cache_key(x)
-            self.seen[digest] = self.inputs[x.digest] = (key, *facts)
+            self.seen[digest] = (key, *facts)
+            if x.digest:
+                self.inputs[x.digest] = self.seen[digest]
             parsed.append((i, x, key, facts))
         todo = {key: x for _, x, key, _ in parsed if x is not None and key not in self.cache}
         if todo:

@@ -289,7 +289,7 @@ bool evaluatePipeline(const Module &Source, const std::string &Pipeline,
     // what the object depends on: the module and the machine codegen builds for it
     SHA256 Hash;
     Hash.update(Result.Bitcode);
-    Hash.update(StringRef("\0" , 1));
+    Hash.update(StringRef("\0", 1));
     Hash.update(OptTM ? OptTriple.str() : std::string(DefaultTriple));
     Hash.update(StringRef("\0", 1));
     Hash.update(Options.CPU);
