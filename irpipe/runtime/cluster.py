@@ -163,7 +163,8 @@ def run_stage(stage: StageSource[T], items: Sequence[T], outputs: Outputs[T], *,
     A task lost with its worker (a node gone, a crashed process) is retried ``retries`` times; an
     exception out of the stage is not (the same item would raise again).  An item whose task
     failed for good is recorded by ``outputs.lost`` as failure rows (returned in ``failures``) and
-    stays unfinished for the next run: never lost, never written twice.  ``cpus(item)``: the CPUs
+    stays unfinished for the next run: never lost, never written twice.  Temporaries are cleaned
+    before the items run and again after the last one.  ``cpus(item)``: the CPUs
     a task reserves (default 1).  Ray starts only when some item is left to run.
     """
     items = list(items)
@@ -193,4 +194,6 @@ def run_stage(stage: StageSource[T], items: Sequence[T], outputs: Outputs[T], *,
             bar.update(outputs.size(items[i]))
     finally:
         bar.close()
+    if pending:  # a worker orphaned by an earlier, killed driver may have died mid-write after the
+        outputs.clean()  # first clean; every task of this run has finished, so no temporary is live
     return run
