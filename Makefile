@@ -50,6 +50,9 @@ $(STAMP): requirements.lock constraints.txt pyproject.toml setup.py MANIFEST.in 
 	$(PIP) install -q -c constraints.txt torch==2.13.0
 	$(PIP) install -q -c constraints.txt -r requirements.lock
 	$(PIP) install -q --no-deps --no-build-isolation -e .
+	# bytecode now, as pip writes it for an installed package: where PYTHONDONTWRITEBYTECODE is set,
+	# every irpipe process would otherwise compile each module it imports (cold optimize: 1.60 -> 1.49 s)
+	$(PY) -m compileall -q -j 0 irpipe
 	$(VENV)/bin/irpipe env
 	touch $(STAMP)
 
