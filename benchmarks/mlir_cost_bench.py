@@ -10,6 +10,13 @@ Prints one table per target (CPU seconds per call, instructions per call):
                 within-module ranking is the fixed "usual order" of the configs
 Columns: MAPE, Kendall tau of the configs within each module (mean over modules) and tau over
 all (module, config) pairs; plus the model's prediction latency per module.
+
+Then one table per target of what each ranking buys when it chooses configs: geomean over the
+split's modules of the default config's cost / the chosen config's (> 1: faster or fewer
+instructions than default), with one compile (the top-ranked config alone, unverified: a loss
+counts, a failed compile falls back to default), and with 2 and 3 compiles (default plus the 1 or
+2 top-ranked others, all measured, the best kept).  Beside the rankings: random search at equal
+compiles (the expectation over 200 seeded draws) and the oracle (every config measured).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ def main() -> int:
     import torch
 
     from irpipe.data.mlir_cost import TARGETS, AnalyticalBaseline, load_examples
+    from irpipe.train.metrics import blind_gain, oracle_gain, random_gain, top_n_gain
     from irpipe.train.mlir_cost import MlirCostPredictor, score
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -63,6 +71,20 @@ def main() -> int:
         for name, s in rows.items():
             print(f"| {name} | {s[f'{t}_mape']:.1%} | {s[f'{t}_tau_configs']:.3f} | {s[f'{t}_tau_all']:.3f} |")
         print()
+    default = predictor.configs.index("default")
+    rankers = {"model": model, "analytical": analytical, "config-mean (no model)": config_mean}
+    for k, t in enumerate(TARGETS):
+        true = [e.targets[t] for e in held]
+        print(f"| choosing configs, {t}: default / chosen | 1 compile (top-1 alone) | 2 compiles | 3 compiles |")
+        print("|---|---:|---:|---:|")
+        for name, pred in rankers.items():
+            scores = [-pred[i, :, k] for i in range(len(held))]
+            print(f"| {name} | {blind_gain(scores, true, default):.3f} | "
+                  f"{top_n_gain(scores, true, 2, default):.3f} | {top_n_gain(scores, true, 3, default):.3f} |")
+        print(f"| random search | {random_gain(true, 1, default, blind=True):.3f} | "
+              f"{random_gain(true, 2, default):.3f} | {random_gain(true, 3, default):.3f} |")
+        oracle = oracle_gain(true, default)
+        print(f"| oracle (all {len(predictor.configs)} configs) | {oracle:.3f} | {oracle:.3f} | {oracle:.3f} |\n")
     print(f"prediction latency per module (parse + graph + features + forward, 1 thread): "
           f"median {statistics.median(latencies) * 1e3:.1f} ms, max {max(latencies) * 1e3:.1f} ms")
     return 0

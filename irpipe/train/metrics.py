@@ -92,3 +92,29 @@ def oracle_gain(true: Sequence[np.ndarray], reference: int) -> float:
     """Geomean of reference / best candidate: the best any policy over this vocabulary can do."""
     logs = [t[reference] - np.nanmin(t) for t in true if np.isfinite(t[reference])]
     return float(math.exp(np.mean(logs))) if logs else math.nan
+
+
+def blind_gain(scores: Sequence[np.ndarray], true: Sequence[np.ndarray], reference: int) -> float:
+    """Geomean of reference / the best-scored candidate alone (one compile, nothing verified: a
+    loss counts); a choice that failed counts as the reference (the fallback).  Modules without a
+    measured reference are skipped."""
+    logs = []
+    for s, t in zip(scores, true):
+        if not np.isfinite(t[reference]):
+            continue
+        k = int(np.argmax(s))
+        logs.append(t[reference] - t[k] if np.isfinite(t[k]) else 0.0)
+    return float(math.exp(np.mean(logs))) if logs else math.nan
+
+
+def random_gain(true: Sequence[np.ndarray], n: int, reference: int, *, blind: bool = False,
+                draws: int = 200, seed: int = 0) -> float:
+    """Random search at equal compiles: :func:`top_n_gain` (``blind``: :func:`blind_gain`) of
+    uniformly random scores, its log averaged over ``draws`` seeded draws (the expectation)."""
+    rng = np.random.default_rng(seed)
+    logs = []
+    for _ in range(draws):
+        scores = [rng.random(len(t)) for t in true]
+        gain = blind_gain(scores, true, reference) if blind else top_n_gain(scores, true, n, reference)
+        logs.append(math.log(gain))
+    return float(math.exp(np.mean(logs))) if logs else math.nan

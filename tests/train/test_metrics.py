@@ -44,3 +44,18 @@ def test_regret_and_policy_gain() -> None:
     assert metrics.top_n_gain(scores, true, 2, 0, picks=0) == pytest.approx(100 / 90)
     picks, gains = metrics.best_picks(scores, true, 3, 0)
     assert gains == pytest.approx([100 / 80, 100 / 90, 100 / 90]) and picks == 0
+
+
+def test_blind_and_random_gain() -> None:
+    true = [np.log(np.array([100.0, 90.0, 80.0, 125.0])), np.log(np.array([100.0, NAN, 50.0, 100.0]))]
+    # one compile, no fallback: candidate 3 loses (100/125); a failed candidate 1 falls back (1.0)
+    assert metrics.blind_gain([np.array([0, 0, 0, 1.0]), np.array([0, 1.0, 0, 0])], true, 0) == \
+        pytest.approx(math.sqrt(100 / 125))
+    assert metrics.blind_gain([np.array([0, 0, 1.0, 0])] * 2, true, 0) == pytest.approx(math.sqrt(100 / 80 * 2))
+    # random blind: the mean log over the 4 equally likely picks, per module
+    expect = math.exp((math.log(100 / 90) + math.log(100 / 80) + math.log(100 / 125)) / 4 + math.log(2) / 4) ** 0.5
+    assert metrics.random_gain(true, 1, 0, blind=True, draws=4000) == pytest.approx(expect, rel=0.02)
+    # random with every candidate compiled is the oracle; with 1 compile, the reference alone
+    assert metrics.random_gain(true, 4, 0, draws=5) == pytest.approx(metrics.oracle_gain(true, 0))
+    assert metrics.random_gain(true, 1, 0, draws=5) == pytest.approx(1.0)
+    assert metrics.random_gain(true, 2, 0, seed=1) == metrics.random_gain(true, 2, 0, seed=1)
