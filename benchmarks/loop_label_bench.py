@@ -1,7 +1,7 @@
 """What do per-loop decisions buy over -O3, by the cachegrind cycle proxy?
 
     nice -n 10 .venv/bin/python benchmarks/loop_label_bench.py [--count 24] [--seed 1]
-                                                               [--out benchmarks/results/loops]
+                                                               [--out benchmarks/results/loops/sSEED]
 
 Generates ``count`` programs (irpipe.label.programs, seed ``seed``), labels every loop of each
 with irpipe.label.loops (each decision of its space alone, proxy cycles on ``count_args``, output
@@ -17,6 +17,11 @@ to -O3 (the plugin loaded, no advice; = 1.0):
 
 Writes ``loop-labels.json`` (summary and per-program figures) and ``loop_labels.parquet``
 (schema LOOP_LABELS) to ``out``.
+
+    .venv/bin/python benchmarks/loop_label_bench.py --refresh-facts benchmarks/results/loops/s1/loop_labels.parquet
+
+rewrites a labels file's loop facts from today's plugin listing (each program regenerated and
+built once, nothing run: seconds), e.g. to give labels of schema v2 the loop body facts.
 """
 
 from __future__ import annotations
@@ -32,9 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from irpipe.label.loops import (BASIC_DECISIONS, MISMATCH, OUTER_DECISIONS, LoopLabeler, decision_key,
-                                decision_space, load_program)
+                                decision_space, load_program, refresh_facts)
 from irpipe.label.programs import FAMILIES, generate
-from irpipe.runtime.shards import write_parquet
+from irpipe.runtime.shards import read_shard, write_parquet
 from irpipe.schema import to_table
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -137,10 +142,20 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=24)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "loops"))
+    ap.add_argument("--out", help="default: benchmarks/results/loops/sSEED (the models' labels read every seed there)")
+    ap.add_argument("--refresh-facts", metavar="FILE", help="only rewrite FILE's loop facts (see above)")
     a = ap.parse_args(argv)
     started, stage = time.monotonic(), LoopLabeler()
     stage.setup()
+    if a.refresh_facts:
+        try:
+            with tempfile.TemporaryDirectory(prefix="irpipe-loopfacts-") as tmp:
+                table = refresh_facts(read_shard(a.refresh_facts, "loop_labels"), stage, Path(tmp))
+        finally:
+            stage.close()
+        write_parquet(table, Path(a.refresh_facts))
+        print(f"{a.refresh_facts}: {table.num_rows} rows, facts refreshed ({time.monotonic() - started:.1f} s)")
+        return 0
     rows, programs, failures = [], [], []
     try:
         with tempfile.TemporaryDirectory(prefix="irpipe-loopbench-") as tmp:
@@ -161,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
            "failed_builds": sum(not r["output_ok"] and r["error"] != MISMATCH for r in rows),
            "failed": {f["recipe_id"]: f["error"] for f in failures},
            "seconds": round(time.monotonic() - started, 1), "programs": programs}
-    out = Path(a.out)
+    out = Path(a.out or ROOT / "benchmarks" / "results" / "loops" / f"s{a.seed}")
     out.mkdir(parents=True, exist_ok=True)
     (out / "loop-labels.json").write_text(json.dumps(doc, indent=1) + "\n")
     write_parquet(to_table(rows, "loop_labels"), out / "loop_labels.parquet")

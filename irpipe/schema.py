@@ -22,13 +22,22 @@ import pyarrow as pa
 from irpipe.errors import SchemaError, printable
 
 #: Bumped on any change of a column's name, type or meaning.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 #: Older versions this irpipe still reads, and how they differ.  v1: MODULES had no
 #: ir_kind/dialects/mlir_level (every row was LLVM); readers fill those with nulls, and a null
 #: ir_kind means "llvm".
-READABLE_VERSIONS = {"1": "MODULES without ir_kind, dialects, mlir_level (LLVM only)", "2": "current"}
+READABLE_VERSIONS = {"1": "MODULES without ir_kind, dialects, mlir_level (LLVM only)",
+                     "2": "LOOP_LABELS without the loop body facts (LOOP_BODY_FACTS)", "3": "current"}
+#: What the pass plugin's loop listing says of a loop's body (passes/lib/LoopIds.cpp, in its
+#: order): instruction counts by kind, loads and stores by address (contiguous, strided,
+#: invariant, indirect in their innermost loop), header reductions, narrowest/widest access bits.
+LOOP_BODY_FACTS = ("instructions", "loads", "stores", "fp_ops", "int_ops", "calls", "cond_branches",
+                   "contiguous", "strided", "invariant", "indirect", "reductions", "min_access_bits",
+                   "max_access_bits")
 #: Columns a table of an older readable version may lack (readers fill them with nulls).
-ADDED_SINCE = {"1": {"modules": ("ir_kind", "dialects", "mlir_level"), "mlir_runs": ()}}
+ADDED_SINCE = {"1": {"modules": ("ir_kind", "dialects", "mlir_level"), "mlir_runs": (),
+                     "loop_labels": LOOP_BODY_FACTS},
+               "2": {"loop_labels": LOOP_BODY_FACTS}}
 
 #: The columns of the public ComPile release, in its order.
 COMPILE_COLUMNS = (
@@ -265,6 +274,7 @@ RUNTIME = pa.schema([
 # A conformant LOOP_LABELS row (irpipe.label.loops; corpus irpipe.label.programs) must:
 # - be keyed by (`program`, `loop_id`, `decision`): `loop_id` the plugin's FUNCTION/L<path> id at the
 #   vectorizer start of clang-22 -O3, `depth`..`strict_fp_induction` its facts as the plugin lists them,
+#   LOOP_BODY_FACTS the listing's body facts (null in a v2 table: irpipe.label.loops.refresh_facts fills them),
 #   `decision` an irpipe.advice v2 "loops" value as key-sorted compact JSON (e.g. {"unroll":4}), applied
 #   alone (source "*"; never a forced vectorization of a strict-FP loop);
 # - give `cycles` = irpipe.label.proxy.cycles of one cachegrind run on `count_args`, `baseline_cycles`
@@ -277,6 +287,7 @@ LOOP_LABELS = pa.schema([
     pa.field("loop_id", pa.string(), nullable=False), *(pa.field(n, pa.int32()) for n in ("depth", "blocks")),
     pa.field("trip_count", pa.int64()),
     *(pa.field(n, pa.bool_()) for n in ("strict_fp_reduction", "strict_fp_induction")),
+    *(pa.field(n, pa.int32()) for n in LOOP_BODY_FACTS),
     pa.field("decision", pa.string(), nullable=False), pa.field("count_args", pa.list_(pa.string())),
     *(pa.field(n, pa.float64()) for n in ("cycles", "baseline_cycles", "ratio")),
     pa.field("same_binary", pa.bool_()), pa.field("output_ok", pa.bool_(), nullable=False),

@@ -32,16 +32,23 @@ import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from irpipe.errors import IrpipeError, ToolNotFound
 from irpipe.label import proxy
-from irpipe.label.programs import family_of
+from irpipe.label.programs import family_of, regenerate
 from irpipe.llvm.loops import loop_advice_doc, parse_loop_listing
 from irpipe.llvm.native import plugin_path
 from irpipe.llvm.tools import Toolchain
 from irpipe.runtime import jsonfile
 from irpipe.runtime.stage import Row, StageResult
+from irpipe.schema import LOOP_BODY_FACTS, to_table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+#: the listing's facts a LOOP_LABELS row keeps
+LOOP_FACTS = ("depth", "blocks", "trip_count", "strict_fp_reduction", "strict_fp_induction", *LOOP_BODY_FACTS)
 
 #: decisions every loop gets: no unrolling or a forced unroll count, a forced interleave count,
 #: no vectorization, loop distribution (none of them reorders a strict FP reduction)
@@ -92,6 +99,31 @@ def load_program(directory: str | os.PathLike[str]) -> Program:
                    sources=tuple(doc["sources"]), cflags=tuple(doc.get("cflags", [])),
                    ldflags=tuple(doc.get("ldflags", [])), count_args=tuple(str(a) for a in args),
                    timeout=float(doc.get("timeout", 60)))
+
+
+def loop_facts(loop: dict[str, Any]) -> dict[str, Any]:
+    """The LOOP_LABELS fact columns of a listing entry (None where the plugin did not say)."""
+    return {k: loop.get(k) for k in LOOP_FACTS}
+
+
+def refresh_facts(table: "pa.Table", stage: "LoopLabeler", work: Path) -> "pa.Table":
+    """``table`` (LOOP_LABELS rows of generated programs, any readable version) with every
+    fact column taken from today's plugin listing: each program regenerated under ``work`` and
+    built once, not run.  The labels stay as they are; the loop ids must be the labels' ones
+    (else :class:`IrpipeError`).  Adds the body facts to a table labelled before they existed."""
+    rows = table.to_pylist()
+    names = list(dict.fromkeys(r["program"] for r in rows))
+    listed = {d.name: {lp["id"]: lp for lp in stage.listing(load_program(d))} for d in regenerate(work, names)}
+    for r in rows:
+        loop = listed[r["program"]].get(r["loop_id"])
+        if loop is None:
+            raise IrpipeError(f"{r['program']}: loop {r['loop_id']} is not in today's listing")
+        moved = [k for k in LOOP_FACTS if r.get(k) is not None and r[k] != loop.get(k)]
+        if moved:
+            raise IrpipeError(f"{r['program']}: loop {r['loop_id']}: {moved[0]} was {r[moved[0]]}, "
+                              f"today's listing says {loop.get(moved[0])}")
+        r.update(loop_facts(loop))
+    return to_table(rows, "loop_labels")
 
 
 def decision_key(decision: dict[str, Any]) -> str:
@@ -218,6 +250,12 @@ class LoopLabeler:
                 out["error"] = MISMATCH
         return out
 
+    def listing(self, program: Program) -> list[dict[str, Any]]:
+        """The loops of ``program``'s -O3 build as the plugin lists them (built, not run)."""
+        exe, stderr = self.build(program, listing=True)
+        exe.unlink(missing_ok=True)
+        return parse_loop_listing(stderr)
+
     def process(self, item: str | os.PathLike[str]) -> StageResult:
         """The LOOP_LABELS rows of one program directory (a FAILURES row when its -O3 build
         cannot be built or measured)."""
@@ -231,8 +269,7 @@ class LoopLabeler:
         ids = [loop["id"] for loop in listed]
         rows: list[Row] = []
         for loop in listed:
-            facts = {k: loop.get(k) for k in ("depth", "blocks", "trip_count", "strict_fp_reduction",
-                                              "strict_fp_induction")}
+            facts = loop_facts(loop)
             for decision in decision_space(loop, ids):
                 got = self.measure_advice(program, {loop["id"]: decision}, base)
                 rows.append({"program": program.name, "family": program.family, "loop_id": loop["id"], **facts,

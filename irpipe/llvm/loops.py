@@ -4,7 +4,9 @@ The plugin (passes/README.md, "Per-loop decisions") prints one line per loop of 
 ``-mllvm -irpipe-print-loops``::
 
     irpipe: loop {"id":"dot/L0","depth":1,"blocks":1,"trip_count":null,
-                  "strict_fp_reduction":true,"strict_fp_induction":false}
+                  "strict_fp_reduction":true,"strict_fp_induction":false,"instructions":8,...}
+
+(the keys after the strict-FP flags describe the body: :data:`irpipe.schema.LOOP_BODY_FACTS`)
 
 and applies per-loop decisions from an advice file (``-mllvm -irpipe-advice=FILE``, format
 ``irpipe.advice`` version 2, read and validated by :mod:`irpipe.optimize.advice`).  Label code
@@ -26,7 +28,7 @@ LOOP_LINE = "irpipe: loop "
 def parse_loop_listing(text: str) -> list[dict[str, Any]]:
     """The loops the plugin printed (``irpipe: loop {...}`` lines of its stderr; other lines are
     skipped): id, depth, blocks, trip_count (None if not constant), strict_fp_reduction,
-    strict_fp_induction."""
+    strict_fp_induction and the body facts (:data:`irpipe.schema.LOOP_BODY_FACTS`)."""
     return [json.loads(line[len(LOOP_LINE):]) for line in text.splitlines() if line.startswith(LOOP_LINE)]
 
 

@@ -11,10 +11,10 @@ leave-one-family-out inside that fold's training half only (:func:`irpipe.train.
 so no held-out figure takes part in choosing it.  Against -O3 (1.0), the best static rule chosen on the training families, a
 uniformly random decision per loop and the per-loop oracle, all as geomeans by family of per-program
 ratios estimated from the labels (product of per-loop ratios); with ``--work DIR`` also
-re-measured: the corpus regenerated in DIR, one advice file per program and method, built,
+re-measured: the labelled programs regenerated in DIR, one advice file per program and method, built,
 measured by the cycle proxy and output-checked (:meth:`LoopLabeler.measure_advice`).
 
-    USAGE: irpipe evaluate --problem loop-decisions --dataset benchmarks/results/loops/loop_labels.parquet
+    USAGE: irpipe evaluate --problem loop-decisions --dataset benchmarks/results/loops
            irpipe predict --problem loop-decisions prog.c     # the advice (v2 loops) it would write
 """
 
@@ -128,8 +128,11 @@ def remeasure(fold: tuple[Any, list[Any], list[Any]], rule: int, corpus: Path, s
                 got = stage.measure_advice(prog, loops, base) if loops else {"ratio": 1.0, "output_ok": True}
                 ok = got["output_ok"] and got["ratio"] is not None
                 row[method], row["failed"] = (got["ratio"] if ok else 1.0), row["failed"] + (not ok)
+                if not ok:  # scored as -O3; named in the log and the report
+                    row.setdefault("errors", {})[method] = str(got.get("error") or "no ratio")[:300]
             out[program] = row
-            log(f"  {program}: " + " ".join(f"{m}={row[m]:.4f}" for m in METHODS))
+            log(f"  {program}: " + " ".join(f"{m}={row[m]:.4f}" for m in METHODS)
+                + "".join(f"; {m} failed: {e}" for m, e in row.get("errors", {}).items()))
     finally:
         stage.close()
     return out
@@ -146,7 +149,7 @@ def table(per_program: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def evaluate_model(model_dir: str, dataset: str, work: str | None, seed: int,
                    log: Callable[[str], None]) -> dict[str, Any]:
     """One model's held-out report: folds, the static rule each chose, estimates, re-measures."""
-    from irpipe.label.programs import generate
+    from irpipe.label.programs import regenerate
     from irpipe.train.loop_decisions import DECISIONS, load_loops
 
     examples = load_loops(dataset)
@@ -154,15 +157,15 @@ def evaluate_model(model_dir: str, dataset: str, work: str | None, seed: int,
         fs = folds(model_dir, examples, Path(tmp))
         est, meas, rules = {}, {}, []
         corpus = None
-        if work is not None:
-            cfg = fs[0][0].config
-            corpus = Path(work) / f"corpus-{cfg.corpus_count}-s{cfg.corpus_seed}"
-            generate(corpus, cfg.corpus_count, cfg.corpus_seed)
+        if work is not None:  # the labelled programs, regenerated from their names
+            corpus = Path(work) / "corpus"
+            regenerate(corpus, dict.fromkeys(e.program for e in examples))
         for fold in fs:
             rule = static_rule(fold[1])
             rules.append({"train": sorted({str(e.family) for e in fold[1]}),
                           "test": sorted({str(e.family) for e in fold[2]}), "static_rule": DECISIONS[rule],
-                          "config": {k: getattr(fold[0].config, k) for k in ("hidden", "weight_decay", "margin")},
+                          "config": {k: getattr(fold[0].config, k)
+                                     for k in ("hidden", "weight_decay", "margin", "body_facts")},
                           "selection": fold[0].meta.get("selection")})
             est.update(estimate(fold[0], fold[2], rule))
             if corpus is not None:
@@ -183,7 +186,8 @@ def _selection_line(fold: dict[str, Any]) -> str:
     if sel:
         line += (f", chosen by leave-one-family-out on {','.join(sel['families'])}: "
                  + "; ".join(f"{'*' if i == sel['chosen'] else ''}hidden {g['hidden']} wd {g['weight_decay']} "
-                             f"margin {g['margin']}: {g['cv']:.4f}" for i, g in enumerate(sel["grid"])))
+                             f"margin {g['margin']}{' body' if g.get('body_facts') else ''}: {g['cv']:.4f}"
+                             for i, g in enumerate(sel["grid"])))
     return line
 
 

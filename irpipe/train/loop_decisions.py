@@ -3,8 +3,10 @@ ratio to -O3 of each decision of the fixed space of :mod:`irpipe.label.loops`, a
 that takes the best predicted decision when it beats -O3 by more than a margin.
 
 Data: LOOP_LABELS rows (benchmarks/loop_label_bench.py), one :class:`LoopExample` per loop.
-Features are the loop's own facts, the same for every family: depth, blocks, trip count (log,
-known or not), the strict-FP flags, subloops, loops in its function.  Targets: log ratio per
+Features are the loop's own facts, the same for every family: its shape (depth, blocks, trip count
+(log, known or not), the strict-FP flags, subloops, loops in its function) and, with
+``body_facts``, its body as the plugin lists it (instructions by kind, accesses by address
+pattern, reductions, access widths).  Targets: log ratio per
 decision (a decision outside the loop's space, or a build with a wrong output, has none).  The
 split is by program family (``test_families``): no program or family is in both halves.
 Training runs on the one loop (:mod:`irpipe.train.loop`) into the one checkpoint format.
@@ -13,7 +15,7 @@ With ``select`` the config is chosen among :data:`SELECT_GRID` by leave-one-fami
 cross-validation over the training families only (:func:`select`): the held-out families are
 never trained on, scored or looked at while choosing.  The choice is saved in the checkpoint.
 
-    USAGE: examples = load_loops("benchmarks/results/loops/loop_labels.parquet")
+    USAGE: examples = load_loops("benchmarks/results/loops")
            train(load_config(None, ["test_families=reduction,nest,scan"]), Path("out/models/ld"))
 """
 
@@ -30,9 +32,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from irpipe.errors import ConfigError, ModelError
+from irpipe.errors import ConfigError, ModelError, SchemaError
 from irpipe.label.loops import BASIC_DECISIONS, OUTER_DECISIONS, decision_key, decision_space
 from irpipe.nn.checkpoint_files import read_meta
+from irpipe.schema import LOOP_BODY_FACTS
 from irpipe.train import checkpoint, loop
 from irpipe.train.config import load_flat
 from irpipe.train.loop import TorchTrainable
@@ -40,25 +43,32 @@ from irpipe.train.loop import TorchTrainable
 PROBLEM = "loop-decisions"
 #: the decision space, as LOOP_LABELS keys, in output order
 DECISIONS: tuple[str, ...] = tuple(decision_key(d) for d in (*BASIC_DECISIONS, *OUTER_DECISIONS))
-FEATURES = ("depth", "log2_blocks", "trip_known", "log2_trip", "strict_fp_reduction", "strict_fp_induction",
-            "log2_subloops", "innermost", "log2_loops_in_function")
-#: the configs ``select`` chooses among (overrides of the base config), in order; ties go to the first
-SELECT_GRID: tuple[dict[str, Any], ...] = (
-    {"hidden": 16, "weight_decay": 1e-3, "margin": 0.01},
-    {"hidden": 0, "weight_decay": 1e-3, "margin": 0.01},
-    {"hidden": 0, "weight_decay": 1e-3, "margin": 0.03},
-    {"hidden": 16, "weight_decay": 1e-3, "margin": 0.03},
-    {"hidden": 4, "weight_decay": 0.1, "margin": 0.01},
-)
+#: the loop's shape: what the plugin's listing said before it described the body
+SHAPE_FEATURES = ("depth", "log2_blocks", "trip_known", "log2_trip", "strict_fp_reduction", "strict_fp_induction",
+                  "log2_subloops", "innermost", "log2_loops_in_function")
+#: the loop's body (irpipe.schema.LOOP_BODY_FACTS): log2(1 + count), access widths in 64ths
+BODY_FEATURES = (*(f"log2_{k}" for k in LOOP_BODY_FACTS if not k.endswith("_bits")),
+                 "min_access_bits_64", "max_access_bits_64")
+#: every feature :func:`loop_features` computes, in order; a model uses :func:`used_features`
+FEATURES = (*SHAPE_FEATURES, *BODY_FEATURES)
+#: the configs ``select`` chooses among (overrides of the base config), in order; ties go to the first.
+#: Each of the five model configs tried while the model was written, on the loop's shape alone and
+#: with its body facts: the features are chosen by the same inner cross-validation.
+SELECT_GRID: tuple[dict[str, Any], ...] = tuple(
+    {**over, "body_facts": body} for body in (False, True) for over in (
+        {"hidden": 16, "weight_decay": 1e-3, "margin": 0.01},
+        {"hidden": 0, "weight_decay": 1e-3, "margin": 0.01},
+        {"hidden": 0, "weight_decay": 1e-3, "margin": 0.03},
+        {"hidden": 16, "weight_decay": 1e-3, "margin": 0.03},
+        {"hidden": 4, "weight_decay": 0.1, "margin": 0.01},
+    ))
 
 
 @dataclass(frozen=True)
 class LoopDecisionsConfig:
     """Everything that makes a loop-decisions model (saved resolved in the checkpoint)."""
 
-    labels: str = "benchmarks/results/loops/loop_labels.parquet"   # LOOP_LABELS rows
-    corpus_count: int = 24        # the labelled corpus (irpipe.label.programs), for re-measuring
-    corpus_seed: int = 1
+    labels: str = "benchmarks/results/loops"   # LOOP_LABELS files: a file, a directory (and its subdirectories), a comma list
     test_families: str = ""       # comma list held out of training ("": train on every family)
     hidden: int = 4               # 0: a linear model
     epochs: int = 300
@@ -68,7 +78,8 @@ class LoopDecisionsConfig:
     margin: float = 0.01          # keep -O3 unless the predicted ratio is below 1 - margin
     seed: int = 0
     threads: int = 1
-    select: bool = False          # choose hidden/weight_decay/margin in SELECT_GRID by CV on the training families
+    select: bool = False          # choose hidden/weight_decay/margin/body_facts in SELECT_GRID by CV on the training families
+    body_facts: bool = True       # read the loop body's facts too (False: its shape only)
 
     def held_out(self) -> tuple[str, ...]:
         """The families of ``test_families``."""
@@ -92,17 +103,27 @@ class LoopExample:
     ratios: np.ndarray        # [len(DECISIONS)] proxy ratio with output checked; NaN: unknown
 
 
+def used_features(config: LoopDecisionsConfig) -> tuple[str, ...]:
+    """The features a model of ``config`` reads."""
+    return FEATURES if config.body_facts else SHAPE_FEATURES
+
+
 def loop_features(loop: dict[str, Any], ids: Sequence[str]) -> np.ndarray:
-    """:data:`FEATURES` of ``loop`` (a listing entry or a LOOP_LABELS row) among its program's loop ``ids``."""
+    """:data:`FEATURES` of ``loop`` (a listing entry or a LOOP_LABELS row) among its program's loop
+    ``ids``; the body features are NaN where the row has no body facts (a schema v2 table)."""
     lid = loop.get("id", loop.get("loop_id"))
     sub = sum(other.startswith(lid + ".") for other in ids)
     trip = loop.get("trip_count")
     known = trip is not None and not (isinstance(trip, float) and math.isnan(trip))
     same_fn = sum(other.split("/")[0] == lid.split("/")[0] for other in ids)
+    body = [loop.get(k) for k in LOOP_BODY_FACTS]
+    body_f = ([math.nan] * len(BODY_FEATURES) if any(v is None for v in body) else
+              [math.log2(1 + v) for k, v in zip(LOOP_BODY_FACTS, body) if not k.endswith("_bits")]
+              + [v / 64 for k, v in zip(LOOP_BODY_FACTS, body) if k.endswith("_bits")])
     return np.array([loop.get("depth") or 1, math.log2(1 + (loop.get("blocks") or 1)), float(known),
                      math.log2(1 + trip) if known else 0.0, float(bool(loop.get("strict_fp_reduction"))),
                      float(bool(loop.get("strict_fp_induction"))), math.log2(1 + sub), float(sub == 0),
-                     math.log2(1 + same_fn)], dtype=np.float32)
+                     math.log2(1 + same_fn), *body_f], dtype=np.float32)
 
 
 def allowed_mask(loop: dict[str, Any], ids: Sequence[str]) -> np.ndarray:
@@ -112,13 +133,20 @@ def allowed_mask(loop: dict[str, Any], ids: Sequence[str]) -> np.ndarray:
 
 
 def load_loops(path: str | Path) -> list[LoopExample]:
-    """The loops of a LOOP_LABELS parquet file (or directory of them), in row order."""
-    import pyarrow.parquet as pq
+    """The loops of LOOP_LABELS parquet files, in row order: ``path`` is a file, a directory (its
+    ``*.parquet`` and ``*/*.parquet``: one subdirectory per corpus seed), or a comma list of those;
+    each file is checked when opened."""
+    from irpipe.runtime.shards import read_shard
 
+    files: list[Path] = []
+    for part in (p.strip() for p in str(path).split(",")):
+        if part:
+            d = Path(part)
+            files += sorted([*d.glob("*.parquet"), *d.glob("*/*.parquet")]) if d.is_dir() else [d]
     try:
-        rows = pq.read_table(str(path)).to_pylist()
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: not readable LOOP_LABELS rows ({exc})") from None
+        rows = [r for f in files for r in read_shard(f, "loop_labels").to_pylist()]
+    except SchemaError as exc:
+        raise ConfigError(str(exc)) from None
     ids: dict[str, list[str]] = {}
     by_loop: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
@@ -147,22 +175,28 @@ def split(examples: Sequence[LoopExample], held_out: Sequence[str]) -> tuple[lis
 class LoopDecisionNet(nn.Module):
     """Standardized loop features -> predicted log ratio of each decision (an MLP, or linear)."""
 
-    def __init__(self, n_features: int = len(FEATURES), n_out: int = len(DECISIONS), hidden: int = 16) -> None:
+    def __init__(self, features: Sequence[str] = FEATURES, n_out: int = len(DECISIONS), hidden: int = 16) -> None:
         super().__init__()
+        n_features = len(features)
+        self.register_buffer("columns", torch.tensor([FEATURES.index(f) for f in features]), persistent=False)
         self.register_buffer("mean", torch.zeros(n_features))
         self.register_buffer("std", torch.ones(n_features))
         self.net = (nn.Sequential(nn.Linear(n_features, hidden), nn.Tanh(), nn.Linear(hidden, n_out))
                     if hidden > 0 else nn.Linear(n_features, n_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net((x - self.mean) / self.std)
+        """``x``: ``[loops, len(FEATURES)]``; the model reads its own features' columns."""
+        return self.net((x[:, self.columns] - self.mean) / self.std)
 
 
 def build_model(config: LoopDecisionsConfig, train_examples: Sequence[LoopExample]) -> LoopDecisionNet:
     """A fresh model, its standardization fitted on ``train_examples``."""
     torch.manual_seed(config.seed)
-    model = LoopDecisionNet(hidden=config.hidden)
-    x = torch.tensor(np.stack([e.features for e in train_examples]))
+    model = LoopDecisionNet(used_features(config), hidden=config.hidden)
+    x = torch.tensor(np.stack([e.features for e in train_examples]))[:, model.columns]
+    if torch.isnan(x).any():
+        raise ConfigError(f"{config.labels}: loops without body facts (labels of schema v2); add them with "
+                          "benchmarks/loop_label_bench.py --refresh-facts FILE, or set body_facts=false")
     model.mean.copy_(x.mean(0))
     model.std.copy_(x.std(0).clamp_min(1e-3) if len(train_examples) > 1 else torch.ones(x.shape[1]))
     return model
@@ -200,7 +234,7 @@ class _Trainable(TorchTrainable):
                  test_ex: Sequence[LoopExample], progress: bool, extra: dict[str, Any] | None = None) -> None:
         model = build_model(config, train_ex)
         opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        meta = {"features": list(FEATURES), "decisions": list(DECISIONS),
+        meta = {"features": list(used_features(config)), "decisions": list(DECISIONS),
                 "train_families": sorted({str(e.family) for e in train_ex}),
                 "test_families": sorted({str(e.family) for e in test_ex}), "train_loops": len(train_ex),
                 **(extra or {})}
@@ -248,18 +282,21 @@ def policy_ratio(policy: "LoopPolicy", examples: Sequence[LoopExample]) -> float
 
 
 def select(config: LoopDecisionsConfig, train_ex: Sequence[LoopExample]) -> tuple[LoopDecisionsConfig, dict]:
-    """The config of :data:`SELECT_GRID` (over ``config``) with the lowest leave-one-family-out
+    """The config of :data:`SELECT_GRID` (over ``config``; with body facts only where every
+    training loop has them) with the lowest leave-one-family-out
     estimate on ``train_ex`` alone: per left-out family the geomean policy ratio of a model trained
     on the other families, then the geomean over families.  (chosen config, the CV record)."""
     families = sorted({str(e.family) for e in train_ex})
     if len(families) < 2:
         raise ConfigError(f"select: leave-one-family-out needs 2 training families, not {families}")
-    logs = [0.0] * len(SELECT_GRID)
+    has_body = not any(np.isnan(e.features).any() for e in train_ex)  # labels of schema v2 have no body facts
+    grid = [g for g in SELECT_GRID if has_body or not g["body_facts"]]
+    logs = [0.0] * len(grid)
     with tempfile.TemporaryDirectory(prefix="irpipe-loopsel-") as tmp:
         for fam in families:
             inner_train, inner_test = split(train_ex, (fam,))
             models: dict[LoopDecisionsConfig, LoopDecisionNet] = {}
-            for i, over in enumerate(SELECT_GRID):
+            for i, over in enumerate(grid):
                 cfg = replace(config, **over, test_families=fam, select=False)
                 key = replace(cfg, margin=0.0)          # the margin does not change the training
                 if key not in models:
@@ -269,9 +306,9 @@ def select(config: LoopDecisionsConfig, train_ex: Sequence[LoopExample]) -> tupl
                 logs[i] += math.log(policy_ratio(LoopPolicy.of(models[key], cfg), inner_test))
     cv = [math.exp(x / len(families)) for x in logs]
     best = min(range(len(cv)), key=cv.__getitem__)
-    record = {"families": families, "grid": [{**o, "cv": round(c, 6)} for o, c in zip(SELECT_GRID, cv)],
+    record = {"families": families, "grid": [{**o, "cv": round(c, 6)} for o, c in zip(grid, cv)],
               "chosen": best}
-    return replace(config, **SELECT_GRID[best]), record
+    return replace(config, **grid[best]), record
 
 
 def train(config: LoopDecisionsConfig, out: Path, progress: bool = False) -> dict[str, Any]:
@@ -287,7 +324,8 @@ def train(config: LoopDecisionsConfig, out: Path, progress: bool = False) -> dic
     best = fit(config, train_ex, test_ex, Path(out), progress, {"selection": record} if record else None)
     return {"epoch": best["epoch"], "train_loops": len(train_ex), "test_loops": len(test_ex),
             **{k: round(v, 6) for k, v in best.items() if k.endswith("_loss")},
-            **({"selected": SELECT_GRID[record["chosen"]], "cv": record["grid"]} if record else {})}
+            **({"selected": {k: v for k, v in record["grid"][record["chosen"]].items() if k != "cv"},
+                "cv": record["grid"]} if record else {})}
 
 
 class LoopPolicy:
@@ -300,10 +338,14 @@ class LoopPolicy:
     def load(cls, directory: str | Path) -> "LoopPolicy":
         """The checkpoint in ``directory`` (a loop-decisions model of this irpipe's features)."""
         meta = read_meta(directory, problem=PROBLEM)
-        if meta.get("features") != list(FEATURES) or meta.get("decisions") != list(DECISIONS):
+        try:
+            config = LoopDecisionsConfig(**meta["config"])
+        except TypeError:
+            raise ModelError(f"{directory}: a loop-decisions model of another irpipe (config keys differ); "
+                             "retrain") from None
+        if meta.get("features") != list(used_features(config)) or meta.get("decisions") != list(DECISIONS):
             raise ModelError(f"{directory}: trained on other loop features or decisions; retrain")
-        config = LoopDecisionsConfig(**meta["config"])
-        model = LoopDecisionNet(hidden=config.hidden)
+        model = LoopDecisionNet(used_features(config), hidden=config.hidden)
         checkpoint.load_weights(Path(directory), model)
         return cls(model, config, meta)
 
@@ -314,7 +356,8 @@ class LoopPolicy:
 
     @torch.no_grad()
     def predict(self, features: np.ndarray) -> np.ndarray:
-        """Predicted log ratios ``[loops, len(DECISIONS)]`` of a ``[loops, len(FEATURES)]`` matrix."""
+        """Predicted log ratios ``[loops, len(DECISIONS)]`` of a ``[loops, len(FEATURES)]`` matrix
+        (:func:`loop_features`)."""
         return self.model(torch.tensor(np.asarray(features, dtype=np.float32))).numpy()
 
     def choices(self, features: np.ndarray, allowed: np.ndarray) -> list[int]:
@@ -328,5 +371,8 @@ class LoopPolicy:
             return {}
         ids = [lp["id"] for lp in listing]
         feats = np.stack([loop_features(lp, ids) for lp in listing])
+        if np.isnan(feats[:, self.model.columns.numpy()]).any():
+            raise ModelError("the loop listing has no body facts, which this model reads: the pass plugin "
+                             "is older than irpipe (make native)")
         allowed = np.stack([allowed_mask(lp, ids) for lp in listing])
         return {lp["id"]: json.loads(DECISIONS[c]) for lp, c in zip(listing, self.choices(feats, allowed)) if c >= 0}

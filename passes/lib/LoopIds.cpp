@@ -6,7 +6,9 @@
 //
 // Names each loop `FUNCTION/L<path>` and prints one line per loop on stderr:
 //   irpipe: loop {"id":"kernel/L1.0","depth":2,"blocks":3,"trip_count":100,
-//                 "strict_fp_reduction":false,"strict_fp_induction":false}
+//                 "strict_fp_reduction":false,"strict_fp_induction":false,"instructions":14,...}
+// The keys after strict_fp_induction describe the loop's body (its blocks, subloops included):
+// what it computes and how it touches memory (LoopBody below).
 // (LoopAdvice.h: the id scheme, why the ids are taken at the vectorizer start.)
 //===----------------------------------------------------------------------===//
 #include "irpipe/LoopAdvice.h"
@@ -15,8 +17,11 @@
 #include "llvm/Analysis/IVDescriptors.h"
 #include "llvm/Analysis/LoopInfo.h"
 #include "llvm/Analysis/ScalarEvolution.h"
+#include "llvm/Analysis/ScalarEvolutionExpressions.h"
+#include "llvm/IR/DataLayout.h"
 #include "llvm/IR/Function.h"
 #include "llvm/IR/Instructions.h"
+#include "llvm/IR/IntrinsicInst.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
@@ -65,6 +70,67 @@ std::string opName(const Instruction &I) {
     if (const Function *Callee = Call->getCalledFunction())
       return Callee->getName().str();
   return I.getOpcodeName();
+}
+
+/// What a loop's body computes and how it touches memory, counted over its blocks (subloops
+/// included).  Each load and store is classed by its address relative to the innermost loop
+/// holding it: contiguous (steps by its own size), strided (another constant step), invariant,
+/// or indirect (not an affine function of that loop: a gather or scatter).
+struct LoopBody {
+  int64_t Instructions = 0, Loads = 0, Stores = 0, FPOps = 0, IntOps = 0, Calls = 0, CondBranches = 0;
+  int64_t Contiguous = 0, Strided = 0, Invariant = 0, Indirect = 0, Reductions = 0;
+  int64_t MinAccessBits = 0, MaxAccessBits = 0;
+};
+
+void access(LoopBody &B, Value *Ptr, Type *Ty, const BasicBlock &BB, LoopInfo &LI, ScalarEvolution &SE) {
+  const DataLayout &DL = BB.getDataLayout();
+  int64_t Bits = static_cast<int64_t>(DL.getTypeSizeInBits(Ty).getKnownMinValue());
+  B.MinAccessBits = B.MinAccessBits ? std::min(B.MinAccessBits, Bits) : Bits;
+  B.MaxAccessBits = std::max(B.MaxAccessBits, Bits);
+  Loop *Inner = LI.getLoopFor(&BB);
+  const SCEV *S = SE.getSCEV(Ptr);
+  if (SE.isLoopInvariant(S, Inner)) {
+    ++B.Invariant;
+    return;
+  }
+  const auto *Rec = dyn_cast<SCEVAddRecExpr>(S);
+  const auto *Step = Rec && Rec->getLoop() == Inner && Rec->isAffine()
+                         ? dyn_cast<SCEVConstant>(Rec->getStepRecurrence(SE)) : nullptr;
+  if (!Step)
+    ++B.Indirect;
+  else if (Step->getAPInt().abs() == static_cast<uint64_t>(DL.getTypeStoreSize(Ty).getKnownMinValue()))
+    ++B.Contiguous;
+  else
+    ++B.Strided;
+}
+
+LoopBody loopBody(Loop &L, LoopInfo &LI, ScalarEvolution &SE) {
+  LoopBody B;
+  for (BasicBlock *BB : L.blocks())
+    for (Instruction &I : *BB) {
+      ++B.Instructions;
+      if (auto *Ld = dyn_cast<LoadInst>(&I)) {
+        ++B.Loads;
+        access(B, Ld->getPointerOperand(), Ld->getType(), *BB, LI, SE);
+      } else if (auto *St = dyn_cast<StoreInst>(&I)) {
+        ++B.Stores;
+        access(B, St->getPointerOperand(), St->getValueOperand()->getType(), *BB, LI, SE);
+      } else if (auto *Br = dyn_cast<BranchInst>(&I)) {
+        B.CondBranches += Br->isConditional();
+      } else if (auto *II = dyn_cast<IntrinsicInst>(&I)) {
+        B.FPOps += II->getType()->isFPOrFPVectorTy();
+      } else if (isa<CallBase>(&I)) {
+        ++B.Calls;
+      } else if (I.isBinaryOp() || isa<UnaryOperator>(&I)) {
+        (I.getType()->isFPOrFPVectorTy() ? B.FPOps : B.IntOps) += 1;
+      }
+    }
+  if (L.getLoopPreheader() && L.getLoopLatch())
+    for (PHINode &Phi : L.getHeader()->phis()) {
+      RecurrenceDescriptor RD;
+      B.Reductions += RecurrenceDescriptor::isReductionPHI(&Phi, &L, RD, nullptr, nullptr, nullptr, &SE);
+    }
+  return B;
 }
 
 } // namespace
@@ -127,6 +193,15 @@ PreservedAnalyses PrintLoopsPass::run(Function &F, FunctionAnalysisManager &AM) 
       J.attribute("trip_count", Trip ? json::Value(static_cast<int64_t>(Trip)) : json::Value(nullptr));
       J.attribute("strict_fp_reduction", !FP.Reduction.empty());
       J.attribute("strict_fp_induction", !FP.Induction.empty());
+      LoopBody B = loopBody(*N.L, LI, SE);
+      for (auto [Key, Value] : {std::pair<const char *, int64_t>{"instructions", B.Instructions},
+                                {"loads", B.Loads}, {"stores", B.Stores}, {"fp_ops", B.FPOps},
+                                {"int_ops", B.IntOps}, {"calls", B.Calls}, {"cond_branches", B.CondBranches},
+                                {"contiguous", B.Contiguous}, {"strided", B.Strided},
+                                {"invariant", B.Invariant}, {"indirect", B.Indirect},
+                                {"reductions", B.Reductions}, {"min_access_bits", B.MinAccessBits},
+                                {"max_access_bits", B.MaxAccessBits}})
+        J.attribute(Key, Value);
     });
     errs() << "irpipe: loop " << Line << "\n";
   }

@@ -1,18 +1,20 @@
 ; irpipe-loops-print (alias irpipe-loops) names each loop FUNCTION/L<path>: top-level loops by the
 ; position of their header in the block list, subloops likewise within their parent; one line per
-; loop with depth, blocks, the constant trip count and strict (non-reassociable) FP math.
+; loop with depth, blocks, the constant trip count and strict (non-reassociable) FP math, then what
+; its body computes and how it touches memory (each access by its address in its innermost loop).
 ; RUN: %opt -load-pass-plugin=%plugin -passes=irpipe-loops-print %s -disable-output 2>&1 | %FileCheck %s
 ; RUN: %opt -load-pass-plugin=%plugin -passes=irpipe-loops %s -disable-output 2>&1 | %FileCheck %s
 
-; CHECK:      irpipe: loop {"id":"order/L0","depth":1,"blocks":1,"trip_count":null,"strict_fp_reduction":false,"strict_fp_induction":false}
-; CHECK-NEXT: irpipe: loop {"id":"order/L1","depth":1,"blocks":1,"trip_count":100,"strict_fp_reduction":false,"strict_fp_induction":false}
-; CHECK-NEXT: irpipe: loop {"id":"nest/L0","depth":1,"blocks":6,"trip_count":null,"strict_fp_reduction":false,"strict_fp_induction":false}
-; CHECK-NEXT: irpipe: loop {"id":"nest/L0.0","depth":2,"blocks":1,"trip_count":null,"strict_fp_reduction":false,"strict_fp_induction":false}
-; CHECK-NEXT: irpipe: loop {"id":"nest/L0.1","depth":2,"blocks":3,"trip_count":null,"strict_fp_reduction":false,"strict_fp_induction":false}
-; CHECK-NEXT: irpipe: loop {"id":"nest/L0.1.0","depth":3,"blocks":1,"trip_count":8,"strict_fp_reduction":false,"strict_fp_induction":false}
-; CHECK-NEXT: irpipe: loop {"id":"strict/L0","depth":1,"blocks":1,"trip_count":null,"strict_fp_reduction":true,"strict_fp_induction":false}
-; CHECK-NEXT: irpipe: loop {"id":"reassoc/L0","depth":1,"blocks":1,"trip_count":null,"strict_fp_reduction":false,"strict_fp_induction":false}
-; CHECK-NEXT: irpipe: loop {"id":"ramp/L0","depth":1,"blocks":1,"trip_count":null,"strict_fp_reduction":false,"strict_fp_induction":true}
+; CHECK:      irpipe: loop {"id":"order/L0","depth":1,"blocks":1,"trip_count":null,"strict_fp_reduction":false,"strict_fp_induction":false,
+; CHECK-NEXT: irpipe: loop {"id":"order/L1","depth":1,"blocks":1,"trip_count":100,"strict_fp_reduction":false,"strict_fp_induction":false,
+; CHECK-NEXT: irpipe: loop {"id":"nest/L0","depth":1,"blocks":6,"trip_count":null,"strict_fp_reduction":false,"strict_fp_induction":false,
+; CHECK-NEXT: irpipe: loop {"id":"nest/L0.0","depth":2,"blocks":1,"trip_count":null,"strict_fp_reduction":false,"strict_fp_induction":false,
+; CHECK-NEXT: irpipe: loop {"id":"nest/L0.1","depth":2,"blocks":3,"trip_count":null,"strict_fp_reduction":false,"strict_fp_induction":false,
+; CHECK-NEXT: irpipe: loop {"id":"nest/L0.1.0","depth":3,"blocks":1,"trip_count":8,"strict_fp_reduction":false,"strict_fp_induction":false,
+; CHECK-NEXT: irpipe: loop {"id":"strict/L0","depth":1,"blocks":1,"trip_count":null,"strict_fp_reduction":true,"strict_fp_induction":false,
+; CHECK-NEXT: irpipe: loop {"id":"reassoc/L0","depth":1,"blocks":1,"trip_count":null,"strict_fp_reduction":false,"strict_fp_induction":false,
+; CHECK-NEXT: irpipe: loop {"id":"ramp/L0","depth":1,"blocks":1,"trip_count":null,"strict_fp_reduction":false,"strict_fp_induction":true,
+; CHECK-NEXT: irpipe: loop {"id":"gather/L0","depth":1,"blocks":1,"trip_count":null,"strict_fp_reduction":false,"strict_fp_induction":false,"instructions":14,"loads":3,"stores":1,"fp_ops":1,"int_ops":2,"calls":0,"cond_branches":1,"contiguous":1,"strided":1,"invariant":1,"indirect":1,"reductions":0,"min_access_bits":8,"max_access_bits":32}
 ; CHECK-NOT:  irpipe: loop
 
 ; The ids a compile uses are those at the vectorizer start of the default pipeline, where the clang
@@ -145,6 +147,31 @@ loop:
   %p = getelementptr inbounds float, ptr %a, i64 %i
   store float %x, ptr %p
   %x1 = fadd float %x, 5.000000e-01
+  %i1 = add nuw nsw i64 %i, 1
+  %c = icmp slt i64 %i1, %n
+  br i1 %c, label %loop, label %exit
+
+exit:
+  ret void
+}
+
+; out[2i] = a[idx[i]] * scale[0]: idx contiguous, a indirect (a gather), scale invariant, out strided.
+define void @gather(ptr %a, ptr %idx, ptr %scale, ptr %out, i64 %n) {
+entry:
+  br label %loop
+
+loop:
+  %i = phi i64 [ 0, %entry ], [ %i1, %loop ]
+  %pi = getelementptr inbounds i8, ptr %idx, i64 %i
+  %k = load i8, ptr %pi
+  %kk = zext i8 %k to i64
+  %pa = getelementptr inbounds float, ptr %a, i64 %kk
+  %v = load float, ptr %pa
+  %w = load float, ptr %scale
+  %v2 = fmul float %v, %w
+  %i2 = shl i64 %i, 1
+  %po = getelementptr inbounds float, ptr %out, i64 %i2
+  store float %v2, ptr %po
   %i1 = add nuw nsw i64 %i, 1
   %c = icmp slt i64 %i1, %n
   br i1 %c, label %loop, label %exit

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from irpipe.label import loops
@@ -14,7 +15,7 @@ from irpipe.llvm.loops import loop_advice_doc, parse_loop_listing
 from irpipe.optimize import advice
 from irpipe.runtime import jsonfile
 from irpipe.runtime.shards import read_shard, write_parquet
-from irpipe.schema import LOOP_LABELS, to_table, validate
+from irpipe.schema import LOOP_BODY_FACTS, LOOP_LABELS, stamped, to_table, validate
 from irpipe.testing.gates import requires_llvm
 
 requires_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
@@ -54,7 +55,7 @@ def test_advice_doc_is_a_v2_advice_file(tmp_path: Path) -> None:
 def row(**extra: object) -> dict:
     base = {"program": "gen-s1-0001-reduction", "family": "reduction", "loop_id": "main/L2.0", "depth": 2,
             "blocks": 1, "trip_count": 100, "strict_fp_reduction": False, "strict_fp_induction": False,
-            "decision": '{"unroll":4}', "count_args": ["400000"], "cycles": 9.5e6, "baseline_cycles": 1e7,
+            **{k: 3 for k in LOOP_BODY_FACTS}, "decision": '{"unroll":4}', "count_args": ["400000"], "cycles": 9.5e6, "baseline_cycles": 1e7,
             "ratio": 0.95, "same_binary": False, "output_ok": True, "error": None}
     return {**base, **extra}
 
@@ -115,6 +116,38 @@ def test_wrong_output_is_recorded_never_a_win(program: Path, monkeypatch: pytest
     finally:
         stage.close()
     assert r["output_ok"] is False and r["error"] == loops.MISMATCH and r["cycles"] is not None
+
+
+def v2_table(rows: list[dict]) -> pa.Table:
+    """``rows`` as a LOOP_LABELS table of schema v2 (before the loop body facts)."""
+    schema = stamped(pa.schema([f for f in LOOP_LABELS if f.name not in LOOP_BODY_FACTS]), "loop_labels")
+    schema = schema.with_metadata({**schema.metadata, b"irpipe.schema_version": b"2"})
+    return pa.Table.from_pylist([{k: v for k, v in r.items() if k not in LOOP_BODY_FACTS} for r in rows],
+                                schema=schema)
+
+
+@requires_llvm
+def test_refresh_facts_gives_v2_labels_the_body_facts(program: Path, tmp_path: Path) -> None:
+    stage = loops.LoopLabeler()
+    stage.setup()
+    try:
+        listed = stage.listing(loops.load_program(program))
+        rows = [row(program=program.name, loop_id=lp["id"], depth=lp["depth"], blocks=lp["blocks"],
+                    trip_count=lp["trip_count"]) for lp in listed]
+        write_parquet(v2_table(rows), tmp_path / "v2.parquet")
+        old = read_shard(tmp_path / "v2.parquet", "loop_labels")  # a v2 table still reads
+        assert "loads" not in old.schema.names
+        new = loops.refresh_facts(old, stage, tmp_path / "work").to_pylist()
+        assert [r["loop_id"] for r in new] == [lp["id"] for lp in listed]
+        assert all(r[k] == lp[k] for r, lp in zip(new, listed) for k in LOOP_BODY_FACTS)
+        assert any(r["loads"] for r in new) and all(r["instructions"] > 0 for r in new)
+        assert all(r["ratio"] == 0.95 for r in new)  # the labels stay as they were
+        with pytest.raises(loops.IrpipeError, match="depth was 9"):  # facts that moved are an error
+            loops.refresh_facts(v2_table([{**rows[0], "depth": 9}]), stage, tmp_path / "work")
+        with pytest.raises(loops.IrpipeError, match="not in today's listing"):
+            loops.refresh_facts(v2_table([{**rows[0], "loop_id": "main/L99"}]), stage, tmp_path / "work")
+    finally:
+        stage.close()
 
 
 @requires_llvm

@@ -6,8 +6,10 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from irpipe.bench.suite import load
-from irpipe.label.programs import FAMILIES, family_of, generate, make
+from irpipe.label.programs import FAMILIES, family_of, generate, make, parse_name, regenerate
 from irpipe.label.programs.__main__ import main
 from irpipe.llvm.tools import Toolchain
 from irpipe.runtime import process
@@ -26,6 +28,19 @@ def test_generation_is_deterministic_for_a_seed(tmp_path: Path) -> None:
     assert _tree(tmp_path / "a") != _tree(tmp_path / "c")
     assert [d.name for d in first] == sorted(d.name for d in first) and len(first) == 9
     assert make(3, 5) == make(3, 5)
+
+
+def test_regenerate_writes_named_programs_of_any_seed(tmp_path: Path) -> None:
+    generate(tmp_path / "a", 9, seed=3)
+    generate(tmp_path / "a", 2, seed=4)
+    names = ["gen-s4-0001-reduction", "gen-s3-0008-reduction", "gen-s3-0000-stencil"]
+    dirs = regenerate(tmp_path / "b", names)
+    assert [d.name for d in dirs] == names
+    assert _tree(tmp_path / "b") == {k: v for k, v in _tree(tmp_path / "a").items() if k.split("/")[0] in names}
+    assert parse_name("gen-s12-0034-histogram") == (12, 34)
+    for bad in ("gen-s1-0001-stencil", "gen-s1-1-reduction", "loop.c", "gen-s1-0001-reduction-x"):
+        with pytest.raises(ValueError, match="not the name of a generated program"):
+            parse_name(bad)
 
 
 def test_benchmark_toml_is_what_irpipe_bench_reads(tmp_path: Path) -> None:

@@ -14,12 +14,13 @@ from irpipe.cli.main import main
 from irpipe.problems import EvalRequest, get, names
 from irpipe.problems.loop_decisions import METHODS
 from irpipe.runtime.shards import write_parquet
-from irpipe.schema import to_table
-from irpipe.train.loop_decisions import (DECISIONS, FEATURES, SELECT_GRID, LoopPolicy, choose, load_config,
-                                         load_loops, split)
+from irpipe.errors import ConfigError, ModelError
+from irpipe.schema import LOOP_BODY_FACTS, to_table
+from irpipe.train.loop_decisions import (DECISIONS, FEATURES, SELECT_GRID, SHAPE_FEATURES, LoopPolicy, choose,
+                                         load_config, load_loops, split)
 
 ROOT = Path(__file__).resolve().parents[2]
-LABELS = ROOT / "benchmarks" / "results" / "loops" / "loop_labels.parquet"
+LABELS = ROOT / "benchmarks" / "results" / "loops" / "s1" / "loop_labels.parquet"
 KEEP = ("stencil", "reduction", "indirect", "nest")
 
 
@@ -68,7 +69,7 @@ def test_policy_keeps_o3_unless_the_gain_beats_the_margin() -> None:
 
 
 def test_train_predict_shape_and_checkpoint(tmp_path: Path, labels: Path, capsys) -> None:
-    out = _train(tmp_path, labels, "test_families=reduction,nest")
+    out = _train(tmp_path, labels, "test_families=reduction,nest", "select=false", "body_facts=true")
     done = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert done["metrics"]["test_loops"] > 0 and "heldout_loss" in done["metrics"]
     meta = json.loads((out / "model.json").read_text())
@@ -79,10 +80,40 @@ def test_train_predict_shape_and_checkpoint(tmp_path: Path, labels: Path, capsys
     pred = policy.predict(np.stack([e.features for e in loops]))
     assert pred.shape == (len(loops), len(DECISIONS)) and np.isfinite(pred).all()
     listing = [{"id": "f/L0", "depth": 1, "blocks": 1, "trip_count": None, "strict_fp_reduction": True,
-                "strict_fp_induction": False}]
+                "strict_fp_induction": False, **{k: 4 for k in LOOP_BODY_FACTS}}]
     advice = policy.advice(listing)
     assert set(advice) <= {"f/L0"} and all(json.dumps(d, sort_keys=True, separators=(",", ":")) in DECISIONS
                                            for d in advice.values())
+    with pytest.raises(ModelError, match="no body facts"):  # a listing from an older plugin
+        policy.advice([{k: v for k, v in listing[0].items() if k not in LOOP_BODY_FACTS}])
+
+
+def test_labels_without_body_facts_train_on_the_shape_only(tmp_path: Path, labels: Path, capsys) -> None:
+    """Labels of schema v2 (no body facts) say how to add them; body_facts=false trains on them."""
+    table = pq.read_table(labels)
+    meta = {**table.schema.metadata, b"irpipe.schema_version": b"2"}
+    old = table.drop_columns(list(LOOP_BODY_FACTS)).replace_schema_metadata(meta)
+    pq.write_table(old, tmp_path / "v2.parquet")
+    loops = load_loops(tmp_path / "v2.parquet")
+    assert all(np.isnan(e.features[len(SHAPE_FEATURES):]).all() for e in loops)
+    with pytest.raises(AssertionError):
+        _train(tmp_path, tmp_path / "v2.parquet", "select=false", "body_facts=true")
+    assert "add them with benchmarks/loop_label_bench.py --refresh-facts" in capsys.readouterr().err
+    out = _train(tmp_path, tmp_path / "v2.parquet", "select=true", "epochs=5")   # the selection skips body configs
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["features"] == list(SHAPE_FEATURES) and not any(g["body_facts"] for g in meta["selection"]["grid"])
+    assert LoopPolicy.load(out).choices(np.stack([e.features for e in loops]), np.stack([e.allowed for e in loops]))
+
+
+def test_labels_of_several_files(tmp_path: Path, labels: Path) -> None:
+    rows = pq.read_table(labels).to_pylist()
+    half = {r["program"] for r in rows[: len(rows) // 2]}
+    write_parquet(to_table([r for r in rows if r["program"] in half], "loop_labels"), tmp_path / "a.parquet")
+    write_parquet(to_table([r for r in rows if r["program"] not in half], "loop_labels"), tmp_path / "b.parquet")
+    both = load_loops(f"{tmp_path / 'a.parquet'}, {tmp_path / 'b.parquet'}")
+    assert [(e.program, e.loop_id) for e in both] == [(e.program, e.loop_id) for e in load_loops(labels)]
+    with pytest.raises(ConfigError, match="missing.parquet"):
+        load_loops(f"{tmp_path / 'a.parquet'},{tmp_path / 'missing.parquet'}")
 
 
 def test_evaluate_cross_fits_a_model_trained_on_every_family(tmp_path: Path, labels: Path) -> None:
@@ -129,7 +160,8 @@ def test_inner_selection_never_sees_the_held_out_families(tmp_path: Path, labels
     for fold in folds:
         sel = fold["selection"]
         assert set(sel["families"]) == set(fold["train"]) and len(sel["grid"]) == len(ld.SELECT_GRID)
-        assert fold["config"] == {k: ld.SELECT_GRID[sel["chosen"]][k] for k in ("hidden", "weight_decay", "margin")}
+        assert fold["config"] == {k: ld.SELECT_GRID[sel["chosen"]][k]
+                                  for k in ("hidden", "weight_decay", "margin", "body_facts")}
     assert "chosen by leave-one-family-out" in get("loop-decisions").format_report(report)
 
 
@@ -138,7 +170,8 @@ def test_the_released_model_loads_and_its_config_matches() -> None:
     assert policy.config == load_config(ROOT / "models" / "loop-decisions" / "config.toml")
     assert policy.config.held_out() == () and policy.config.select
     sel = policy.meta["selection"]                # chosen by leave-one-family-out on every family
-    assert len(sel["families"]) == 7 and policy.config.hidden == SELECT_GRID[sel["chosen"]]["hidden"]
+    assert len(sel["families"]) == 7
+    assert {k: getattr(policy.config, k) for k in SELECT_GRID[0]} == SELECT_GRID[sel["chosen"]]
 
 
 def test_predict_prints_advice_for_c(tmp_path: Path, capsys) -> None:

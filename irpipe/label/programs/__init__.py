@@ -23,8 +23,9 @@ Generation is pure: the same ``(count, seed)`` writes byte-identical files.
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from irpipe.label.programs.common import COUNT_S, TARGET_S, TYPES, EType, Kernel, render, repetitions, toml_text
 from irpipe.label.programs.families_a import make_indirect, make_reduction, make_stencil
@@ -74,16 +75,33 @@ def make(seed: int, index: int) -> tuple[str, str, str]:
 def generate(out_dir: str | Path, count: int, seed: int) -> list[Path]:
     """Write ``count`` programs of corpus ``seed`` under ``out_dir`` (one directory each, with
     the C file and its ``benchmark.toml``); the program directories, in order."""
-    out = Path(out_dir)
-    dirs = []
-    for index in range(count):
-        name, source, toml = make(seed, index)
-        d = out / name
-        d.mkdir(parents=True, exist_ok=True)
-        (d / f"{name}.c").write_text(source)
-        (d / "benchmark.toml").write_text(toml)
-        dirs.append(d)
-    return dirs
+    return [_write(Path(out_dir), seed, index) for index in range(count)]
+
+
+def parse_name(name: str) -> tuple[int, int]:
+    """(seed, index) of a generated program's name (:func:`program_name`); ValueError otherwise."""
+    m = _NAME.fullmatch(name)
+    if m is None or m.group(3) != list(FAMILIES)[int(m.group(2)) % len(FAMILIES)]:
+        raise ValueError(f"{name!r} is not the name of a generated program (gen-sSEED-INDEX-FAMILY)")
+    return int(m.group(1)), int(m.group(2))
+
+
+def regenerate(out_dir: str | Path, names: Iterable[str]) -> list[Path]:
+    """Write the generated programs ``names`` (from any seeds, e.g. a label table's ``program``
+    column) under ``out_dir``: the same bytes :func:`generate` wrote; their directories, in order."""
+    return [_write(Path(out_dir), *parse_name(n)) for n in names]
+
+
+_NAME = re.compile(r"gen-s(\d+)-(\d{4,})-([a-z]+)")
+
+
+def _write(out: Path, seed: int, index: int) -> Path:
+    name, source, toml = make(seed, index)
+    d = out / name
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{name}.c").write_text(source)
+    (d / "benchmark.toml").write_text(toml)
+    return d
 
 
 def family_of(tags: list[str] | tuple[str, ...]) -> str | None:
