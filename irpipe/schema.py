@@ -23,9 +23,7 @@ from irpipe.errors import SchemaError, printable
 
 #: Bumped on any change of a column's name, type or meaning.
 SCHEMA_VERSION = "3"
-#: Older versions this irpipe still reads, and how they differ.  v1: MODULES had no
-#: ir_kind/dialects/mlir_level (every row was LLVM); readers fill those with nulls, and a null
-#: ir_kind means "llvm".
+#: Older versions this irpipe still reads, and how they differ (a null ir_kind means "llvm").
 READABLE_VERSIONS = {"1": "MODULES without ir_kind, dialects, mlir_level (LLVM only)",
                      "2": "LOOP_LABELS without the loop body facts (LOOP_BODY_FACTS)", "3": "current"}
 #: What the pass plugin's loop listing says of a loop's body (passes/lib/LoopIds.cpp, in its
@@ -40,14 +38,8 @@ ADDED_SINCE = {"1": {"modules": ("ir_kind", "dialects", "mlir_level"), "mlir_run
                "2": {"loop_labels": LOOP_BODY_FACTS}}
 
 #: The columns of the public ComPile release, in its order.
-COMPILE_COLUMNS = (
-    "content",
-    "license_expression",
-    "license_source",
-    "license_files",
-    "package_source",
-    "language",
-)
+COMPILE_COLUMNS = ("content", "license_expression", "license_source", "license_files", "package_source",
+                   "language")
 
 # A conformant MODULES row must:
 # - have `ir_kind` "llvm" or "mlir" (null in v1 shards: "llvm");
