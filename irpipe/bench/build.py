@@ -30,6 +30,7 @@ from irpipe.bench.suite import Benchmark, source_files
 from irpipe.errors import BuildError, ToolError
 from irpipe.llvm.tools import Toolchain
 from irpipe.optimize import advice
+from irpipe.runtime import jsonfile
 
 FRONTEND_FLAGS = ("-c", "-emit-llvm", "-O3", "-Xclang", "-disable-llvm-passes", "-ffp-contract=on", "-g0", "-w")
 CODEGEN_FLAGS = ("-O3", "-relocation-model=pic", "-filetype=obj")
@@ -53,6 +54,7 @@ class TUPlan:
 
     pipeline: str
     advice: dict | None = None  # one irpipe.advice module entry with function pipelines
+    loops: dict | None = None   # per-loop decisions (advice v2 "loops") applied inside ``pipeline``
 
 
 @dataclass
@@ -145,7 +147,14 @@ class Builder:
             stem = out / rel.replace("/", "__")
             plan = plans[rel]
             args = ["-passes=" + plan.pipeline]
-            if plan.advice is not None:
+            if plan.loops:  # decided at the vectorizer start of this very opt-22 pipeline
+                from irpipe.llvm.loops import loop_advice_doc
+                from irpipe.llvm.native import plugin_path
+
+                advice_file = stem.with_suffix(".loops.json")
+                jsonfile.write(advice_file, loop_advice_doc(plan.loops))
+                args = [f"-load-pass-plugin={self.plugin or plugin_path()}", *args, f"-irpipe-advice={advice_file}"]
+            elif plan.advice is not None:
                 if self.plugin is None or not self.plugin.is_file():
                     raise BuildError(f"{self.bench.name}: advice with function pipelines needs the pass "
                                      "plugin (make native builds passes/build/lib/libIRPipe.so)")

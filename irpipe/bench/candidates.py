@@ -10,7 +10,8 @@ Kinds (``irpipe bench --candidate KIND [ARG]``):
   :func:`irpipe.optimize.apply.optimize` (one model call, 10 verifying compiles, never worse
   than the baseline on .text).  For ``speed`` the choice is made for the whole program by
   running it: the model's O2/O3-based pipelines and the loop-transform pipelines of
-  :data:`SPEED_SPACE` are screened (``verify`` of them), and one replaces -O3 only when it is
+  :data:`SPEED_SPACE` are screened (``verify`` of them), and -O3 with the loop policy's per-loop
+  decisions for each TU (``--loop-model``, :func:`plan_of`); one replaces -O3 only when it is
   faster by more than the noise floor and holds in interleaved confirmation rounds.
 - ``search``: the same selection over all of :data:`SPEED_SPACE` (an upper bound at that
   budget); for size, every pipeline of the model's pipeline set per TU.
@@ -24,13 +25,18 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from irpipe.bench.build import Binary, Builder, TUPlan
 from irpipe.bench.run import RunFailed, Runner
-from irpipe.errors import BuildError, ConfigError
+from irpipe.errors import BuildError, ConfigError, IRError
 from irpipe.label import actions
 from irpipe.label.runtime import CONFIRM_ROUNDS, confirmed
+from irpipe.optimize.result import SPEED_BASELINE
+from irpipe.optimize.speed import LOOPS_LABEL
+
+if TYPE_CHECKING:
+    from irpipe.optimize.loops import LoopAdviser
 
 _PRE = "function(sroa,early-cse,simplifycfg,instcombine,loop-mssa(loop-rotate,licm))"
 #: speed pipelines irpipe screens: -O3, -O2 and -O3 after loop transforms -O3 leaves out
@@ -110,6 +116,27 @@ def size_plan(predictor: object, search: bool, baseline: str) -> Callable[[str, 
     return plan
 
 
+def plan_of(entry: str, loops: LoopAdviser | None = None,
+            decided: dict[str, dict] | None = None) -> Callable[[str, Path], TUPlan]:
+    """How each TU is built for one entry of the speed space: the pipeline, or for
+    :data:`~irpipe.optimize.speed.LOOPS_LABEL` -O3 with ``loops``' decisions for that TU (listed on
+    the TU's own bitcode by the same opt-22 pipeline that applies them; kept in ``decided``)."""
+    if entry != LOOPS_LABEL:
+        return lambda rel, bc: TUPlan(entry)
+    if loops is None:
+        raise ConfigError(f"{LOOPS_LABEL!r} needs a loop policy")
+    decided = {} if decided is None else decided
+
+    def plan(rel: str, bc: Path) -> TUPlan:
+        if rel not in decided:
+            try:
+                decided[rel] = loops.advise(bc.read_bytes(), name=rel)
+            except IRError as exc:  # no plugin, or opt-22 failing on the TU: this build fails, said once
+                raise BuildError(str(exc).splitlines()[0]) from None
+        return TUPlan(SPEED_BASELINE, loops=decided[rel] or None)
+    return plan
+
+
 def speed_space(predictor: object | None, verify: int, units: dict[str, Path] | None = None) -> list[str]:
     """The pipelines the speed selection screens, -O3 first.
 
@@ -128,11 +155,11 @@ def speed_space(predictor: object | None, verify: int, units: dict[str, Path] | 
 
 
 def _screen(builder: Builder, runner: Runner, baseline: Binary, pipeline: str,
-            reference: str) -> tuple[dict, Binary | None]:
-    """Build ``pipeline`` and run it against the baseline as A B B A: (record, binary or None)."""
+            reference: str, plan: Callable[[str, Path], TUPlan]) -> tuple[dict, Binary | None]:
+    """Build ``pipeline`` (by ``plan``) and run it against the baseline as A B B A: (record, binary or None)."""
     label = "screen-" + hashlib.sha1(pipeline.encode()).hexdigest()[:10]
     try:
-        b = builder.build(label, lambda rel, bc: TUPlan(pipeline))
+        b = builder.build(label, plan)
         a1, c1, c2, a2 = (runner.run(e) for e in (baseline.exe, b.exe, b.exe, baseline.exe))
     except (BuildError, RunFailed) as exc:
         return {"pipeline": pipeline, "error": str(exc).splitlines()[0][:200]}, None
@@ -144,10 +171,12 @@ def _screen(builder: Builder, runner: Runner, baseline: Binary, pipeline: str,
 
 def select_speed(builder: Builder, runner: Runner, baseline: Binary, base_pipeline: str, reference: str,
                  space: list[str], floor: float, log: Callable[[str], None],
-                 screened: dict[str, tuple[dict, Binary | None]] | None = None) -> tuple[str, list[dict]]:
+                 screened: dict[str, tuple[dict, Binary | None]] | None = None,
+                 plan: Callable[[str], Callable[[str, Path], TUPlan]] = plan_of) -> tuple[str, list[dict]]:
     """Screen ``space`` (each build against the baseline as A B B A); confirm the best.
 
-    ``screened`` caches screening per pipeline, so candidates of one program share it."""
+    ``screened`` caches screening per pipeline, so candidates of one program share it; ``plan``
+    gives each entry's per-TU plan (:func:`plan_of`)."""
     screened = {} if screened is None else screened
     tried: list[dict] = []
     best: tuple[float, str, Binary] | None = None
@@ -155,7 +184,7 @@ def select_speed(builder: Builder, runner: Runner, baseline: Binary, base_pipeli
         if pipeline == base_pipeline:
             continue
         if pipeline not in screened:
-            screened[pipeline] = _screen(builder, runner, baseline, pipeline, reference)
+            screened[pipeline] = _screen(builder, runner, baseline, pipeline, reference, plan(pipeline))
         record, b = screened[pipeline]
         tried.append(record)
         if b is not None and (best is None or record["screen_speedup"] > best[0]):

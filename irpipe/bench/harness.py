@@ -24,18 +24,23 @@ import json
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from irpipe.bench import stats
 from irpipe.bench.build import Binary, Builder, TUPlan
 from irpipe.bench.candidates import Candidate, baseline_pipeline, load_advice, select_speed, speed_space
-from irpipe.bench.candidates import advice_plan, size_plan
+from irpipe.bench.candidates import advice_plan, plan_of, size_plan
 from irpipe.bench.run import RunFailed, Runner, RunTimeout
 from irpipe.bench.suite import Benchmark, SuiteError, discover, source_tree
 from irpipe.errors import BuildError, FetchError, IrpipeError, ToolError
 from irpipe.runtime.jsonfile import write as write_json
 from irpipe.label.runtime import SPEED_NOISE  # the floor for selection, before the suite's A/A floor is known
+from irpipe.optimize.result import SPEED_BASELINE
+from irpipe.optimize.speed import LOOPS_LABEL
 from irpipe.paths import model_dir
+
+if TYPE_CHECKING:
+    from irpipe.optimize.loops import LoopAdviser
 
 OBJECTIVES = ("speed", "size")
 
@@ -57,6 +62,7 @@ class BenchConfig:
     cache: str = str(Path.home() / ".cache" / "irpipe" / "bench")
     plugin: str | None = None
     march: str | None = None    # -march/-mcpu for both sides; None: the user's plain clang-22 -O3
+    loop_model: str = str(model_dir("loop-decisions"))  # speed: per-loop policy screened by `optimize`; "none": off
 
     def key(self) -> str:
         """What a finished program's result depends on (resume reuses only equal keys)."""
@@ -71,8 +77,10 @@ def _status(exc: Exception) -> str:
 class ProgramBench:
     """Benchmarks one program under a :class:`BenchConfig`."""
 
-    def __init__(self, b: Benchmark, cfg: BenchConfig, predictor: object | None, log: Callable[[str], None]):
-        self.b, self.cfg, self.predictor, self.log = b, cfg, predictor, log
+    def __init__(self, b: Benchmark, cfg: BenchConfig, predictor: object | None, log: Callable[[str], None],
+                 loops: LoopAdviser | None = None):
+        self.b, self.cfg, self.predictor, self.log, self.loops = b, cfg, predictor, log, loops
+        self.decided: dict[str, dict] = {}  # the loop policy's decisions per TU
         self.cache = Path(cfg.cache)
         self.base = baseline_pipeline(cfg.baseline)
         self.result: dict[str, Any] = {"name": b.name, "status": "ok", "detail": ""}
@@ -93,9 +101,18 @@ class ProgramBench:
             return size_plan(self.predictor, c.kind == "search", self.base), {}
         space = (speed_space(self.predictor, self.cfg.verify, builder.units) if c.kind == "optimize"
                  else speed_space(None, 0))
+        loops = self.loops if c.kind == "optimize" and self.base == SPEED_BASELINE else None
+        if loops is not None:
+            space.append(LOOPS_LABEL)
+
+        def plan(entry: str) -> Callable[[str, Path], TUPlan]:
+            return plan_of(entry, loops, self.decided)
         chosen, tried = select_speed(builder, runner, base, self.base, reference, space, SPEED_NOISE,
-                                     self.log, self.screened)
-        return (lambda rel, bc: TUPlan(chosen)), {"selected": chosen, "screened": tried}
+                                     self.log, self.screened, plan)
+        extra = {"selected": chosen, "screened": tried}
+        if chosen == LOOPS_LABEL:
+            extra["loops"] = {rel: d for rel, d in self.decided.items() if d}
+        return plan(chosen), extra
 
     def run(self) -> dict[str, Any]:
         b, cfg = self.b, self.cfg
@@ -146,7 +163,7 @@ class ProgramBench:
                 entry.update(status="mismatch", detail=f"output sha256 {out.sha256} differs from the baseline's")
                 self.log(f"  {b.name} [{c.label}]: MISMATCH: output differs from the baseline's")
                 continue
-            pipelines = sorted({p.pipeline for p in cand.plans.values()})
+            pipelines = sorted({p.pipeline + (" + loop decisions" if p.loops else "") for p in cand.plans.values()})
             entry.update(pipelines=pipelines if len(pipelines) <= 8 else pipelines[:8] + ["..."],
                          text_bytes=cand.text_bytes, text_ratio=round(base.text_bytes / max(cand.text_bytes, 1), 5),
                          build_s=round(cand.build_seconds, 2))
@@ -222,6 +239,10 @@ def bench_suite(cfg: BenchConfig, out: Path, *, resume: bool = True,
     if any(c.kind in ("optimize", "search") for c in cfg.candidates):
         from irpipe.train.predict import Predictor
         predictor = Predictor.load(cfg.model)
+    loops = None
+    if cfg.objective == "speed" and cfg.loop_model != "none" and any(c.kind == "optimize" for c in cfg.candidates):
+        from irpipe.optimize.loops import LoopAdviser
+        loops = LoopAdviser.load(cfg.loop_model)
     (out / "programs").mkdir(parents=True, exist_ok=True)
     results = [{"name": name, "status": "invalid", "detail": detail.splitlines()[0]} for name, detail in problems.items()]
     for i, b in enumerate(programs, 1):
@@ -234,7 +255,7 @@ def bench_suite(cfg: BenchConfig, out: Path, *, resume: bool = True,
                 results.append(prev["result"])
                 continue
         log(f"[{i}/{len(programs)}] {b.name}")
-        result = ProgramBench(b, cfg, predictor, log).run()
+        result = ProgramBench(b, cfg, predictor, log, loops).run()
         write_json(done, {"key": key, "result": result})
         results.append(result)
     doc = summarize(cfg, results)

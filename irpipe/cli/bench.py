@@ -14,6 +14,7 @@ from pathlib import Path
 
 from irpipe.cli.args import MODEL_DIR, OUT_DIR, SUITE_DIR
 from irpipe.cli.optimize import DEFAULT_MODEL
+from irpipe.paths import model_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only", nargs="+", help="benchmark only these programs (by name)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), type=MODEL_DIR, help="model of `--candidate optimize`")
     p.add_argument("--verify", type=int, default=6, help="speed: pipelines `optimize` screens per program")
+    p.add_argument("--loop-model", default=str(model_dir("loop-decisions")), metavar="DIR",
+                   help="speed: `optimize` also screens -O3 with this per-loop policy's decisions for each "
+                        "TU (irpipe train --problem loop-decisions); 'none': no per-loop decisions")
     p.add_argument("--out", default="out/bench", type=OUT_DIR, help="directory for bench.json, bench.png, bench.md")
     p.add_argument("--cache", default=None, type=OUT_DIR, help="build and source cache (default ~/.cache/irpipe/bench)")
     p.add_argument("--fresh", action="store_true", help="re-measure programs finished by an earlier run")
@@ -65,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = BenchConfig(suite=str(Path(args.suite)), candidates=[] if args.print_hashes else _candidates(args.candidate),
                       baseline=baseline, objective=args.objective, rounds=args.rounds,
                       callgrind=not (args.no_callgrind or args.print_hashes), model=args.model,
-                      verify=args.verify, only=args.only, plugin=str(plugin_path()), march=args.march)
+                      verify=args.verify, only=args.only, plugin=str(plugin_path()), march=args.march,
+                      loop_model=args.loop_model)
     if args.cache:
         cfg.cache = args.cache
     if args.print_hashes:

@@ -32,6 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="size: .text bytes vs -Oz; instcount: IR instructions vs -Oz; speed: CPU time "
                         "of the program (needs main) vs -O3, output checked")
     p.add_argument("--run-args", default="", help="speed: the program's arguments (one string)")
+    p.add_argument("--no-run", action="store_true",
+                   help="speed: model only, run nothing: -O3 with the loop policy's per-loop decisions "
+                        "(also what a module without main() gets)")
+    p.add_argument("--loop-model", default=str(model_dir("loop-decisions")), metavar="DIR",
+                   help="speed: the per-loop policy (irpipe train --problem loop-decisions); 'none': no "
+                        "per-loop decisions")
     p.add_argument("--repeats", type=int, default=5, help="speed: runs per candidate")
     p.add_argument("--model", default=str(DEFAULT_MODEL), type=MODEL_DIR, help="checkpoint directory")
     p.add_argument("--verify", type=int, default=10, help="compiles after the model call (-Oz included); past 10 they buy per-function "
@@ -54,6 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.no_run and args.objective != "speed":
+        from irpipe.errors import ConfigError
+
+        raise ConfigError("--no-run is for --objective speed (size and instcount never run the program)")
     if args.server and args.objective != "speed":
         from irpipe.optimize.protocol import NotServed
 
@@ -82,8 +92,14 @@ def run(args: argparse.Namespace) -> int:
 
         predictor = Predictor.load(args.model)
     target = Target(triple=args.mtriple, cpu=args.target_cpu, strip_optnone=args.strip_optnone)
+    loops = None
+    if args.objective == "speed" and args.loop_model != "none":
+        from irpipe.optimize.loops import LoopAdviser
+
+        loops = LoopAdviser.load(args.loop_model)
     result = optimize(data, predictor, objective=args.objective, verify=args.verify, name=args.file,
-                      run_args=shlex.split(args.run_args), repeats=args.repeats, target=target)
+                      run_args=shlex.split(args.run_args), repeats=args.repeats, target=target, loops=loops,
+                      run=not args.no_run)
     if args.output:
         Path(args.output).write_bytes(
             ir.to_text(result.bitcode, name=args.file).encode() if _is_text(args.output) else result.bitcode)
@@ -133,6 +149,8 @@ def _report(args: argparse.Namespace, summary: dict, target: dict) -> None:
         print()
         return
     print(f"pipeline: {summary['pipeline']}")
+    if summary.get("loops"):
+        print(f"with per-loop decisions: {json.dumps(summary['loops'], sort_keys=True)}")
     if summary.get("functions"):
         print(f"then per function: {len(summary['functions'])} of them get their own cleanup "
               f"({', '.join(sorted(set(summary['functions'].values())))})")

@@ -117,10 +117,11 @@ class RuntimeEvaluator:
         self.reference: bytes | None = None
         self.last_wall = 0.0
 
-    def _build(self, pipeline: str) -> Path:
-        _, raw = self.evaluator.evaluate(pipeline, bitcode=True)
+    def _build(self, pipeline: str, bitcode: bytes | None = None) -> Path:
+        if bitcode is None:
+            bitcode = self.evaluator.evaluate(pipeline, bitcode=True)[1]["bitcode"]
         work = Path(tempfile.mkdtemp(dir=self._tmp.name))
-        (work / "p.bc").write_bytes(raw["bitcode"])
+        (work / "p.bc").write_bytes(bitcode)
         try:
             self.tools.run("llc", ["-O2", "-relocation-model=pic", "-filetype=obj",
                                    str(work / "p.bc"), "-o", str(work / "p.o")], timeout=300)
@@ -153,10 +154,11 @@ class RuntimeEvaluator:
             self.reference = first
         return self.reference
 
-    def measure(self, pipeline: str, *, count_instructions: bool = False) -> RunResult:
-        """Median CPU seconds over ``repeats`` runs of the program built with ``pipeline``."""
+    def measure(self, pipeline: str, *, count_instructions: bool = False, bitcode: bytes | None = None) -> RunResult:
+        """Median CPU seconds over ``repeats`` runs of the program built with ``pipeline`` (or, when
+        given, of ``bitcode``: a module optimized elsewhere, ``pipeline`` then only names it)."""
         reference = self.check_reference()
-        exe = self._build(pipeline)
+        exe = self._build(pipeline, bitcode)
         seconds, wall = [], []
         for _ in range(self.repeats):
             try:

@@ -108,24 +108,27 @@ def loop_errors(loops: Any) -> list[str]:
 
 def optimized_advice(result: OptimizeResult, structural_hash: str, source: str) -> dict[str, Any]:
     """The entry for ``irpipe optimize --emit-advice``: ``result``'s pipeline (and per-function
-    pipelines), marked verified.
+    pipelines or per-loop decisions), marked verified.
 
     Written only when exactly that was evaluated successfully on the module (the baseline,
     or a candidate measured without error; ``result.bitcode`` is its output and passed the
     verifier); :class:`IRError` otherwise.
     """
-    if result.functions:
+    if result.loops:
+        evaluated = any(t.get("pipeline") == result.pipeline and t.get("loops") == result.loops
+                        and "error" not in t for t in result.tried)
+    elif result.functions:
         evaluated = any(t.get("pipeline") == result.pipeline and t.get("functions") == result.functions
                         and "error" not in t for t in result.tried)
     else:
         evaluated = result.pipeline == result.baseline or any(
             t.get("pipeline") == result.pipeline and "error" not in t and "cleanup" not in t
-            and "functions" not in t for t in result.tried)
+            and "functions" not in t and "loops" not in t for t in result.tried)
     if not evaluated:
         raise IRError(f"{source}: pipeline {result.pipeline!r} was not evaluated successfully; "
                       "not writing it as advice")
     return module_advice(structural_hash, source, result.objective, result.pipeline, result.functions,
-                         verified=True)
+                         verified=True, loops=result.loops)
 
 
 def write(path: str | Path, modules: list[dict[str, Any]]) -> Path:

@@ -20,10 +20,8 @@ serve``'s op optimize runs this function in the server).
 
 from __future__ import annotations
 
-import math
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from irpipe.errors import IRError
@@ -34,48 +32,15 @@ from irpipe.llvm import ir
 from irpipe.optimize.baseline import Baseline, prepare, user_baseline
 from irpipe.optimize.functions import CLEANUPS, evaluate_parallel, refine
 from irpipe.optimize.protocol import UNITS, Advice, Adviser
+from irpipe.optimize.result import SPEED_BASELINE, OptimizeResult
 
 if TYPE_CHECKING:  # the model (torch) is loaded by the caller, or lives in irpipe serve
     from irpipe.llvm.isolate import Isolated
+    from irpipe.optimize.loops import LoopAdviser
     from irpipe.train.predict import Prediction, Predictor
 
-SPEED_BASELINE = "default<O3>"
 #: A candidate's (metric, output bitcode, {function: (instructions, code bytes)}).
 Outcome = tuple[float, bytes, dict[str, tuple[int, int]]]
-
-
-@dataclass
-class OptimizeResult:
-    """The chosen pipeline, its optimized module and the before/after figures."""
-
-    objective: str
-    pipeline: str
-    metric: float
-    baseline: str
-    baseline_metric: float
-    input_instructions: int
-    bitcode: bytes
-    tried: list[dict[str, Any]] = field(default_factory=list)
-    seconds: float = 0.0
-    note: str = ""
-    functions: dict[str, str] = field(default_factory=dict)  #: per-function pipelines run after ``pipeline``
-
-    @property
-    def improvement(self) -> float:
-        """Baseline metric / chosen metric (>= 1; 1 when nothing could be measured)."""
-        if not (self.metric and math.isfinite(self.metric) and math.isfinite(self.baseline_metric)):
-            return 1.0
-        return self.baseline_metric / self.metric
-
-    def summary(self) -> dict[str, Any]:
-        def num(v: float) -> float | None:
-            return v if math.isfinite(v) else None
-        return {"objective": self.objective, "pipeline": self.pipeline, "functions": self.functions,
-                "metric": num(self.metric),
-                "baseline": self.baseline, "baseline_metric": num(self.baseline_metric),
-                "improvement": round(self.improvement, 5), "input_instructions": self.input_instructions,
-                "compiles": len(self.tried), "tried": self.tried, "seconds": round(self.seconds, 3),
-                **({"note": self.note} if self.note else {})}
 
 
 def candidates(predictor: Predictor, prediction: Prediction, objective: str, verify: int) -> list[str]:
@@ -105,7 +70,7 @@ def model_advice(predictor: Predictor, module: bytes, *, objective: str, verify:
 def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: str = "size", verify: int = 10,
              name: str = "<module>", timeout_s: float = 60.0, run_args: list[str] | None = None,
              repeats: int = 5, target: Target = AS_OPT, worker: Isolated | None = None,
-             workers: Sequence[Isolated] = ()) -> OptimizeResult:
+             workers: Sequence[Isolated] = (), loops: LoopAdviser | None = None, run: bool = True) -> OptimizeResult:
     """One model call, then ``verify`` compiles (the baseline among them); the best wins.
 
     The baseline is the user's own command, ``opt-22 -passes='default<Oz>'`` on the
@@ -116,7 +81,9 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
     loaded model or an :class:`Adviser` (a :class:`~irpipe.optimize.protocol.RemoteModel`: a
     running ``irpipe serve``): the same candidates.  ``worker`` (size, instcount): the isolated
     LLVM child to compile in (default: the process-wide one); ``workers``: several, to compile
-    the candidates side by side (same result).
+    the candidates side by side (same result).  Speed (:mod:`irpipe.optimize.speed`): ``loops``
+    adds the loop policy's per-loop decisions as a candidate; without ``run`` (or ``main``) they
+    are the whole answer (model only, not measured).
     """
     if objective not in UNITS:
         raise IRError(f"objective {objective!r}: choose from {', '.join(UNITS)}")
@@ -128,9 +95,11 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
         return model_advice(predictor, module, objective=objective, verify=count, name=name)
 
     if objective == "speed":
+        from irpipe.optimize.speed import optimize_speed
+
         data = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s)
-        return _optimize_speed(data, advise(data), name=name, run_args=run_args or [],
-                               repeats=repeats, timeout_s=timeout_s, started=started)
+        return optimize_speed(data, advise(data), name=name, run_args=run_args or [], repeats=repeats,
+                              timeout_s=timeout_s, started=started, loops=loops, run=run)
     reference = REFERENCE[objective]
     module = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s, worker=worker)
     children = list(workers) or [worker]
@@ -225,97 +194,3 @@ def _evaluate_all(module: bytes, candidates: list[str], objective: str, *, name:
         return run
 
     return evaluate_parallel([job(p) for p in candidates], module, name, timeout_s, workers, memo)
-
-
-def _optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str], repeats: int,
-                    timeout_s: float, started: float) -> OptimizeResult:
-    """Speed: run the program built with -O3 and with the candidates; keep a confirmed winner.
-
-    A program that runs less than :data:`~irpipe.label.runtime.MIN_RUN_S` of CPU is refused
-    (kept at -O3, said in the note): its timings are scheduler ticks, not speed.  Repeats
-    and the floor a winner must clear scale with the spread of the baseline's own runs.
-    """
-    from irpipe.label.runtime import Program, RuntimeEvaluator
-
-    ev = Evaluator(data, name=name, timeout_s=timeout_s, target=AS_OPT)
-
-    def keep_o3(note: str, tried: list[dict[str, Any]], base: float = float("nan")) -> OptimizeResult:
-        bitcode = ev.evaluate(SPEED_BASELINE, bitcode=True)[1]["bitcode"]
-        return OptimizeResult("speed", SPEED_BASELINE, base, SPEED_BASELINE, base, advice.instructions,
-                              bitcode, tried, time.monotonic() - started, note=note)
-
-    if not advice.has_main:
-        return keep_o3("speed is measured by running the program and this module defines "
-                       "no main(): kept default<O3>", [])
-    run = RuntimeEvaluator(Program(data, name=name, args=run_args, timeout_s=timeout_s),
-                           repeats=repeats, evaluator=ev)
-    try:
-        screen = _SpeedScreen(run, name)
-        if screen.refused:
-            return keep_o3(screen.refused, screen.tried, screen.base)
-        for pipeline in advice.candidates[1:]:  # [0] is -O3, measured by the screen
-            screen.measure(pipeline)
-        chosen, base, metric, note = screen.confirm()
-        if chosen == SPEED_BASELINE:
-            result = keep_o3(note, screen.tried, base)
-            result.metric = metric
-            return result
-        bitcode = ev.evaluate(chosen, bitcode=True)[1]["bitcode"]
-    finally:
-        run.close()
-    return OptimizeResult("speed", chosen, metric, SPEED_BASELINE, base, advice.instructions,
-                          bitcode, screen.tried, time.monotonic() - started, note=note)
-
-
-class _SpeedScreen:
-    """Runs of -O3 and the candidates of one program; the noise floor comes from -O3's own runs."""
-
-    def __init__(self, run: Any, name: str):
-        from irpipe.label.runtime import MIN_RUN_S, scaled_repeats, speed_floor, spread
-
-        self.run, self.name, self.tried, self.medians = run, name, [], {}
-        try:
-            first = run.measure(SPEED_BASELINE)
-        except EvaluationError as exc:
-            raise IRError(f"{name}: the -O3 build does not run: {exc}") from None
-        self.base = first.median
-        self.noise = spread(first.seconds)
-        self.floor = speed_floor(self.noise)
-        self.medians[SPEED_BASELINE] = self.base
-        self.tried.append({"pipeline": SPEED_BASELINE, "metric": self.base, "spread": round(self.noise, 4)})
-        self.refused = ""
-        if self.base < MIN_RUN_S:
-            self.refused = (f"refused: the program runs {self.base * 1e3:.1f} ms of CPU at -O3, below the "
-                            f"{MIN_RUN_S * 1e3:.0f} ms that can be timed here (noise would pick the winner); "
-                            "kept default<O3>: give it a longer workload (--run-args)")
-        run.repeats = scaled_repeats(run.repeats, self.noise, self.floor)
-
-    def measure(self, pipeline: str) -> None:
-        """One candidate's median; a miscompile, crash or timeout is recorded, never chosen."""
-        try:
-            self.medians[pipeline] = self.run.measure(pipeline).median
-            self.tried.append({"pipeline": pipeline, "metric": self.medians[pipeline]})
-        except EvaluationError as exc:
-            self.tried.append({"pipeline": pipeline, "error": str(exc).splitlines()[0][:300]})
-
-    def confirm(self) -> tuple[str, float, float, str]:
-        """(chosen, baseline seconds, chosen seconds, note): the best must hold in interleaved rounds."""
-        import statistics
-
-        from irpipe.label.runtime import CONFIRM_ROUNDS, confirmed
-
-        base = self.medians[SPEED_BASELINE]
-        best = min(self.medians, key=self.medians.get)  # type: ignore[arg-type]
-        floor_note = f"floor {self.floor:.1%} from -O3's spread {self.noise:.1%}, {self.run.repeats} runs each"
-        if best == SPEED_BASELINE or self.medians[best] >= base * (1 - self.floor):
-            return SPEED_BASELINE, base, base, f"no candidate beat -O3 by more than the noise floor ({floor_note})"
-        pairs = [(self.run.measure(SPEED_BASELINE).median, self.run.measure(best).median)
-                 for _ in range(CONFIRM_ROUNDS)]
-        ratio, holds = confirmed(pairs, self.floor)
-        self.tried.append({"pipeline": best, "confirm_rounds": [[round(b, 5), round(c, 5)] for b, c in pairs],
-                           "confirmed_speedup": round(ratio, 4)})
-        if not holds:
-            return (SPEED_BASELINE, base, base,
-                    f"the best candidate did not hold in confirmation ({ratio:.3f}x; {floor_note})")
-        return (best, statistics.median(b for b, _ in pairs), statistics.median(c for _, c in pairs),
-                f"confirmed in {CONFIRM_ROUNDS} interleaved rounds: {ratio:.3f}x ({floor_note})")

@@ -72,7 +72,7 @@ MAX_MODULE = 64 << 20
 #: (``OptimizeResult.summary()``; the reply of op ``optimize`` carries them).
 UNITS = {"size": ".text bytes", "instcount": "IR instructions", "speed": "CPU seconds"}
 SUMMARY = ("objective", "pipeline", "functions", "metric", "baseline", "baseline_metric", "improvement",
-           "input_instructions", "compiles", "tried", "seconds", "note")
+           "input_instructions", "compiles", "tried", "seconds", "loops", "note")
 #: Largest reply a client reads: an optimize answer carries the output bitcode and maybe its text.
 MAX_REPLY = 4 * MAX_MESSAGE
 #: Deepest JSON nesting a request may have (a valid one has 1).

@@ -33,24 +33,14 @@ import torch
 from torch import nn
 
 from irpipe.errors import ConfigError, ModelError, SchemaError
-from irpipe.label.loops import BASIC_DECISIONS, OUTER_DECISIONS, decision_key, decision_space
 from irpipe.nn.checkpoint_files import read_meta
-from irpipe.schema import LOOP_BODY_FACTS
+# the torch-free half, named here too (tests and the problem read them from this module)
+from irpipe.nn.loop_policy import (BODY_FEATURES, DECISIONS, FEATURES, PROBLEM, SHAPE_FEATURES,  # noqa: F401
+                                    allowed_mask, choose, loop_features, policy_advice)
 from irpipe.train import checkpoint, loop
 from irpipe.train.config import load_flat
 from irpipe.train.loop import TorchTrainable
 
-PROBLEM = "loop-decisions"
-#: the decision space, as LOOP_LABELS keys, in output order
-DECISIONS: tuple[str, ...] = tuple(decision_key(d) for d in (*BASIC_DECISIONS, *OUTER_DECISIONS))
-#: the loop's shape: what the plugin's listing said before it described the body
-SHAPE_FEATURES = ("depth", "log2_blocks", "trip_known", "log2_trip", "strict_fp_reduction", "strict_fp_induction",
-                  "log2_subloops", "innermost", "log2_loops_in_function")
-#: the loop's body (irpipe.schema.LOOP_BODY_FACTS): log2(1 + count), access widths in 64ths
-BODY_FEATURES = (*(f"log2_{k}" for k in LOOP_BODY_FACTS if not k.endswith("_bits")),
-                 "min_access_bits_64", "max_access_bits_64")
-#: every feature :func:`loop_features` computes, in order; a model uses :func:`used_features`
-FEATURES = (*SHAPE_FEATURES, *BODY_FEATURES)
 #: the configs ``select`` chooses among (overrides of the base config), in order; ties go to the first.
 #: Each of the five model configs tried while the model was written, on the loop's shape alone and
 #: with its body facts: the features are chosen by the same inner cross-validation.
@@ -106,30 +96,6 @@ class LoopExample:
 def used_features(config: LoopDecisionsConfig) -> tuple[str, ...]:
     """The features a model of ``config`` reads."""
     return FEATURES if config.body_facts else SHAPE_FEATURES
-
-
-def loop_features(loop: dict[str, Any], ids: Sequence[str]) -> np.ndarray:
-    """:data:`FEATURES` of ``loop`` (a listing entry or a LOOP_LABELS row) among its program's loop
-    ``ids``; the body features are NaN where the row has no body facts (a schema v2 table)."""
-    lid = loop.get("id", loop.get("loop_id"))
-    sub = sum(other.startswith(lid + ".") for other in ids)
-    trip = loop.get("trip_count")
-    known = trip is not None and not (isinstance(trip, float) and math.isnan(trip))
-    same_fn = sum(other.split("/")[0] == lid.split("/")[0] for other in ids)
-    body = [loop.get(k) for k in LOOP_BODY_FACTS]
-    body_f = ([math.nan] * len(BODY_FEATURES) if any(v is None for v in body) else
-              [math.log2(1 + v) for k, v in zip(LOOP_BODY_FACTS, body) if not k.endswith("_bits")]
-              + [v / 64 for k, v in zip(LOOP_BODY_FACTS, body) if k.endswith("_bits")])
-    return np.array([loop.get("depth") or 1, math.log2(1 + (loop.get("blocks") or 1)), float(known),
-                     math.log2(1 + trip) if known else 0.0, float(bool(loop.get("strict_fp_reduction"))),
-                     float(bool(loop.get("strict_fp_induction"))), math.log2(1 + sub), float(sub == 0),
-                     math.log2(1 + same_fn), *body_f], dtype=np.float32)
-
-
-def allowed_mask(loop: dict[str, Any], ids: Sequence[str]) -> np.ndarray:
-    """Which of :data:`DECISIONS` :func:`irpipe.label.loops.decision_space` offers ``loop``."""
-    space = {decision_key(d) for d in decision_space({**loop, "id": loop.get("id", loop.get("loop_id"))}, ids)}
-    return np.array([d in space for d in DECISIONS])
 
 
 def load_loops(path: str | Path) -> list[LoopExample]:
@@ -214,14 +180,6 @@ def tensors(examples: Sequence[LoopExample]) -> tuple[torch.Tensor, torch.Tensor
 def masked_mse(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean squared error over the known targets."""
     return ((pred - y) ** 2 * mask).sum() / mask.sum().clamp_min(1)
-
-
-def choose(pred_log: np.ndarray, allowed: np.ndarray, margin: float) -> int:
-    """The policy: the index of the decision with the lowest predicted log ratio among ``allowed``,
-    or -1 (keep -O3) unless its predicted ratio is below ``1 - margin``."""
-    scores = np.where(allowed, pred_log, np.inf)
-    best = int(np.argmin(scores))
-    return best if scores[best] < math.log(1.0 - margin) else -1
 
 
 class _Trainable(TorchTrainable):
@@ -367,12 +325,4 @@ class LoopPolicy:
 
     def advice(self, listing: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """The per-loop decisions (advice v2 ``loops``) for a plugin loop listing; -O3's loops left out."""
-        if not listing:
-            return {}
-        ids = [lp["id"] for lp in listing]
-        feats = np.stack([loop_features(lp, ids) for lp in listing])
-        if np.isnan(feats[:, self.model.columns.numpy()]).any():
-            raise ModelError("the loop listing has no body facts, which this model reads: the pass plugin "
-                             "is older than irpipe (make native)")
-        allowed = np.stack([allowed_mask(lp, ids) for lp in listing])
-        return {lp["id"]: json.loads(DECISIONS[c]) for lp, c in zip(listing, self.choices(feats, allowed)) if c >= 0}
+        return policy_advice(self.predict, self.model.columns.numpy(), self.config.margin, listing)

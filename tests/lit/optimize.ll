@@ -24,6 +24,11 @@
 ; RUN: %{irpipe} optimize %s --objective speed | %FileCheck %s --check-prefix=SPEED
 ; SPEED: pipeline: default<O3>
 ; SPEED: note: speed is measured by running the program and this module defines no main(): kept default<O3>
+; Model only: nothing runs; without a loop policy that is -O3.  --no-run is for speed alone.
+; RUN: %{irpipe} optimize %s --objective speed --no-run --loop-model none | %FileCheck %s --check-prefix=MODELONLY
+; MODELONLY: note: model only (--no-run): kept default<O3> (no loop policy)
+; RUN: not %{irpipe} optimize %s --no-run 2>&1 | %FileCheck %s --check-prefix=NOTSPEED
+; NOTSPEED: irpipe optimize: error: --no-run is for --objective speed
 
 define internal i32 @sq(i32 %x) {
 entry:

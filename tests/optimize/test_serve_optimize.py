@@ -131,7 +131,7 @@ def test_the_client_keeps_the_in_process_summary_units_and_limit() -> None:
     from irpipe.llvm.ir import MAX_MODULE_BYTES
     from irpipe.optimize.protocol import MAX_MODULE
 
-    result = OptimizeResult("size", "p", 1.0, "b", 2.0, 3, b"", note="n")
+    result = OptimizeResult("speed", "p", 1.0, "b", 2.0, 3, b"", note="n", loops={"main/L0": {"unroll": 2}})
     assert tuple(result.summary()) == cli.SUMMARY and cli.UNITS == UNITS and MAX_MODULE == MAX_MODULE_BYTES
 
 

@@ -1,0 +1,123 @@
+"""A per-loop policy's torch-free half: the decision space, a loop's features, the choice, and
+inference of a released checkpoint in numpy (``irpipe optimize`` and ``irpipe bench`` load no
+torch for it).
+
+:mod:`irpipe.train.loop_decisions` trains the model (torch) and reads the same names from here;
+:class:`NumpyLoopPolicy` computes what its ``LoopDecisionNet`` computes (tested to 1e-5).
+
+    USAGE: policy = NumpyLoopPolicy.load("models/loop-decisions")
+           loops = policy.advice(listing)     # a plugin loop listing -> advice v2 "loops"
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from irpipe.errors import ModelError
+from irpipe.label.loops import BASIC_DECISIONS, OUTER_DECISIONS, decision_key, decision_space
+from irpipe.nn.checkpoint_files import Weights, read_arrays, read_meta
+from irpipe.schema import LOOP_BODY_FACTS
+
+PROBLEM = "loop-decisions"
+#: the decision space, as LOOP_LABELS keys, in output order
+DECISIONS: tuple[str, ...] = tuple(decision_key(d) for d in (*BASIC_DECISIONS, *OUTER_DECISIONS))
+#: the loop's shape: what the plugin's listing said before it described the body
+SHAPE_FEATURES = ("depth", "log2_blocks", "trip_known", "log2_trip", "strict_fp_reduction", "strict_fp_induction",
+                  "log2_subloops", "innermost", "log2_loops_in_function")
+#: the loop's body (irpipe.schema.LOOP_BODY_FACTS): log2(1 + count), access widths in 64ths
+BODY_FEATURES = (*(f"log2_{k}" for k in LOOP_BODY_FACTS if not k.endswith("_bits")),
+                 "min_access_bits_64", "max_access_bits_64")
+#: every feature :func:`loop_features` computes, in order; a model uses :func:`used_features`
+FEATURES = (*SHAPE_FEATURES, *BODY_FEATURES)
+
+
+def loop_features(loop: dict[str, Any], ids: Sequence[str]) -> np.ndarray:
+    """:data:`FEATURES` of ``loop`` (a listing entry or a LOOP_LABELS row) among its program's loop
+    ``ids``; the body features are NaN where the row has no body facts (a schema v2 table)."""
+    lid = loop.get("id", loop.get("loop_id"))
+    sub = sum(other.startswith(lid + ".") for other in ids)
+    trip = loop.get("trip_count")
+    known = trip is not None and not (isinstance(trip, float) and math.isnan(trip))
+    same_fn = sum(other.split("/")[0] == lid.split("/")[0] for other in ids)
+    body = [loop.get(k) for k in LOOP_BODY_FACTS]
+    body_f = ([math.nan] * len(BODY_FEATURES) if any(v is None for v in body) else
+              [math.log2(1 + v) for k, v in zip(LOOP_BODY_FACTS, body) if not k.endswith("_bits")]
+              + [v / 64 for k, v in zip(LOOP_BODY_FACTS, body) if k.endswith("_bits")])
+    return np.array([loop.get("depth") or 1, math.log2(1 + (loop.get("blocks") or 1)), float(known),
+                     math.log2(1 + trip) if known else 0.0, float(bool(loop.get("strict_fp_reduction"))),
+                     float(bool(loop.get("strict_fp_induction"))), math.log2(1 + sub), float(sub == 0),
+                     math.log2(1 + same_fn), *body_f], dtype=np.float32)
+
+
+def allowed_mask(loop: dict[str, Any], ids: Sequence[str]) -> np.ndarray:
+    """Which of :data:`DECISIONS` :func:`irpipe.label.loops.decision_space` offers ``loop``."""
+    space = {decision_key(d) for d in decision_space({**loop, "id": loop.get("id", loop.get("loop_id"))}, ids)}
+    return np.array([d in space for d in DECISIONS])
+
+def choose(pred_log: np.ndarray, allowed: np.ndarray, margin: float) -> int:
+    """The policy: the index of the decision with the lowest predicted log ratio among ``allowed``,
+    or -1 (keep -O3) unless its predicted ratio is below ``1 - margin``."""
+    scores = np.where(allowed, pred_log, np.inf)
+    best = int(np.argmin(scores))
+    return best if scores[best] < math.log(1.0 - margin) else -1
+
+
+def policy_advice(predict: Callable[[np.ndarray], np.ndarray], columns: np.ndarray, margin: float,
+                  listing: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The decisions (advice v2 ``loops``) a model's ``predict`` (features -> log ratios) gives a plugin
+    loop listing; loops whose best prediction is not below ``1 - margin`` keep -O3 and are left out."""
+    if not listing:
+        return {}
+    ids = [lp["id"] for lp in listing]
+    feats = np.stack([loop_features(lp, ids) for lp in listing])
+    if np.isnan(feats[:, columns]).any():
+        raise ModelError("the loop listing has no body facts, which this model reads: the pass plugin "
+                         "is older than irpipe (make native)")
+    allowed = np.stack([allowed_mask(lp, ids) for lp in listing])
+    chosen = [choose(p, a, margin) for p, a in zip(predict(feats), allowed)]
+    return {lp["id"]: json.loads(DECISIONS[c]) for lp, c in zip(listing, chosen) if c >= 0}
+
+
+class NumpyLoopPolicy:
+    """A released loop-decisions checkpoint, run in numpy: standardize the model's feature columns,
+    then a linear layer, or Linear -> tanh -> Linear (``hidden > 0``)."""
+
+    def __init__(self, meta: dict[str, Any], weights: Weights):
+        config = meta.get("config") or {}
+        features = meta.get("features")
+        if meta.get("decisions") != list(DECISIONS) or not isinstance(features, list) or \
+                any(f not in FEATURES for f in features):
+            raise ModelError(f"{weights.path}: trained on other loop features or decisions; retrain")
+        self.margin = float(config.get("margin", 0.01))
+        self.columns = np.array([FEATURES.index(f) for f in features])
+        n, out = len(features), len(DECISIONS)
+        self.mean, self.std = weights("mean", (n,)), weights("std", (n,))
+        hidden = int(config.get("hidden", 0))
+        self.layers = ([(weights("net.weight", (out, n)), weights("net.bias", (out,)))] if hidden <= 0 else
+                       [(weights("net.0.weight", (hidden, n)), weights("net.0.bias", (hidden,))),
+                        (weights("net.2.weight", (out, hidden)), weights("net.2.bias", (out,)))])
+        weights.done()
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "NumpyLoopPolicy":
+        """The checkpoint in ``directory``; :class:`ModelError` with one line when it is not one."""
+        meta = read_meta(directory, problem=PROBLEM)
+        return cls(meta, Weights(read_arrays(directory), Path(directory) / "model.safetensors"))
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """Predicted log ratios ``[loops, len(DECISIONS)]`` of ``[loops, len(FEATURES)]`` features."""
+        x = (np.asarray(features, dtype=np.float32)[:, self.columns] - self.mean) / self.std
+        for i, (w, b) in enumerate(self.layers):
+            x = x @ w.T + b
+            if i < len(self.layers) - 1:
+                x = np.tanh(x)
+        return x
+
+    def advice(self, listing: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The per-loop decisions for a plugin loop listing (:func:`policy_advice`)."""
+        return policy_advice(self.predict, self.columns, self.margin, listing)

@@ -1,0 +1,171 @@
+"""``irpipe optimize --objective speed``: -O3, the model's pipelines and the loop policy's
+per-loop decisions, chosen by running the program -- or the loop decisions alone, model only.
+
+With a program to run (the module defines ``main``): -O3 is built and run first; its runs set
+the noise floor.  Then each pipeline candidate and, with a loop policy, -O3 with the policy's
+per-loop decisions (:mod:`irpipe.optimize.loops`) are built, run and their output checked
+against the -O0 build; the fastest replaces -O3 only when it stays faster by more than the
+floor in interleaved confirmation rounds.
+
+Model only (``run=False``, ``irpipe optimize --no-run``, or a module without ``main``): nothing
+runs; the answer is -O3 with the loop policy's decisions, built by opt-22 with the pass plugin
+and verified by it, not measured (say so in the note).  With no decision, -O3 itself.
+
+    USAGE: optimize_speed(data, advice, name="p.ll", run_args=[], repeats=5, timeout_s=60,
+                          started=time.monotonic(), loops=LoopAdviser.load())
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+from irpipe.errors import IRError
+from irpipe.label.measure import EvaluationError, Evaluator
+from irpipe.llvm.target import AS_OPT
+from irpipe.optimize.protocol import Advice
+from irpipe.optimize.result import SPEED_BASELINE, OptimizeResult
+
+if TYPE_CHECKING:
+    from irpipe.optimize.loops import LoopAdviser
+
+#: how the screen names the loop policy's candidate (its pipeline is -O3)
+LOOPS_LABEL = f"{SPEED_BASELINE} + loop decisions"
+
+
+def optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str], repeats: int,
+                   timeout_s: float, started: float, loops: LoopAdviser | None = None,
+                   run: bool = True) -> OptimizeResult:
+    """Speed (see the module docstring).  A program that runs less than
+    :data:`~irpipe.label.runtime.MIN_RUN_S` of CPU is refused (kept at -O3, said in the note): its
+    timings are scheduler ticks, not speed.  Repeats and the floor a winner must clear scale with
+    the spread of the baseline's own runs."""
+    from irpipe.label.runtime import Program, RuntimeEvaluator
+
+    ev = Evaluator(data, name=name, timeout_s=timeout_s, target=AS_OPT)
+    decisions, loop_note = _decide(loops, data, name, timeout_s)
+
+    def result(pipeline: str, bitcode: bytes, tried: list[dict[str, Any]], note: str, base: float = math.nan,
+               metric: float = math.nan, chosen_loops: dict | None = None) -> OptimizeResult:
+        return OptimizeResult("speed", pipeline, metric, SPEED_BASELINE, base, advice.instructions, bitcode, tried,
+                              time.monotonic() - started, note=note, loops=chosen_loops or {})
+
+    def keep_o3(note: str, tried: list[dict[str, Any]], base: float = math.nan) -> OptimizeResult:
+        return result(SPEED_BASELINE, ev.evaluate(SPEED_BASELINE, bitcode=True)[1]["bitcode"], tried, note, base, base)
+
+    if not run or not advice.has_main:
+        why = ("model only (--no-run)" if not run else
+               "speed is measured by running the program and this module defines no main()")
+        if not decisions:
+            return keep_o3(f"{why}: kept default<O3> ({loop_note})", [])
+        from irpipe.optimize.loops import apply_loops
+
+        bitcode = apply_loops(data, decisions, name=name, timeout_s=timeout_s)
+        return result(SPEED_BASELINE, bitcode, [{"pipeline": SPEED_BASELINE, "loops": decisions, "by": "opt-22 + plugin"}],
+                      f"{why}: default<O3> with {loop_note}; built and verified, not measured", chosen_loops=decisions)
+    runner = RuntimeEvaluator(Program(data, name=name, args=run_args, timeout_s=timeout_s),
+                              repeats=repeats, evaluator=ev)
+    try:
+        screen = _SpeedScreen(runner, name)
+        if screen.refused:
+            return keep_o3(screen.refused, screen.tried, screen.base)
+        for pipeline in advice.candidates[1:]:  # [0] is -O3, measured by the screen
+            screen.measure(pipeline)
+        if decisions:
+            screen.measure_loops(data, decisions, timeout_s)
+        chosen, base, metric, note = screen.confirm()
+        if chosen == SPEED_BASELINE:
+            kept = keep_o3(note, screen.tried, base)
+            kept.metric = metric
+            return kept
+        if chosen == LOOPS_LABEL:
+            return result(SPEED_BASELINE, screen.bitcodes[chosen], screen.tried, note, base, metric, decisions)
+        return result(chosen, ev.evaluate(chosen, bitcode=True)[1]["bitcode"], screen.tried, note, base, metric)
+    finally:
+        runner.close()
+
+
+def _decide(loops: LoopAdviser | None, data: bytes, name: str, timeout_s: float) -> tuple[dict, str]:
+    """(the loop policy's decisions, a few words on them for the note)."""
+    if loops is None:
+        return {}, "no loop policy"
+    try:
+        decisions = loops.advise(data, name=name, timeout_s=timeout_s)
+    except IRError as exc:  # the plugin missing, opt-22 failing on the module: -O3 stays
+        return {}, f"no loop decisions: {str(exc).splitlines()[0][:200]}"
+    if not decisions:
+        return {}, f"the loop policy {loops.directory} keeps -O3 on every loop"
+    return decisions, f"{len(decisions)} loop decisions of {loops.directory}"
+
+
+class _SpeedScreen:
+    """Runs of -O3 and the candidates of one program; the noise floor comes from -O3's own runs."""
+
+    def __init__(self, run: Any, name: str):
+        from irpipe.label.runtime import MIN_RUN_S, scaled_repeats, speed_floor, spread
+
+        self.run, self.name, self.tried, self.medians = run, name, [], {}
+        self.bitcodes: dict[str, bytes] = {}  #: candidates built outside the evaluator (the loop decisions)
+        self.loops: dict[str, dict[str, Any]] = {}  #: the decisions of LOOPS_LABEL
+        try:
+            first = run.measure(SPEED_BASELINE)
+        except EvaluationError as exc:
+            raise IRError(f"{name}: the -O3 build does not run: {exc}") from None
+        self.base = first.median
+        self.noise = spread(first.seconds)
+        self.floor = speed_floor(self.noise)
+        self.medians[SPEED_BASELINE] = self.base
+        self.tried.append({"pipeline": SPEED_BASELINE, "metric": self.base, "spread": round(self.noise, 4)})
+        self.refused = ""
+        if self.base < MIN_RUN_S:
+            self.refused = (f"refused: the program runs {self.base * 1e3:.1f} ms of CPU at -O3, below the "
+                            f"{MIN_RUN_S * 1e3:.0f} ms that can be timed here (noise would pick the winner); "
+                            "kept default<O3>: give it a longer workload (--run-args)")
+        run.repeats = scaled_repeats(run.repeats, self.noise, self.floor)
+
+    def measure(self, label: str, record: dict[str, Any] | None = None) -> None:
+        """One candidate's median; a miscompile, crash or timeout is recorded, never chosen."""
+        record = record or {"pipeline": label}
+        try:
+            self.medians[label] = self.run.measure(label, bitcode=self.bitcodes.get(label)).median
+            self.tried.append({**record, "metric": self.medians[label]})
+        except EvaluationError as exc:
+            self.tried.append({**record, "error": str(exc).splitlines()[0][:300]})
+
+    def measure_loops(self, data: bytes, decisions: dict[str, dict[str, Any]], timeout_s: float) -> None:
+        """-O3 with the loop policy's decisions, as one more candidate."""
+        from irpipe.optimize.loops import apply_loops
+
+        self.loops = decisions
+        record = {"pipeline": SPEED_BASELINE, "loops": decisions}
+        try:
+            self.bitcodes[LOOPS_LABEL] = apply_loops(data, decisions, name=self.name, timeout_s=timeout_s)
+        except IRError as exc:
+            self.tried.append({**record, "error": str(exc).splitlines()[0][:300]})
+            return
+        self.measure(LOOPS_LABEL, record)
+
+    def confirm(self) -> tuple[str, float, float, str]:
+        """(chosen, baseline seconds, chosen seconds, note): the best must hold in interleaved rounds."""
+        import statistics
+
+        from irpipe.label.runtime import CONFIRM_ROUNDS, confirmed
+
+        base = self.medians[SPEED_BASELINE]
+        best = min(self.medians, key=self.medians.get)  # type: ignore[arg-type]
+        floor_note = f"floor {self.floor:.1%} from -O3's spread {self.noise:.1%}, {self.run.repeats} runs each"
+        if best == SPEED_BASELINE or self.medians[best] >= base * (1 - self.floor):
+            return SPEED_BASELINE, base, base, f"no candidate beat -O3 by more than the noise floor ({floor_note})"
+        pairs = [(self.run.measure(SPEED_BASELINE).median, self.run.measure(best, bitcode=self.bitcodes.get(best)).median)
+                 for _ in range(CONFIRM_ROUNDS)]
+        ratio, holds = confirmed(pairs, self.floor)
+        self.tried.append({"pipeline": SPEED_BASELINE if best == LOOPS_LABEL else best,
+                           **({"loops": self.loops} if best == LOOPS_LABEL else {}),
+                           "confirm_rounds": [[round(b, 5), round(c, 5)] for b, c in pairs],
+                           "confirmed_speedup": round(ratio, 4)})
+        if not holds:
+            return (SPEED_BASELINE, base, base,
+                    f"the best candidate did not hold in confirmation ({ratio:.3f}x; {floor_note})")
+        return (best, statistics.median(b for b, _ in pairs), statistics.median(c for _, c in pairs),
+                f"confirmed in {CONFIRM_ROUNDS} interleaved rounds: {ratio:.3f}x ({floor_note})")

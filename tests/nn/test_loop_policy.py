@@ -1,0 +1,63 @@
+"""The loop policy in numpy equals the torch model it was trained as (linear and MLP), and
+refuses a checkpoint of other features with one line."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from irpipe.errors import ModelError
+from irpipe.nn.checkpoint_files import write_checkpoint
+from irpipe.nn.loop_policy import DECISIONS, FEATURES, PROBLEM, NumpyLoopPolicy
+
+ROOT = Path(__file__).resolve().parents[2]
+LISTING = [
+    {"id": "main/L0", "depth": 1, "blocks": 3, "trip_count": 200, "strict_fp_reduction": False,
+     "strict_fp_induction": False, "instructions": 20, "loads": 1, "stores": 1, "fp_ops": 0, "int_ops": 7,
+     "calls": 0, "cond_branches": 2, "contiguous": 2, "strided": 0, "invariant": 0, "indirect": 0,
+     "reductions": 0, "min_access_bits": 32, "max_access_bits": 32},
+    {"id": "main/L0.0", "depth": 2, "blocks": 1, "trip_count": None, "strict_fp_reduction": True,
+     "strict_fp_induction": False, "instructions": 14, "loads": 2, "stores": 0, "fp_ops": 2, "int_ops": 6,
+     "calls": 0, "cond_branches": 1, "contiguous": 2, "strided": 0, "invariant": 0, "indirect": 0,
+     "reductions": 1, "min_access_bits": 64, "max_access_bits": 64},
+]
+
+
+def _features(n: int = 40) -> np.ndarray:
+    return (np.random.RandomState(0).rand(n, len(FEATURES)) * 4).astype(np.float32)
+
+
+def test_released_policy_matches_torch() -> None:
+    torch_policy = pytest.importorskip("irpipe.train.loop_decisions").LoopPolicy.load(ROOT / "models" / "loop-decisions")
+    policy = NumpyLoopPolicy.load(ROOT / "models" / "loop-decisions")
+    x = _features()
+    np.testing.assert_allclose(policy.predict(x), torch_policy.predict(x), rtol=1e-4, atol=1e-3)
+    assert policy.advice(LISTING) == torch_policy.advice(LISTING)
+
+
+@pytest.mark.parametrize("hidden, body", [(4, True), (0, True), (16, False)])
+def test_a_trained_shape_matches_torch(tmp_path: Path, hidden: int, body: bool) -> None:
+    ld = pytest.importorskip("irpipe.train.loop_decisions")
+    import torch
+
+    config = replace(ld.LoopDecisionsConfig(), hidden=hidden, body_facts=body, margin=0.0)
+    model = ld.LoopDecisionNet(ld.used_features(config), hidden=hidden)
+    with torch.no_grad():
+        model.mean.uniform_(0, 1)
+        model.std.uniform_(0.5, 2)
+    write_checkpoint(tmp_path, {k: v.numpy() for k, v in model.state_dict().items()}, PROBLEM, asdict(config),
+                     {"features": list(ld.used_features(config)), "decisions": list(DECISIONS)})
+    policy, reference = NumpyLoopPolicy.load(tmp_path), ld.LoopPolicy.load(tmp_path)
+    x = _features()
+    np.testing.assert_allclose(policy.predict(x), reference.predict(x), rtol=1e-4, atol=1e-5)
+    assert policy.advice(LISTING) == reference.advice(LISTING)
+
+
+def test_other_features_are_refused(tmp_path: Path) -> None:
+    write_checkpoint(tmp_path, {"mean": np.zeros(1, np.float32)}, PROBLEM, {"hidden": 0},
+                     {"features": ["no_such_feature"], "decisions": list(DECISIONS)})
+    with pytest.raises(ModelError, match="other loop features"):
+        NumpyLoopPolicy.load(tmp_path)
