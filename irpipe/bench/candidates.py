@@ -15,6 +15,10 @@ Kinds (``irpipe bench --candidate KIND [ARG]``):
   faster by more than the noise floor and holds in interleaved confirmation rounds.
 - ``search``: the same selection over all of :data:`SPEED_SPACE` (an upper bound at that
   budget); for size, every pipeline of the model's pipeline set per TU.
+- ``loops [MODEL|RULE]`` (speed, baseline -O3): -O3 with per-loop decisions on every TU, nothing
+  screened: the loop policy's (MODEL, default models/loop-decisions), or a static rule given as a
+  JSON decision (``'{"unroll": 8}'``) for every loop that may take it.  The policy against the
+  static rule, measured side by side.
 
 The selection runs its own measurements; the figures ``irpipe bench`` reports come from fresh
 interleaved rounds after it, so a lucky screening run does not carry into the result.
@@ -51,7 +55,7 @@ SPEED_SPACE = (
     "default<O3>,default<O3>",
     "default<O3>,function(slp-vectorizer,instcombine,simplifycfg)",
 )
-KINDS = ("pipeline", "advice", "optimize", "search")
+KINDS = ("pipeline", "advice", "optimize", "search", "loops")
 
 
 def baseline_pipeline(name: str) -> str:
@@ -77,7 +81,7 @@ class Candidate:
         if not self.label:
             self.label = {"pipeline": f"pipeline {self.arg}", "advice": f"advice {self.arg}",
                           "optimize": "optimize" + (f" {self.arg}" if self.arg else ""),
-                          "search": "search"}[self.kind]
+                          "search": "search", "loops": "loops" + (f" {self.arg}" if self.arg else "")}[self.kind]
 
 
 def load_advice(path: Path) -> dict[str, dict]:

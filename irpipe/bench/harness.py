@@ -78,9 +78,10 @@ class ProgramBench:
     """Benchmarks one program under a :class:`BenchConfig`."""
 
     def __init__(self, b: Benchmark, cfg: BenchConfig, predictor: object | None, log: Callable[[str], None],
-                 loops: LoopAdviser | None = None):
+                 loops: LoopAdviser | None = None, advisers: dict[str, Any] | None = None):
         self.b, self.cfg, self.predictor, self.log, self.loops = b, cfg, predictor, log, loops
-        self.decided: dict[str, dict] = {}  # the loop policy's decisions per TU
+        self.advisers = advisers or {}  # candidate label -> the loop decisions of a `loops` candidate
+        self.decided: dict[str, dict[str, dict]] = {}  # per adviser (optimize's: ""), per TU: its decisions
         self.cache = Path(cfg.cache)
         self.base = baseline_pipeline(cfg.baseline)
         self.result: dict[str, Any] = {"name": b.name, "status": "ok", "detail": ""}
@@ -97,6 +98,10 @@ class ProgramBench:
             return (lambda rel, bc: TUPlan(c.arg)), {}
         if c.kind == "advice":
             return advice_plan(load_advice(Path(c.arg)), self.base), {}
+        if c.kind == "loops":
+            decided = self.decided.setdefault(c.label, {})
+            plan = plan_of(LOOPS_LABEL, self.advisers[c.label], decided)
+            return plan, {"loops_from": self.advisers[c.label].directory}
         if self.cfg.objective == "size":
             return size_plan(self.predictor, c.kind == "search", self.base), {}
         space = (speed_space(self.predictor, self.cfg.verify, builder.units) if c.kind == "optimize"
@@ -106,12 +111,12 @@ class ProgramBench:
             space.append(LOOPS_LABEL)
 
         def plan(entry: str) -> Callable[[str, Path], TUPlan]:
-            return plan_of(entry, loops, self.decided)
+            return plan_of(entry, loops, self.decided.setdefault("", {}))
         chosen, tried = select_speed(builder, runner, base, self.base, reference, space, SPEED_NOISE,
                                      self.log, self.screened, plan)
         extra = {"selected": chosen, "screened": tried}
         if chosen == LOOPS_LABEL:
-            extra["loops"] = {rel: d for rel, d in self.decided.items() if d}
+            extra["loops"] = {rel: d for rel, d in self.decided[""].items() if d}
         return plan(chosen), extra
 
     def run(self) -> dict[str, Any]:
@@ -239,7 +244,13 @@ def bench_suite(cfg: BenchConfig, out: Path, *, resume: bool = True,
     if any(c.kind in ("optimize", "search") for c in cfg.candidates):
         from irpipe.train.predict import Predictor
         predictor = Predictor.load(cfg.model)
-    loops = None
+    loops, advisers = None, {}
+    if any(c.kind == "loops" for c in cfg.candidates):
+        from irpipe.optimize.loops import loop_adviser
+        if cfg.objective != "speed" or baseline_pipeline(cfg.baseline) != SPEED_BASELINE:
+            raise SuiteError("--candidate loops applies per-loop decisions inside -O3: use it with "
+                             "--objective speed and the O3 baseline")
+        advisers = {c.label: loop_adviser(c.arg) for c in cfg.candidates if c.kind == "loops"}
     if cfg.objective == "speed" and cfg.loop_model != "none" and any(c.kind == "optimize" for c in cfg.candidates):
         from irpipe.optimize.loops import LoopAdviser
         loops = LoopAdviser.load(cfg.loop_model)
@@ -255,7 +266,7 @@ def bench_suite(cfg: BenchConfig, out: Path, *, resume: bool = True,
                 results.append(prev["result"])
                 continue
         log(f"[{i}/{len(programs)}] {b.name}")
-        result = ProgramBench(b, cfg, predictor, log, loops).run()
+        result = ProgramBench(b, cfg, predictor, log, loops, advisers).run()
         write_json(done, {"key": key, "result": result})
         results.append(result)
     doc = summarize(cfg, results)

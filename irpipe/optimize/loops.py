@@ -11,15 +11,17 @@ that too); forced interleave counts are refused by LLVM on strict FP reductions.
     USAGE: policy = LoopAdviser.load()                        # models/loop-decisions
            loops = policy.advise(module)                      # {"main/L0.1": {"unroll": 8}, ...}
            bitcode = apply_loops(module, loops)               # -O3 with the decisions
+           rule = loop_adviser('{"unroll": 8}')               # the static rule, same interface
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from irpipe.errors import IRError, ToolError
+from irpipe.errors import ConfigError, IRError, ToolError
 from irpipe.llvm.loops import loop_advice_doc, parse_loop_listing
 from irpipe.llvm.tools import Toolchain
 from irpipe.runtime import jsonfile
@@ -86,3 +88,44 @@ class LoopAdviser:
                tools: Toolchain | None = None) -> dict[str, dict[str, Any]]:
         """The policy's decisions for the loops of ``module`` (empty: -O3 everywhere)."""
         return self.policy.advice(loop_listing(module, name=name, timeout_s=timeout_s, tools=tools))
+
+
+class StaticLoops:
+    """The static rule the policy is compared with: one decision (e.g. ``{"unroll": 8}``) for every
+    loop that may take it, as :func:`irpipe.label.loops.decision_space` decides: unroll-and-jam
+    only on loops with subloops, a forced vectorization never on a strict FP reduction or induction."""
+
+    def __init__(self, decision: dict[str, Any]):
+        from irpipe.optimize.advice import loop_errors
+
+        if not isinstance(decision, dict) or not decision or (errors := loop_errors({"f/L0": decision})):
+            why = "; ".join(errors) if isinstance(decision, dict) and decision else "not a decision object"
+            raise ConfigError(f"static loop rule {json.dumps(decision, default=repr)}: {why.replace('loop ' + repr('f/L0') + ': ', '')}")
+        self.decision = dict(decision)
+        self.directory = "static " + json.dumps(self.decision, sort_keys=True)
+
+    def advise(self, module: bytes, *, name: str = "<module>", timeout_s: float = 300.0,
+               tools: Toolchain | None = None) -> dict[str, dict[str, Any]]:
+        """The rule's decision for each loop of ``module`` that may take it."""
+        listing = loop_listing(module, name=name, timeout_s=timeout_s, tools=tools)
+        ids = [lp["id"] for lp in listing]
+        vector = self.decision.get("vectorize")
+        forces_vector = vector == "on" or isinstance(vector, int)
+
+        def takes(lp: dict[str, Any]) -> bool:
+            outer = any(other.startswith(lp["id"] + ".") for other in ids)
+            strict = lp.get("strict_fp_reduction") or lp.get("strict_fp_induction")
+            return (outer or "unroll_and_jam" not in self.decision) and not (forces_vector and strict)
+        return {lp["id"]: dict(self.decision) for lp in listing if takes(lp)}
+
+
+def loop_adviser(spec: str | None) -> LoopAdviser | StaticLoops:
+    """``spec``: a loop-decisions model directory (None: the released one), or a JSON decision
+    object (``'{"unroll": 8}'``) for the static rule."""
+    if spec and spec.lstrip().startswith("{"):
+        try:
+            decision = json.loads(spec)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"static loop rule {spec!r}: not JSON ({exc.msg})") from None
+        return StaticLoops(decision)
+    return LoopAdviser.load(spec)

@@ -61,7 +61,11 @@ def optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str
             return keep_o3(f"{why}: kept default<O3> ({loop_note})", [])
         from irpipe.optimize.loops import apply_loops
 
-        bitcode = apply_loops(data, decisions, name=name, timeout_s=timeout_s)
+        try:
+            bitcode = apply_loops(data, decisions, name=name, timeout_s=timeout_s)
+        except IRError as exc:  # e.g. unrolling past the time limit: -O3 stays, said in the note
+            tried = [{"pipeline": SPEED_BASELINE, "loops": decisions, "error": str(exc).splitlines()[0][:300]}]
+            return keep_o3(f"{why}: kept default<O3> ({loop_note} did not build)", tried)
         return result(SPEED_BASELINE, bitcode, [{"pipeline": SPEED_BASELINE, "loops": decisions, "by": "opt-22 + plugin"}],
                       f"{why}: default<O3> with {loop_note}; built and verified, not measured", chosen_loops=decisions)
     runner = RuntimeEvaluator(Program(data, name=name, args=run_args, timeout_s=timeout_s),

@@ -83,3 +83,31 @@ def test_optimize_size_and_advice(suite: Path, tmp_path: Path) -> None:
     assert opt["status"] == "ok" and opt["text_ratio"] >= 1.0  # optimize never loses to -Oz on .text per TU
     assert adv["status"] == "ok" and adv["pipelines"] == ["default<Oz>"]
     assert doc["summary"][1]["smaller"] + doc["summary"][1]["larger"] <= 1 and "cpu" not in opt  # size: never timed
+
+
+def test_loop_candidates_policy_and_static_rule(suite: Path, tmp_path: Path) -> None:
+    """`loops` (the policy) and `loops RULE` (one decision everywhere): built on every TU, nothing
+    screened, outputs checked and measured beside -O3 like any candidate."""
+    if not native.plugin_path().is_file():
+        pytest.skip("the pass plugin is not built (make native)")
+    cfg = BenchConfig(suite=str(suite), candidates=[Candidate("loops"), Candidate("loops", '{"unroll": 2}')],
+                      rounds=2, callgrind=False, cache=str(tmp_path / "cache"))
+    doc = bench_suite(cfg, tmp_path / "out", log=lambda m: None)
+    (r,) = doc["results"]
+    policy, rule = r["candidates"]
+    assert policy["label"] == "loops" and policy["status"] == "ok" and "loop-decisions" in policy["loops_from"]
+    assert rule["label"] == 'loops {"unroll": 2}' and rule["status"] == "ok"
+    assert LOOPS_LABEL in rule["pipelines"]  # main.c's loop takes the rule; mix.c has no loop
+    assert "screened" not in rule and "speedup" in rule and rule["text_bytes"] > 0  # measured, not selected
+
+
+def test_loop_candidates_need_speed_and_o3(suite: Path, tmp_path: Path) -> None:
+    from irpipe.bench.suite import SuiteError
+    from irpipe.errors import ConfigError
+
+    with pytest.raises(SuiteError, match="--objective speed and the O3 baseline"):
+        bench_suite(BenchConfig(suite=str(suite), candidates=[Candidate("loops")], objective="size", baseline="Oz",
+                                callgrind=False, cache=str(tmp_path / "cache")), tmp_path / "out", log=lambda m: None)
+    with pytest.raises(ConfigError, match="static loop rule"):
+        bench_suite(BenchConfig(suite=str(suite), candidates=[Candidate("loops", '{"unroll": 0}')], callgrind=False,
+                                cache=str(tmp_path / "cache")), tmp_path / "out", log=lambda m: None)

@@ -124,3 +124,16 @@ def test_speed_screens_the_loop_decisions(program: bytes, predictor: Any) -> Non
     assert len(screened) == 1 and ("metric" in screened[0] or "error" in screened[0]), r.tried
     assert r.loops in ({}, decisions) and (r.loops == {} or "confirmed" in r.note)
     assert LOOPS_LABEL not in {t["pipeline"] for t in r.tried}  # the record names the real pipeline
+
+
+def test_decisions_that_do_not_build_keep_o3(program: bytes, predictor: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Model only: a build of the decisions that fails (say, unrolling past the time limit) keeps -O3."""
+    from irpipe.errors import IRError
+    from irpipe.optimize import loops
+
+    def fail(*_: Any, **__: Any) -> bytes:
+        raise IRError("p.bc: opt-22 -passes='default<O3>' with the pass plugin: timed out")
+    monkeypatch.setattr(loops, "apply_loops", fail)
+    r = optimize(program, predictor, objective="speed", run=False, loops=Fixed({"main/L0.0": {"unroll": 8}}))  # type: ignore[arg-type]
+    assert r.pipeline == "default<O3>" and not r.loops and "did not build" in r.note
+    assert "timed out" in r.tried[0]["error"]
