@@ -41,7 +41,7 @@ from irpipe.errors import ConfigError, IRError
 from irpipe.label.actions import parse
 
 if TYPE_CHECKING:
-    from irpipe.optimize.apply import OptimizeResult
+    from irpipe.optimize.result import OptimizeResult
 
 FORMAT = "irpipe.advice"
 VERSION = 2
