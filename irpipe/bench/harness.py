@@ -36,7 +36,7 @@ from irpipe.errors import BuildError, FetchError, IrpipeError, ToolError
 from irpipe.runtime.jsonfile import write as write_json
 from irpipe.label.runtime import SPEED_NOISE  # the floor for selection, before the suite's A/A floor is known
 from irpipe.optimize.result import SPEED_BASELINE
-from irpipe.optimize.speed import LOOPS_LABEL
+from irpipe.optimize.speed import LOOPS_LABEL, LOOPS_SUFFIX
 from irpipe.paths import model_dir
 
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ class ProgramBench:
                 entry.update(status="mismatch", detail=f"output sha256 {out.sha256} differs from the baseline's")
                 self.log(f"  {b.name} [{c.label}]: MISMATCH: output differs from the baseline's")
                 continue
-            pipelines = sorted({p.pipeline + (" + loop decisions" if p.loops else "") for p in cand.plans.values()})
+            pipelines = sorted({p.pipeline + (LOOPS_SUFFIX if p.loops else "") for p in cand.plans.values()})
             entry.update(pipelines=pipelines if len(pipelines) <= 8 else pipelines[:8] + ["..."],
                          text_bytes=cand.text_bytes, text_ratio=round(base.text_bytes / max(cand.text_bytes, 1), 5),
                          build_s=round(cand.build_seconds, 2))

@@ -131,16 +131,19 @@ def decision_key(decision: dict[str, Any]) -> str:
     return json.dumps(decision, sort_keys=True, separators=(",", ":"))
 
 
+def takes_decision(loop: dict[str, Any], loop_ids: list[str] | tuple[str, ...], decision: dict[str, Any]) -> bool:
+    """Whether ``decision`` may be given to ``loop`` (a listing entry) among the program's ``loop_ids``:
+    unroll-and-jam only to a loop with subloops, a forced vectorization never to a loop with a
+    strict FP reduction or induction."""
+    if "unroll_and_jam" in decision and not any(other.startswith(loop["id"] + ".") for other in loop_ids):
+        return False
+    return not ((loop.get("strict_fp_reduction") or loop.get("strict_fp_induction")) and _forces_vectorize(decision))
+
+
 def decision_space(loop: dict[str, Any], loop_ids: list[str] | tuple[str, ...]) -> list[dict[str, Any]]:
-    """The decisions tried on ``loop`` (a listing entry) among the program's ``loop_ids``:
-    :data:`BASIC_DECISIONS`, plus :data:`OUTER_DECISIONS` when the loop has subloops; a forced
-    vectorization never for a loop with a strict FP reduction or induction."""
-    space = [dict(d) for d in BASIC_DECISIONS]
-    if any(other.startswith(loop["id"] + ".") for other in loop_ids):
-        space += [dict(d) for d in OUTER_DECISIONS]
-    if loop.get("strict_fp_reduction") or loop.get("strict_fp_induction"):
-        space = [d for d in space if not _forces_vectorize(d)]
-    return space
+    """The decisions tried on ``loop`` (a listing entry) among the program's ``loop_ids``: those of
+    :data:`BASIC_DECISIONS` and :data:`OUTER_DECISIONS` it may take (:func:`takes_decision`)."""
+    return [dict(d) for d in (*BASIC_DECISIONS, *OUTER_DECISIONS) if takes_decision(loop, loop_ids, d)]
 
 
 def _forces_vectorize(decision: dict[str, Any]) -> bool:

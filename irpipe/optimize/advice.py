@@ -101,9 +101,13 @@ def loop_errors(loops: Any) -> list[str]:
         elif not isinstance(decisions, dict):
             errors.append(f"loop {loop_id!r}: its decisions are not an object")
         else:
-            errors += [f"loop {loop_id!r}: {why}" for key, value in sorted(decisions.items(), key=str)
-                       if (why := _decision_error(key, value))]
+            errors += [f"loop {loop_id!r}: {why}" for why in decision_errors(decisions)]
     return errors
+
+
+def decision_errors(decisions: dict[str, Any]) -> list[str]:
+    """Why each bad entry of one loop's decisions object is bad (empty when all are valid)."""
+    return [why for key, value in sorted(decisions.items(), key=str) if (why := _decision_error(key, value))]
 
 
 def optimized_advice(result: OptimizeResult, structural_hash: str, source: str) -> dict[str, Any]:

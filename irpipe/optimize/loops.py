@@ -92,31 +92,25 @@ class LoopAdviser:
 
 class StaticLoops:
     """The static rule the policy is compared with: one decision (e.g. ``{"unroll": 8}``) for every
-    loop that may take it, as :func:`irpipe.label.loops.decision_space` decides: unroll-and-jam
-    only on loops with subloops, a forced vectorization never on a strict FP reduction or induction."""
+    loop that may take it (:func:`irpipe.label.loops.takes_decision`)."""
 
     def __init__(self, decision: dict[str, Any]):
-        from irpipe.optimize.advice import loop_errors
+        from irpipe.optimize.advice import decision_errors
 
-        if not isinstance(decision, dict) or not decision or (errors := loop_errors({"f/L0": decision})):
-            why = "; ".join(errors) if isinstance(decision, dict) and decision else "not a decision object"
-            raise ConfigError(f"static loop rule {json.dumps(decision, default=repr)}: {why.replace('loop ' + repr('f/L0') + ': ', '')}")
+        errors = decision_errors(decision) if isinstance(decision, dict) and decision else ["not a decision object"]
+        if errors:
+            raise ConfigError(f"static loop rule {json.dumps(decision, default=repr)}: {'; '.join(errors)}")
         self.decision = dict(decision)
         self.directory = "static " + json.dumps(self.decision, sort_keys=True)
 
     def advise(self, module: bytes, *, name: str = "<module>", timeout_s: float = 300.0,
                tools: Toolchain | None = None) -> dict[str, dict[str, Any]]:
         """The rule's decision for each loop of ``module`` that may take it."""
+        from irpipe.label.loops import takes_decision
+
         listing = loop_listing(module, name=name, timeout_s=timeout_s, tools=tools)
         ids = [lp["id"] for lp in listing]
-        vector = self.decision.get("vectorize")
-        forces_vector = vector == "on" or isinstance(vector, int)
-
-        def takes(lp: dict[str, Any]) -> bool:
-            outer = any(other.startswith(lp["id"] + ".") for other in ids)
-            strict = lp.get("strict_fp_reduction") or lp.get("strict_fp_induction")
-            return (outer or "unroll_and_jam" not in self.decision) and not (forces_vector and strict)
-        return {lp["id"]: dict(self.decision) for lp in listing if takes(lp)}
+        return {lp["id"]: dict(self.decision) for lp in listing if takes_decision(lp, ids, self.decision)}
 
 
 def loop_adviser(spec: str | None) -> LoopAdviser | StaticLoops:

@@ -30,8 +30,10 @@ from irpipe.optimize.result import SPEED_BASELINE, OptimizeResult
 if TYPE_CHECKING:
     from irpipe.optimize.loops import LoopAdviser
 
+#: how a pipeline with per-loop decisions is named in reports
+LOOPS_SUFFIX = " + loop decisions"
 #: how the screen names the loop policy's candidate (its pipeline is -O3)
-LOOPS_LABEL = f"{SPEED_BASELINE} + loop decisions"
+LOOPS_LABEL = SPEED_BASELINE + LOOPS_SUFFIX
 
 
 def optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str], repeats: int,
@@ -79,10 +81,8 @@ def optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str
         if decisions:
             screen.measure_loops(data, decisions, timeout_s)
         chosen, base, metric, note = screen.confirm()
-        if chosen == SPEED_BASELINE:
-            kept = keep_o3(note, screen.tried, base)
-            kept.metric = metric
-            return kept
+        if chosen == SPEED_BASELINE:  # confirm() gives -O3's own seconds as its metric
+            return keep_o3(note, screen.tried, base)
         if chosen == LOOPS_LABEL:
             return result(SPEED_BASELINE, screen.bitcodes[chosen], screen.tried, note, base, metric, decisions)
         return result(chosen, ev.evaluate(chosen, bitcode=True)[1]["bitcode"], screen.tried, note, base, metric)
