@@ -220,13 +220,11 @@ def test_connection_cap(serve) -> None:
         assert exchange(b, ADVISE)["ok"]
     finally:
         a.close()
-    deadline = time.monotonic() + 30  # a's slot frees once its thread sees the close
-    while True:
-        with connect(server) as c:
-            reply = exchange(c, {"op": "health"})
-        if reply["ok"] or time.monotonic() > deadline:
-            break
+    deadline = time.monotonic() + 30  # a's slot frees once its thread sees the close: ask b
+    while exchange(b, {"op": "health"})["connections"] > 1 and time.monotonic() < deadline:
         time.sleep(0.05)
+    with connect(server) as c:  # now a new client gets a slot
+        reply = exchange(c, {"op": "health"})
     b.close()
     assert reply["ok"]
 
