@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                      "and the inliner on MLGO's interactive pipes")
     p.add_argument("--model", default=str(DEFAULT_MODEL), type=MODEL_DIR, help="checkpoint directory")
     p.add_argument("--socket", type=OUT_FILE, help="Unix socket path to create (the pass plugin's live mode)")
+    p.add_argument("--loop-model", default=str(model_dir("loop-decisions")), metavar="DIR",
+                   help="the per-loop policy that answers the plugin's live loop requests (clang -O3 -mllvm "
+                        "-irpipe-objective=speed); 'none': refuse them")
     p.add_argument("--max-batch", type=int, default=16)
     p.add_argument("--batch-wait-ms", type=float, default=5.0)
     p.add_argument("--max-connections", type=int, default=64,
@@ -65,7 +68,12 @@ def run(args: argparse.Namespace) -> int:
         from irpipe.train.predict import Predictor
         from irpipe.optimize.serve import Server
 
-        server = Server(Predictor.load(args.model), args.socket, max_batch=args.max_batch,
+        loop_policy = None
+        if args.loop_model != "none":
+            from irpipe.nn.loop_policy import NumpyLoopPolicy
+
+            loop_policy = NumpyLoopPolicy.load(args.loop_model)
+        server = Server(Predictor.load(args.model), args.socket, max_batch=args.max_batch, loop_policy=loop_policy,
                         batch_wait_s=args.batch_wait_ms / 1000, record=args.record,
                         max_connections=args.max_connections, idle_timeout_s=args.idle_timeout,
                         compile_children=args.compile_children)
@@ -79,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
             threading.Thread(target=ch.serve_forever, daemon=True).start()
         if server is not None:
             server.start()
-        what = [f"{args.model} on {args.socket}"] if server else []
+        what = [f"{args.model}{' + ' + args.loop_model if server and server.loop_policy else ''} on {args.socket}"
+                ] if server else []
         what += [f"{ch.policy.kind} advisor on {ch.base}.in/.out" for ch in channels]
         print(f"irpipe serve: {'; '.join(what)}", flush=True)
         while not done.wait(0.5):

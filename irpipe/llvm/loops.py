@@ -13,12 +13,14 @@ and applies per-loop decisions from an advice file (``-mllvm -irpipe-advice=FILE
 (which may not import the applications layer) builds such a file with :func:`loop_advice_doc`.
 
     USAGE: loops = parse_loop_listing(done.stderr.decode())
+           loops = checked_listing(request["loops"])     # a listing from a client (irpipe serve)
            jsonfile.write("a.json", loop_advice_doc({"main/L0": {"unroll": 4}}))
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 #: the prefix of the plugin's loop listing lines (irpipe-loops-print, -irpipe-print-loops)
@@ -30,6 +32,44 @@ def parse_loop_listing(text: str) -> list[dict[str, Any]]:
     skipped): id, depth, blocks, trip_count (None if not constant), strict_fp_reduction,
     strict_fp_induction and the body facts (:data:`irpipe.schema.LOOP_BODY_FACTS`)."""
     return [json.loads(line[len(LOOP_LINE):]) for line in text.splitlines() if line.startswith(LOOP_LINE)]
+
+
+#: the most loops one listing may carry over irpipe serve's socket (one function's loops)
+MAX_LISTED_LOOPS = 4096
+_LOOP_ID = re.compile(r".{1,4096}/L(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*", re.S)
+
+
+def checked_listing(value: Any) -> list[dict[str, Any]]:
+    """``value`` (a client's JSON) as a loop listing like :func:`parse_loop_listing`'s, every entry
+    checked: ``ValueError`` with one line naming the first bad entry or field."""
+    from irpipe.schema import LOOP_BODY_FACTS  # pyarrow: not for every importer of this module
+
+    counts = ("depth", "blocks", *LOOP_BODY_FACTS)
+    if not isinstance(value, list) or len(value) > MAX_LISTED_LOOPS:
+        raise ValueError(f"'loops' must be a list of at most {MAX_LISTED_LOOPS} loop entries")
+    out, seen = [], set()
+    for i, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            raise ValueError(f"loops[{i}] is not an object")
+        lid = entry.get("id")
+        if not isinstance(lid, str) or not _LOOP_ID.fullmatch(lid) or lid in seen:
+            raise ValueError(f"loops[{i}]: 'id' must be a new loop id FUNCTION/L<path> (e.g. kernel/L1.0)")
+        seen.add(lid)
+        extra = sorted(set(entry) - {"id", "trip_count", "strict_fp_reduction", "strict_fp_induction", *counts})
+        if extra:
+            raise ValueError(f"loops[{i}] ({lid}): unknown field {extra[0]!r}")
+        for key in counts:
+            v = entry.get(key)
+            if type(v) is not int or not 0 <= v < 1 << 31:
+                raise ValueError(f"loops[{i}] ({lid}): {key!r} must be a non-negative integer")
+        trip = entry.get("trip_count")
+        if trip is not None and (type(trip) is not int or not 0 < trip < 1 << 32):
+            raise ValueError(f"loops[{i}] ({lid}): 'trip_count' must be a positive integer or null")
+        for key in ("strict_fp_reduction", "strict_fp_induction"):
+            if type(entry.get(key)) is not bool:
+                raise ValueError(f"loops[{i}] ({lid}): {key!r} must be true or false")
+        out.append(dict(entry))
+    return out
 
 
 def loop_advice_doc(loops: dict[str, dict[str, Any]], source: str = "*") -> dict[str, Any]:

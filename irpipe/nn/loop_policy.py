@@ -67,10 +67,20 @@ def choose(pred_log: np.ndarray, allowed: np.ndarray, margin: float) -> int:
     return best if scores[best] < math.log(1.0 - margin) else -1
 
 
+def runnable(unroll_and_jam: bool = True, distribute: bool = True) -> np.ndarray:
+    """Which of :data:`DECISIONS` a compile can carry out: unroll-and-jam and distribution only where
+    it runs those passes (a clang -O3 build whose pipeline is built before the advice comes)."""
+    def ok(decision: dict[str, Any]) -> bool:
+        return (unroll_and_jam or "unroll_and_jam" not in decision) and \
+            (distribute or decision.get("distribute") is not True)
+    return np.array([ok(json.loads(d)) for d in DECISIONS])
+
+
 def policy_advice(predict: Callable[[np.ndarray], np.ndarray], columns: np.ndarray, margin: float,
-                  listing: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+                  listing: Sequence[dict[str, Any]], *, can: np.ndarray | None = None) -> dict[str, dict[str, Any]]:
     """The decisions (advice v2 ``loops``) a model's ``predict`` (features -> log ratios) gives a plugin
-    loop listing; loops whose best prediction is not below ``1 - margin`` keep -O3 and are left out."""
+    loop listing; loops whose best prediction is not below ``1 - margin`` keep -O3 and are left out.
+    ``can`` (:func:`runnable`) leaves out decisions the compile cannot carry out."""
     if not listing:
         return {}
     ids = [lp["id"] for lp in listing]
@@ -79,6 +89,8 @@ def policy_advice(predict: Callable[[np.ndarray], np.ndarray], columns: np.ndarr
         raise ModelError("the loop listing has no body facts, which this model reads: the pass plugin "
                          "is older than irpipe (make native)")
     allowed = np.stack([allowed_mask(lp, ids) for lp in listing])
+    if can is not None:
+        allowed &= can
     chosen = [choose(p, a, margin) for p, a in zip(predict(feats), allowed)]
     return {lp["id"]: json.loads(DECISIONS[c]) for lp, c in zip(listing, chosen) if c >= 0}
 
@@ -93,6 +105,7 @@ class NumpyLoopPolicy:
         if meta.get("decisions") != list(DECISIONS) or not isinstance(features, list) or \
                 any(f not in FEATURES for f in features):
             raise ModelError(f"{weights.path}: trained on other loop features or decisions; retrain")
+        self.directory = str(Path(weights.path).parent)
         self.margin = float(config.get("margin", 0.01))
         self.columns = np.array([FEATURES.index(f) for f in features])
         n, out = len(features), len(DECISIONS)
@@ -118,6 +131,9 @@ class NumpyLoopPolicy:
                 x = np.tanh(x)
         return x
 
-    def advice(self, listing: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        """The per-loop decisions for a plugin loop listing (:func:`policy_advice`)."""
-        return policy_advice(self.predict, self.columns, self.margin, listing)
+    def advice(self, listing: Sequence[dict[str, Any]], *, unroll_and_jam: bool = True,
+               distribute: bool = True) -> dict[str, dict[str, Any]]:
+        """The per-loop decisions for a plugin loop listing (:func:`policy_advice`); without
+        ``unroll_and_jam`` / ``distribute`` none of those (the compile does not run the pass)."""
+        can = None if unroll_and_jam and distribute else runnable(unroll_and_jam, distribute)
+        return policy_advice(self.predict, self.columns, self.margin, listing, can=can)

@@ -21,6 +21,10 @@ request, in order, on the same connection, which may carry many requests.
             summary), "bitcode": "<base64 of the chosen module>", "cached": bool,
             "text": "<the chosen module as IR text>" (with "text": true),
             "advice": {an advice-file entry} (with "advice": true)}
+    {"op": "loops", "loops": [<one function's plugin loop listing entries>],
+     "unroll_and_jam": false, "distribute": false}     (optional: whether the compile runs those passes)
+        -> {"ok": true, "loops": {"f/L0": {"unroll": 4}, ...}}   (the loop policy's decisions: the
+                                                        pass plugin's live per-loop mode, clang -O3)
     anything else, a bad module         -> {"ok": false, "error": "<one line>"}
                                            (+ "busy": true when the optimize queue is full)
 
@@ -80,7 +84,8 @@ MAX_DEPTH = 32
 OBJECTIVES = ("size", "instcount", "speed")
 MAX_VERIFY = 10_000
 _FIELDS = {"health": {"op"}, "advise": {"op", "module", "objective", "verify", "source", "digest"},
-           "optimize": {"op", "module", "objective", "verify", "source", "target", "text", "advice"}}
+           "optimize": {"op", "module", "objective", "verify", "source", "target", "text", "advice"},
+           "loops": {"op", "loops", "unroll_and_jam", "distribute"}}
 _TARGET = ("mtriple", "target_cpu", "strip_optnone")
 _DIGEST = re.compile(r"(?:[0-9a-f]{64})?")  # advise's optional model-input digest (the pass plugin's)
 _TARGET_NAME = re.compile(r"[A-Za-z0-9_.,+-]{0,128}")  # a triple or a CPU name, never a flag or a path
@@ -173,6 +178,8 @@ def validate(request: dict[str, Any]) -> dict[str, Any]:
                             f"known: {', '.join(sorted(_FIELDS[op]))}")
     if op == "health":
         return {"op": op}
+    if op == "loops":
+        return _loops_fields(request)
     module = request.get("module")
     if not isinstance(module, str) or not module:
         raise ProtocolError(f"{op}: 'module' must be a non-empty base64 string, got {_kind(module)}")
@@ -196,6 +203,22 @@ def validate(request: dict[str, Any]) -> dict[str, Any]:
             raise ProtocolError(f"advise: 'digest' must be 64 lowercase hex digits, got {_kind(digest)}")
         out["digest"] = digest
     return {**out, **_optimize_fields(request)} if op == "optimize" else out
+
+
+def _loops_fields(request: dict[str, Any]) -> dict[str, Any]:
+    """A checked loops request: the listing and which optional loop passes the compile runs."""
+    from irpipe.llvm.loops import checked_listing
+
+    try:
+        listing = checked_listing(request.get("loops"))
+    except ValueError as exc:
+        raise ProtocolError(f"loops: {exc}") from None
+    out: dict[str, Any] = {"op": "loops", "loops": listing}
+    for key in ("unroll_and_jam", "distribute"):
+        out[key] = request.get(key, False)
+        if type(out[key]) is not bool:
+            raise ProtocolError(f"loops: {key!r} must be true or false, got {_kind(out[key])}")
+    return out
 
 
 def _optimize_fields(request: dict[str, Any]) -> dict[str, Any]:

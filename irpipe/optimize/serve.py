@@ -15,6 +15,8 @@ With ``record``, every answer is kept as an advice entry for its source file and
 written (atomically) as an advice file on stop.  Op ``optimize`` (``irpipe optimize
 --server``) runs the whole command warm on a separate pool with its own LLVM child
 and a result cache (:mod:`irpipe.optimize.jobs`): advise answers never wait for a compile.
+Op ``loops`` (the pass plugin's live per-loop mode, ``clang -O3 -mllvm -irpipe-objective=speed``)
+is answered by the loop policy (numpy, well under a millisecond) on the connection's own thread.
 
 Robustness: every request is validated before it reaches the worker; the worker and
 the accept loop survive any exception (logged, one line; the requests of a failed
@@ -47,6 +49,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from irpipe.errors import IrpipeError
 from irpipe.optimize.answers import Answers
 from irpipe.optimize.jobs import BatchAdviser, Jobs
 from irpipe.optimize.protocol import MAX_MESSAGE, FramingError, ProtocolError, ServeError, recv, send, validate
@@ -73,14 +76,16 @@ class Server:
     """Serve ``predictor`` on a Unix socket at ``path`` (see the module docstring).
 
     ``optimize_workers`` job threads, one LLVM child each (0: op optimize refused);
-    ``optimize_options`` go to :class:`~irpipe.optimize.jobs.Jobs` (queue, cache bounds).
+    ``optimize_options`` go to :class:`~irpipe.optimize.jobs.Jobs` (queue, cache bounds);
+    ``loop_policy`` (a :class:`~irpipe.nn.loop_policy.NumpyLoopPolicy`, or None: op loops refused)
+    answers op loops.
     """
 
     def __init__(self, predictor: Any, path: str | Path, *, max_batch: int = 16,
                  batch_wait_s: float = 0.005, record: str | Path | None = None, cache_size: int = 4096,
                  max_connections: int = 64, idle_timeout_s: float = 60.0, optimize_workers: int = 1,
-                 **optimize_options: Any):
-        self.predictor, self.path = predictor, Path(path)
+                 loop_policy: Any = None, **optimize_options: Any):
+        self.predictor, self.path, self.loop_policy = predictor, Path(path), loop_policy
         self.record = Path(record) if record else None
         self.answers = Answers(predictor, count=self._count, log=self._log, cache_size=cache_size,
                                record=self.record is not None)
@@ -91,7 +96,7 @@ class Server:
         self.stopping = threading.Event()
         self.stats: Counter = Counter(requests=0, errors=0, batches=0, modules=0, cache_hits=0,
                                       digest_hits=0, refused=0, idle_closed=0, optimize_requests=0, optimize_jobs=0,
-                                      optimize_cache_hits=0, optimize_busy=0)
+                                      optimize_cache_hits=0, optimize_busy=0, loop_requests=0, loops_decided=0)
         self.jobs = Jobs(BatchAdviser(self.ask_worker), self._count, self._log, workers=optimize_workers,
                          **optimize_options)
         self.started = time.time()
@@ -277,7 +282,24 @@ class Server:
             return self._health()
         if req["op"] == "optimize":
             return self.jobs.answer(req)
+        if req["op"] == "loops":
+            return self._loops(req)
         return self.ask_worker(req)
+
+    def _loops(self, req: dict[str, Any]) -> dict[str, Any]:
+        """The loop policy's decisions for one function's loop listing."""
+        self._count("loop_requests")
+        if self.loop_policy is None:
+            self._count("errors")
+            return _error("no loop policy loaded (irpipe serve --loop-model DIR)")
+        try:
+            loops = self.loop_policy.advice(req["loops"], unroll_and_jam=req["unroll_and_jam"],
+                                            distribute=req["distribute"])
+        except IrpipeError as exc:  # e.g. a listing without the body facts the model reads
+            self._count("errors")
+            return _error(f"loops: {exc}")
+        self._count("loops_decided", len(loops))
+        return {"ok": True, "loops": loops}
 
     def ask_worker(self, req: dict[str, Any]) -> dict[str, Any]:
         """The batch worker's reply to a validated advise request (an error if it cannot answer)."""
@@ -311,6 +333,7 @@ class Server:
                "worker": "alive" if alive else f"dead: {self.worker_error or 'stopped'}",
                "connections": connections, "max_connections": self.max_connections, "stats": stats,
                "optimize": self.jobs.health(),
+               "loop_model": getattr(self.loop_policy, "directory", None) if self.loop_policy else None,
                "channels": {str(c.base): {"kind": c.policy.kind, **c.stats} for c in self.channels}}
         if not out["ok"]:
             out["error"] = "stopping" if self.stopping.is_set() else f"the batch worker died ({self.worker_error})"

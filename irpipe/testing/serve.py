@@ -77,9 +77,9 @@ def settle(pid: int, quiet_s: float = 1.0, limit_s: float = 120.0) -> None:
         last = now
 
 
-def fake_server(path: Path, answer: Callable[[socket.socket], Any]) -> socket.socket:
-    """A stand-in server for plugin tests: reads one request per connection and calls
-    ``answer(conn)``; close the returned socket to stop it."""
+def fake_server(path: Path, answer: Callable[[socket.socket], Any], seen: list[dict] | None = None) -> socket.socket:
+    """A stand-in server for plugin tests: reads one request per connection (kept in ``seen``)
+    and calls ``answer(conn)``; close the returned socket to stop it."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(str(path))
     s.listen(8)
@@ -91,7 +91,9 @@ def fake_server(path: Path, answer: Callable[[socket.socket], Any]) -> socket.so
             except OSError:
                 return
             with conn:
-                recv(conn)
+                request = recv(conn)
+                if seen is not None:
+                    seen.append(request)
                 answer(conn)
     threading.Thread(target=loop, daemon=True).start()
     return s

@@ -2,6 +2,7 @@
 // See include/irpipe/ApplyAdvice.h for the format and the failure policy.
 //===----------------------------------------------------------------------===//
 #include "irpipe/ApplyAdvice.h"
+#include "irpipe/LoopAdvice.h"
 #include "irpipe/SafePipeline.h"
 
 #include "llvm/Analysis/CGSCCPassManager.h"
@@ -210,8 +211,8 @@ PreservedAnalyses ApplyAdvicePass::run(Module &M, ModuleAnalysisManager &) {
   std::optional<json::Object> Entry;
   if (std::string Path = adviceFile(); !Path.empty())
     Entry = adviceEntry(Path, M);
-  else if (std::string Server = serverSocket(); !Server.empty())
-    Entry = askServer(Server, M);
+  else if (std::string Server = serverSocket(); !Server.empty() && !liveLoopsRequested())
+    Entry = askServer(Server, M);  // (live speed decides loops, not the module's pipeline)
   if (!Entry)
     return PreservedAnalyses::all();
 

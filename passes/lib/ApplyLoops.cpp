@@ -18,6 +18,7 @@
 #include "llvm/IR/Metadata.h"
 #include "llvm/Support/CommandLine.h"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -123,6 +124,37 @@ void warnUnknown(StringRef Id, const Function &F, const std::vector<NamedLoop> &
        (Have.empty() ? std::string("it has no loops") : "its loops: " + Have) + "); ignored");
 }
 
+/// Whether LLVM's boolean option \p Name is on (the pipeline runs that pass).
+bool optionOn(StringRef Name) {
+  auto &Opts = cl::getRegisteredOptions();
+  auto It = Opts.find(Name);
+  // both options are cl::opt<bool> in LLVM 22 (PassBuilderPipelines.cpp, LoopDistribute.cpp)
+  return It != Opts.end() && static_cast<cl::opt<bool> *>(It->second)->getValue();
+}
+
+/// Live mode: the server's decisions for the loops \p Named of one function (LoopAdvice.h).
+AdvisedLoops liveLoopAdvice(const std::vector<NamedLoop> &Named, LoopInfo &LI, ScalarEvolution &SE) {
+  json::Array Listing;
+  for (const NamedLoop &N : Named)
+    Listing.push_back(loopRecord(loopFacts(N, LI, SE)));
+  AdvisedLoops Out;
+  std::optional<json::Object> Loops = askServerLoops(
+      serverSocket(), std::move(Listing), optionOn("enable-unroll-and-jam"), optionOn("enable-loop-distribute"));
+  if (!Loops)
+    return Out;
+  std::vector<std::string> Ids;
+  for (const auto &KV : *Loops)
+    Ids.push_back(KV.first.str());
+  std::sort(Ids.begin(), Ids.end());  // deterministic warnings, ids sorted as AdvisedLoops says
+  for (const std::string &Id : Ids) {
+    if (const json::Object *D = Loops->getObject(Id))
+      Out.emplace_back(Id, parseDecisions(Id, *D));
+    else
+      warn("irpipe serve's decisions for loop '" + Id + "' are not an object; ignored");
+  }
+  return Out;
+}
+
 } // namespace
 
 void enableLoopPasses(const LoopAdviceSummary &S) {
@@ -140,11 +172,17 @@ bool hasLoopAdvice(const Function &F) {
 PreservedAnalyses ApplyLoopAdvicePass::run(Function &F, FunctionAnalysisManager &AM) {
   const AdvisedLoops *Advice = loopAdviceFor(F);
   bool MarkOthers = DistributeOnlyAdvised;
-  if (!Advice && !MarkOthers)
+  bool Live = !Advice && liveLoopsRequested();
+  if (!Advice && !MarkOthers && !Live)
     return PreservedAnalyses::all();
   LoopInfo &LI = AM.getResult<LoopAnalysis>(F);
   ScalarEvolution &SE = AM.getResult<ScalarEvolutionAnalysis>(F);
   std::vector<NamedLoop> Named = loopIds(F, LI);
+  AdvisedLoops Answered;
+  if (Live && !Named.empty()) {
+    Answered = liveLoopAdvice(Named, LI, SE);
+    Advice = &Answered;
+  }
   StringMap<const LoopDecisions *> ById;
   static const AdvisedLoops None;
   for (const auto &Entry : Advice ? *Advice : None) {  // both lvalues: no copy, ById points into it

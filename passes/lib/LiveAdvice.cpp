@@ -5,15 +5,21 @@
 //   opt-22 -load-pass-plugin=libIRPipe.so -passes=irpipe-apply -irpipe-server=/tmp/irpipe.sock in.ll
 //   clang-22 -O2 -fpass-plugin=libIRPipe.so -mllvm -irpipe-server=/tmp/irpipe.sock -c a.c
 //
+//   clang-22 -O3 -fpass-plugin=libIRPipe.so -mllvm -irpipe-server=/tmp/irpipe.sock \
+//            -mllvm -irpipe-objective=speed -c a.c      (per-loop decisions, LoopAdvice.h)
+//
 // The request is irpipe serve's framed JSON (4-byte big-endian length + JSON):
 // {"op": "advise", "module": <base64 bitcode>, "objective": ..., "source": ...,
 // "digest": <the model input's digest, irpipe/ModelDigest.h>}.
 // The socket must belong to this user (or root).  The whole exchange has a strict deadline (-irpipe-timeout-ms, default 500);
 // a server that is absent, slow, or answers anything but {"ok": true,
 // "pipeline": "<text>"} costs one warning and the module keeps the default
-// pipeline.
+// pipeline.  The speed objective asks {"op": "loops", "loops": [<loop records>],
+// "unroll_and_jam": b, "distribute": b} per function and wants {"ok": true,
+// "loops": {id: decisions}} back (one warning for the process otherwise).
 //===----------------------------------------------------------------------===//
 #include "irpipe/ApplyAdvice.h"
+#include "irpipe/LoopAdvice.h"
 #include "irpipe/ModelDigest.h"
 
 #include "llvm/ADT/SmallVector.h"
@@ -24,6 +30,7 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -42,9 +49,11 @@ static cl::opt<std::string> ServerOpt("irpipe-server",
 static cl::opt<unsigned> TimeoutOpt("irpipe-timeout-ms",
                                     cl::desc("deadline for one answer of irpipe serve"),
                                     cl::init(500));
-static cl::opt<std::string> ObjectiveOpt("irpipe-objective",
-                                         cl::desc("size or instcount (irpipe serve)"),
-                                         cl::init("size"));
+static cl::opt<std::string> ObjectiveOpt(
+    "irpipe-objective",
+    cl::desc("size or instcount: irpipe serve chooses the module's pipeline; speed: the default "
+             "pipeline stays and irpipe serve decides each loop at the vectorizer start"),
+    cl::init("size"));
 
 namespace irpipe {
 
@@ -93,20 +102,74 @@ struct Fd {
 };
 } // namespace
 
-std::optional<json::Object> askServer(const std::string &Path, const Module &M) {
+namespace {
+/// One exchange with the server at \p Path: \p Req out, its answer back when it is a JSON
+/// object with "ok": true; otherwise \p Fail(why) and nullopt.  The whole exchange has
+/// the -irpipe-timeout-ms deadline.
+std::optional<json::Object> exchange(const std::string &Path, json::Object Req,
+                                     function_ref<void(const Twine &)> Fail) {
   auto Deadline = Clock::now() + std::chrono::milliseconds(TimeoutOpt);
-  auto Fallback = [&](const Twine &Why) {
-    warn("irpipe serve at " + Path + ": " + Why + "; keeping the default pipeline");
-    return std::nullopt;
-  };
   // Only a server run by this user (or root) may choose our pipelines.
   struct stat St;
   if (::stat(Path.c_str(), &St) != 0)
-    return Fallback(Twine("cannot connect: ") + std::strerror(errno));
+    return Fail(Twine("cannot connect: ") + std::strerror(errno)), std::nullopt;
   if (!S_ISSOCK(St.st_mode))
-    return Fallback("not a socket");
+    return Fail("not a socket"), std::nullopt;
   if (St.st_uid != ::getuid() && St.st_uid != 0)
-    return Fallback("the socket is owned by uid " + Twine(St.st_uid) + ", not by this user");
+    return Fail("the socket is owned by uid " + Twine(St.st_uid) + ", not by this user"), std::nullopt;
+  std::string Body;
+  raw_string_ostream(Body) << json::Value(std::move(Req));
+
+  sockaddr_un Addr{};
+  Addr.sun_family = AF_UNIX;
+  if (Path.size() >= sizeof(Addr.sun_path))
+    return Fail("socket path too long"), std::nullopt;
+  std::memcpy(Addr.sun_path, Path.c_str(), Path.size() + 1);
+  Fd S{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
+  if (S.V < 0)
+    return Fail(std::strerror(errno)), std::nullopt;
+  if (::connect(S.V, reinterpret_cast<sockaddr *>(&Addr), sizeof(Addr)) != 0 &&
+      !(errno == EINPROGRESS || errno == EAGAIN))
+    return Fail(Twine("cannot connect: ") + std::strerror(errno)), std::nullopt;
+  uint32_t Len = static_cast<uint32_t>(Body.size());
+  char Head[4] = {char(Len >> 24), char(Len >> 16), char(Len >> 8), char(Len)};
+  if (!transfer(S.V, Head, 4, true, Deadline) || !transfer(S.V, Body.data(), Body.size(), true, Deadline))
+    return Fail("no answer within " + Twine(TimeoutOpt) + " ms (send)"), std::nullopt;
+  unsigned char RHead[4];
+  if (!transfer(S.V, reinterpret_cast<char *>(RHead), 4, false, Deadline))
+    return Fail("no answer within " + Twine(TimeoutOpt) + " ms"), std::nullopt;
+  uint32_t RLen = (uint32_t(RHead[0]) << 24) | (uint32_t(RHead[1]) << 16) |
+                  (uint32_t(RHead[2]) << 8) | uint32_t(RHead[3]);
+  if (RLen > (1u << 20))
+    return Fail("answer too long (" + Twine(RLen) + " bytes): not irpipe serve?"), std::nullopt;
+  std::string Answer(RLen, '\0');
+  if (!transfer(S.V, Answer.data(), RLen, false, Deadline))
+    return Fail("no answer within " + Twine(TimeoutOpt) + " ms"), std::nullopt;
+  Expected<json::Value> V = json::parse(Answer);
+  if (!V)
+    return Fail("answer is not JSON (" + toString(V.takeError()) + ")"), std::nullopt;
+  json::Object *O = V->getAsObject();
+  if (!O)
+    return Fail("answer is not a JSON object"), std::nullopt;
+  if (O->getBoolean("ok") != true) {
+    std::optional<StringRef> Error = O->getString("error");
+    return Fail("refused" + (Error ? ": " + Error->str() : std::string())), std::nullopt;
+  }
+  return std::move(*O);
+}
+
+/// Set once a live loops request failed: the process stops asking (LoopAdvice.h, "Live mode").
+std::atomic<bool> LoopServerFailed{false};
+} // namespace
+
+bool liveLoopsRequested() {
+  return ObjectiveOpt == "speed" && !LoopServerFailed && !serverSocket().empty();
+}
+
+std::optional<json::Object> askServer(const std::string &Path, const Module &M) {
+  auto Fallback = [&](const Twine &Why) {
+    warn("irpipe serve at " + Path + ": " + Why + "; keeping the default pipeline");
+  };
   SmallVector<char, 0> Bitcode;
   raw_svector_ostream BOS(Bitcode);
   WriteBitcodeToFile(M, BOS);
@@ -116,42 +179,32 @@ std::optional<json::Object> askServer(const std::string &Path, const Module &M) 
                    {"source", M.getSourceFileName()},
                    // lets the server answer a model input it has seen without a parse
                    {"digest", modelInputDigest(M)}};
-  std::string Body;
-  raw_string_ostream(Body) << json::Value(std::move(Req));
+  std::optional<json::Object> O = exchange(Path, std::move(Req), Fallback);
+  if (!O)
+    return std::nullopt;
+  if (!O->getString("pipeline"))
+    return Fallback("answer without a pipeline"), std::nullopt;
+  return json::Object{{"pipeline", std::string(*O->getString("pipeline"))}};
+}
 
-  sockaddr_un Addr{};
-  Addr.sun_family = AF_UNIX;
-  if (Path.size() >= sizeof(Addr.sun_path))
-    return Fallback("socket path too long");
-  std::memcpy(Addr.sun_path, Path.c_str(), Path.size() + 1);
-  Fd S{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
-  if (S.V < 0)
-    return Fallback(std::strerror(errno));
-  if (::connect(S.V, reinterpret_cast<sockaddr *>(&Addr), sizeof(Addr)) != 0 &&
-      !(errno == EINPROGRESS || errno == EAGAIN))
-    return Fallback(Twine("cannot connect: ") + std::strerror(errno));
-  uint32_t Len = static_cast<uint32_t>(Body.size());
-  char Head[4] = {char(Len >> 24), char(Len >> 16), char(Len >> 8), char(Len)};
-  if (!transfer(S.V, Head, 4, true, Deadline) || !transfer(S.V, Body.data(), Body.size(), true, Deadline))
-    return Fallback("no answer within " + Twine(TimeoutOpt) + " ms (send)");
-  unsigned char RHead[4];
-  if (!transfer(S.V, reinterpret_cast<char *>(RHead), 4, false, Deadline))
-    return Fallback("no answer within " + Twine(TimeoutOpt) + " ms");
-  uint32_t RLen = (uint32_t(RHead[0]) << 24) | (uint32_t(RHead[1]) << 16) |
-                  (uint32_t(RHead[2]) << 8) | uint32_t(RHead[3]);
-  if (RLen > (1u << 20))
-    return Fallback("answer too long (" + Twine(RLen) + " bytes): not irpipe serve?");
-  std::string Answer(RLen, '\0');
-  if (!transfer(S.V, Answer.data(), RLen, false, Deadline))
-    return Fallback("no answer within " + Twine(TimeoutOpt) + " ms");
-  Expected<json::Value> V = json::parse(Answer);
-  if (!V)
-    return Fallback("answer is not JSON (" + toString(V.takeError()) + ")");
-  const json::Object *O = V->getAsObject();
-  if (!O || O->getBoolean("ok") != true || !O->getString("pipeline"))
-    return Fallback("answer without a pipeline" +
-                    (O && O->getString("error") ? ": " + O->getString("error")->str() : std::string()));
-  return json::Object{{"pipeline", std::string(*O->getString("pipeline"))}};  // owned: Answer dies
+std::optional<json::Object> askServerLoops(const std::string &Path, json::Array Listing,
+                                           bool UnrollAndJam, bool Distribute) {
+  if (LoopServerFailed)
+    return std::nullopt;
+  auto Fallback = [&](const Twine &Why) {
+    if (!LoopServerFailed.exchange(true))  // one warning per process: it stops asking
+      warn("irpipe serve at " + Path + ": " + Why + "; loops keep LLVM's choices (no more live loop "
+           "requests in this compile)");
+  };
+  json::Object Req{{"op", "loops"}, {"loops", std::move(Listing)},
+                   {"unroll_and_jam", UnrollAndJam}, {"distribute", Distribute}};
+  std::optional<json::Object> O = exchange(Path, std::move(Req), Fallback);
+  if (!O)
+    return std::nullopt;
+  json::Object *Loops = O->getObject("loops");
+  if (!Loops)
+    return Fallback("answer without \"loops\""), std::nullopt;
+  return std::move(*Loops);
 }
 
 } // namespace irpipe

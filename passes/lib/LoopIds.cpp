@@ -175,32 +175,45 @@ StrictFP strictFP(Loop &L, ScalarEvolution &SE) {
   return Out;
 }
 
+LoopFacts loopFacts(const NamedLoop &N, LoopInfo &LI, ScalarEvolution &SE) {
+  StrictFP FP = strictFP(*N.L, SE);
+  unsigned Trip = SE.getSmallConstantTripCount(N.L);
+  LoopFacts Out = {{"id", N.Id},
+                   {"depth", static_cast<int64_t>(N.L->getLoopDepth())},
+                   {"blocks", static_cast<int64_t>(N.L->getNumBlocks())},
+                   {"trip_count", Trip ? json::Value(static_cast<int64_t>(Trip)) : json::Value(nullptr)},
+                   {"strict_fp_reduction", !FP.Reduction.empty()},
+                   {"strict_fp_induction", !FP.Induction.empty()}};
+  LoopBody B = loopBody(*N.L, LI, SE);
+  for (auto [Key, Value] : {std::pair<const char *, int64_t>{"instructions", B.Instructions},
+                            {"loads", B.Loads}, {"stores", B.Stores}, {"fp_ops", B.FPOps},
+                            {"int_ops", B.IntOps}, {"calls", B.Calls}, {"cond_branches", B.CondBranches},
+                            {"contiguous", B.Contiguous}, {"strided", B.Strided},
+                            {"invariant", B.Invariant}, {"indirect", B.Indirect},
+                            {"reductions", B.Reductions}, {"min_access_bits", B.MinAccessBits},
+                            {"max_access_bits", B.MaxAccessBits}})
+    Out.emplace_back(Key, Value);
+  return Out;
+}
+
+json::Object loopRecord(const LoopFacts &Facts) {
+  json::Object O;
+  for (const auto &[Key, Value] : Facts)
+    O[Key] = Value;
+  return O;
+}
+
 PreservedAnalyses PrintLoopsPass::run(Function &F, FunctionAnalysisManager &AM) {
   LoopInfo &LI = AM.getResult<LoopAnalysis>(F);
   if (LI.empty())
     return PreservedAnalyses::all();
   ScalarEvolution &SE = AM.getResult<ScalarEvolutionAnalysis>(F);
   for (const NamedLoop &N : loopIds(F, LI)) {
-    StrictFP FP = strictFP(*N.L, SE);
-    unsigned Trip = SE.getSmallConstantTripCount(N.L);
     std::string Line;
     raw_string_ostream OS(Line);
     json::OStream J(OS);
-    J.object([&] {
-      J.attribute("id", N.Id);
-      J.attribute("depth", static_cast<int64_t>(N.L->getLoopDepth()));
-      J.attribute("blocks", static_cast<int64_t>(N.L->getNumBlocks()));
-      J.attribute("trip_count", Trip ? json::Value(static_cast<int64_t>(Trip)) : json::Value(nullptr));
-      J.attribute("strict_fp_reduction", !FP.Reduction.empty());
-      J.attribute("strict_fp_induction", !FP.Induction.empty());
-      LoopBody B = loopBody(*N.L, LI, SE);
-      for (auto [Key, Value] : {std::pair<const char *, int64_t>{"instructions", B.Instructions},
-                                {"loads", B.Loads}, {"stores", B.Stores}, {"fp_ops", B.FPOps},
-                                {"int_ops", B.IntOps}, {"calls", B.Calls}, {"cond_branches", B.CondBranches},
-                                {"contiguous", B.Contiguous}, {"strided", B.Strided},
-                                {"invariant", B.Invariant}, {"indirect", B.Indirect},
-                                {"reductions", B.Reductions}, {"min_access_bits", B.MinAccessBits},
-                                {"max_access_bits", B.MaxAccessBits}})
+    J.object([&] {  // in the facts' order (a json::Object would print its keys sorted)
+      for (const auto &[Key, Value] : loopFacts(N, LI, SE))
         J.attribute(Key, Value);
     });
     errs() << "irpipe: loop " << Line << "\n";

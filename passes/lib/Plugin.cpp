@@ -21,7 +21,8 @@
 // hooks the vectorizer start of the default pipeline: -irpipe-print-loops
 // prints the loop ids there, and an advice file with "loops" (version 2) adds
 // irpipe-apply-loops there (and turns on -enable-unroll-and-jam and
-// -enable-loop-distribute when it has such decisions).
+// -enable-loop-distribute when it has such decisions); so does a live server
+// with -irpipe-objective=speed, which then decides loops only (LoopAdvice.h).
 //===----------------------------------------------------------------------===//
 #include "irpipe/ApplyAdvice.h"
 #include "irpipe/LoopAdvice.h"
@@ -74,13 +75,15 @@ static void registerCallbacks(PassBuilder &PB) {
   PB.registerVectorizerStartEPCallback([Loops](FunctionPassManager &FPM, OptimizationLevel) {
     if (irpipe::printLoopsRequested())
       FPM.addPass(irpipe::PrintLoopsPass());
-    if (Loops.Any)
+    if (Loops.Any || irpipe::liveLoopsRequested())
       FPM.addPass(irpipe::ApplyLoopAdvicePass());
   });
   PB.registerPipelineStartEPCallback(
       [&PB](ModulePassManager &MPM, OptimizationLevel Level) {
+        // live speed asks per loop (above), not for the module's pipeline
         if (Level != OptimizationLevel::O0 &&
-            (!irpipe::adviceFile().empty() || !irpipe::serverSocket().empty()))
+            (!irpipe::adviceFile().empty() ||
+             (!irpipe::serverSocket().empty() && !irpipe::liveLoopsRequested())))
           MPM.addPass(irpipe::ApplyAdvicePass(PB, /*Replace=*/true));
       });
   if (PassInstrumentationCallbacks *PIC = PB.getPassInstrumentationCallbacks())

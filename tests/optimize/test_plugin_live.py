@@ -55,7 +55,7 @@ def test_real_server(tmp_path: Path) -> None:
     ("silent", lambda c: time.sleep(3), "no answer within 200 ms"),
     ("junk", lambda c: c.sendall(struct.pack(">I", 9) + b"not json!"), "answer is not JSON"),
     ("huge", lambda c: c.sendall(struct.pack(">I", 1 << 30)), "answer too long"),
-    ("refusal", lambda c: send(c, {"ok": False, "error": "overloaded"}), "answer without a pipeline: overloaded"),
+    ("refusal", lambda c: send(c, {"ok": False, "error": "overloaded"}), "refused: overloaded"),
     ("bad-pipeline", lambda c: send(c, {"ok": True, "pipeline": "function(no-such-pass)"}),
      "advice pipeline 'function(no-such-pass)' does not parse"),
 ])

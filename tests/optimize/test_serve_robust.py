@@ -18,8 +18,11 @@ from typing import Any, Iterator
 
 import pytest
 
+from irpipe.nn.loop_policy import NumpyLoopPolicy
 from irpipe.optimize.protocol import ServeError, recv, send
 from irpipe.optimize.serve import Server
+from irpipe.paths import model_dir
+from irpipe.schema import LOOP_BODY_FACTS
 from irpipe.testing.serve import FakePredictor, ask, ask_raw
 
 MODULE = base64.b64encode(b"define i32 @f(i32 %x) {\n  ret i32 %x\n}\n").decode()
@@ -67,6 +70,8 @@ def serve_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "irpipe.optimize.serve"]
 
 
+LOOP = {"id": "f/L0", "depth": 1, "blocks": 2, "trip_count": None, "strict_fp_reduction": False,
+        "strict_fp_induction": False, **{k: 1 for k in LOOP_BODY_FACTS}}
 BAD = [  # (request, a word the error must contain)
     ({**ADVISE, "verify": "abc"}, "verify"), ({**ADVISE, "verify": None}, "verify"),
     ({**ADVISE, "verify": 2.5}, "verify"), ({**ADVISE, "verify": True}, "verify"),
@@ -90,6 +95,17 @@ BAD = [  # (request, a word the error must contain)
     ({"op": "optimize", "module": MODULE, "text": 1}, "text"),
     ({"op": "optimize", "module": MODULE, "advice": None}, "advice"),
     ({"op": "optimize", "module": MODULE, "pipeline": "default<O3>"}, "unknown field"),
+    ({"op": "loops"}, "'loops' must be a list"), ({"op": "loops", "loops": {"f/L0": {}}}, "'loops' must be a list"),
+    ({"op": "loops", "loops": [LOOP, LOOP]}, "'id' must be a new loop id"),
+    ({"op": "loops", "loops": [{**LOOP, "id": "f"}]}, "'id' must be a new loop id"),
+    ({"op": "loops", "loops": [{**LOOP, "id": "f/L01"}]}, "'id' must be a new loop id"),
+    ({"op": "loops", "loops": [{**LOOP, "depth": -1}]}, "'depth' must be"),
+    ({"op": "loops", "loops": [{**LOOP, "loads": 1.5}]}, "'loads' must be"),
+    ({"op": "loops", "loops": [{**LOOP, "trip_count": 0}]}, "'trip_count'"),
+    ({"op": "loops", "loops": [{**LOOP, "strict_fp_reduction": 1}]}, "strict_fp_reduction"),
+    ({"op": "loops", "loops": [{**LOOP, "shape": "nice"}]}, "unknown field 'shape'"),
+    ({"op": "loops", "loops": [LOOP], "unroll_and_jam": "yes"}, "unroll_and_jam"),
+    ({"op": "loops", "loops": [LOOP] * 5000}, "at most 4096"), ({"op": "loops", "loops": [3]}, "not an object"),
 ]
 
 
@@ -204,6 +220,22 @@ def test_accept_survives_emfile_and_errors(serve, monkeypatch: pytest.MonkeyPatc
     lines = serve_lines(caplog)
     assert any("EMFILE" in m for m in lines) and any("accept bug" in m for m in lines)
     assert all("\n" not in m for m in lines)
+
+
+def test_loops_are_answered_by_the_loop_policy(serve) -> None:
+    policy = NumpyLoopPolicy.load(model_dir("loop-decisions"))
+    inner = {**LOOP, "id": "f/L0.0", "depth": 2, "trip_count": 64}
+    listing = [{**LOOP, "trip_count": 64}, inner]
+    with connect(serve(loop_policy=policy)) as c, connect(serve()) as without:
+        reply = exchange(c, {"op": "loops", "loops": listing})
+        assert reply == {"ok": True, "loops": policy.advice(listing)}
+        no_jam = exchange(c, {"op": "loops", "loops": listing, "unroll_and_jam": False})["loops"]
+        assert all("unroll_and_jam" not in d for d in no_jam.values())
+        assert exchange(c, {"op": "loops", "loops": []}) == {"ok": True, "loops": {}}
+        health = exchange(c, {"op": "health"})
+        assert health["loop_model"] == policy.directory and health["stats"]["loop_requests"] == 3
+        refused = exchange(without, {"op": "loops", "loops": listing})
+        assert not refused["ok"] and "no loop policy loaded" in refused["error"]
 
 
 def test_connection_cap(serve) -> None:

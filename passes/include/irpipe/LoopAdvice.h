@@ -84,7 +84,17 @@
 // (-Wpass-failed), an error under -Werror; so the plugin's pass gate skips
 // transform-warning in the functions irpipe advised (a `#pragma clang loop` in
 // such a function then loses that warning too).
-// Live mode (irpipe serve) answers pipelines only: no per-loop decisions.
+// Live mode.  With -irpipe-server=SOCK and -irpipe-objective=speed, the module
+// keeps the default pipeline and irpipe-apply-loops asks the server at the
+// vectorizer start for each function that has loops: it sends the function's
+// loop listing (the facts irpipe-loops-print prints) as {"op": "loops", ...}
+// and applies the answered decisions like an advice file's (same checks, same
+// FP rule).  The pipeline is built before any answer comes, so the request says
+// whether unroll-and-jam and distribution run (-enable-unroll-and-jam,
+// -enable-loop-distribute on the command line) and the policy chooses among
+// what the compile can carry out.  A server that is absent, slow or answers
+// anything else costs one warning; the process then stops asking (the rest of
+// its functions keep LLVM's choices without another deadline each).
 //===----------------------------------------------------------------------===//
 #ifndef IRPIPE_LOOPADVICE_H
 #define IRPIPE_LOOPADVICE_H
@@ -136,6 +146,13 @@ struct LoopDecisions {
   std::optional<bool> Distribute;
 };
 
+/// What the listing says of one loop, in the printed order: id, shape, body facts.
+using LoopFacts = std::vector<std::pair<std::string, llvm::json::Value>>;
+LoopFacts loopFacts(const NamedLoop &N, llvm::LoopInfo &LI, llvm::ScalarEvolution &SE);
+
+/// \p Facts as a JSON object (one entry of a live loops request).
+llvm::json::Object loopRecord(const LoopFacts &Facts);
+
 /// The advised loops of one function: (loop id, decisions), ids sorted.
 using AdvisedLoops = std::vector<std::pair<std::string, LoopDecisions>>;
 
@@ -163,6 +180,15 @@ LoopAdviceSummary loopAdviceSummary();
 /// Turn on LLVM's -enable-unroll-and-jam (\p S.Jam) and -enable-loop-distribute
 /// (\p S.Distribute) unless the command line set them (LoopAdvice.h's top).
 void enableLoopPasses(const LoopAdviceSummary &S);
+
+/// Live per-loop mode: a server is set and -irpipe-objective=speed (see "Live mode").
+bool liveLoopsRequested();
+
+/// Ask the server at \p Path for the decisions of \p Listing (one function's loop
+/// records); the answer's "loops" object, or nullopt after one warning (and then
+/// every later call of this process answers nullopt at once).
+std::optional<llvm::json::Object> askServerLoops(const std::string &Path, llvm::json::Array Listing,
+                                                 bool UnrollAndJam, bool Distribute);
 
 /// -irpipe-print-loops: print the loops at the vectorizer-start point.
 bool printLoopsRequested();
