@@ -5,6 +5,11 @@ torch for it).
 :mod:`irpipe.train.loop_decisions` trains the model (torch) and reads the same names from here;
 :class:`NumpyLoopPolicy` computes what its ``LoopDecisionNet`` computes (tested to 1e-5).
 
+The choice keeps every loop nest within :data:`UNROLL_BUDGET` IR instructions after unrolling
+(:class:`NestGrowth`: counts multiply along a nest; the loop with the best predicted gain chooses
+first, a loop whose count would not fit takes its best decision that does).  Without it the policy
+grew one program's .text 22x (regexvm, unroll 8 on a nest) and ran slower.
+
     USAGE: policy = NumpyLoopPolicy.load("models/loop-decisions")
            loops = policy.advice(listing)     # a plugin loop listing -> advice v2 "loops"
 """
@@ -91,8 +96,63 @@ def policy_advice(predict: Callable[[np.ndarray], np.ndarray], columns: np.ndarr
     allowed = np.stack([allowed_mask(lp, ids) for lp in listing])
     if can is not None:
         allowed &= can
-    chosen = [choose(p, a, margin) for p, a in zip(predict(feats), allowed)]
-    return {lp["id"]: json.loads(DECISIONS[c]) for lp, c in zip(listing, chosen) if c >= 0}
+    preds = predict(feats)
+    growth = NestGrowth(listing)
+    chosen: dict[str, dict[str, Any]] = {}
+    for i in sorted(range(len(listing)), key=lambda i: float(np.min(np.where(allowed[i], preds[i], np.inf)))):
+        lid = ids[i]  # the loop with the best predicted gain decides first
+        fits = np.array([growth.fits(lid, UNROLL_COUNTS[j]) for j in range(len(DECISIONS))])
+        c = choose(preds[i], allowed[i] & fits, margin)
+        if c >= 0:
+            growth.unroll(lid, UNROLL_COUNTS[c])
+            chosen[lid] = json.loads(DECISIONS[c])
+    return {lid: chosen[lid] for lid in ids if lid in chosen}
+
+
+#: the unroll count each of :data:`DECISIONS` asks for (1: none)
+UNROLL_COUNTS: tuple[int, ...] = tuple(u if isinstance(u := json.loads(d).get("unroll"), int) else 1
+                                       for d in DECISIONS)
+#: the most IR instructions a loop nest may grow to through the policy's unroll counts; LLVM's own
+#: cap on one pragma unroll is 16K, but counts multiply along a nest, and the code after it
+#: (SLP, instcombine, codegen) slows down superlinearly on such bodies
+UNROLL_BUDGET = 2048
+
+
+class NestGrowth:
+    """The instructions each loop nest of a listing grows to under the unroll counts chosen so far:
+    ``k * (body + what its subloops' counts added)``, bottom-up along the nest."""
+
+    def __init__(self, listing: Sequence[dict[str, Any]], budget: int = UNROLL_BUDGET):
+        self.body = {lp["id"]: int(lp.get("instructions") or 0) for lp in listing}
+        self.count: dict[str, int] = {}
+        self.budget = budget
+
+    def _size(self, lid: str) -> int:
+        children = [o for o in self.body if o.startswith(lid + ".") and "." not in o[len(lid) + 1:]]
+        added = sum(self._size(c) - self.body[c] for c in children)
+        return self.count.get(lid, 1) * (self.body[lid] + added)
+
+    def _top(self, lid: str) -> str:
+        return lid.split(".", 1)[0]
+
+    def fits(self, lid: str, k: int) -> bool:
+        """Whether unrolling ``lid`` ``k`` times keeps its nest within the budget (always for k=1)."""
+        if k <= 1:
+            return True
+        before = self.count.get(lid)
+        self.count[lid] = k
+        try:
+            return self._size(self._top(lid)) <= self.budget
+        finally:
+            if before is None:
+                del self.count[lid]
+            else:
+                self.count[lid] = before
+
+    def unroll(self, lid: str, k: int) -> None:
+        """Record ``lid``'s chosen count."""
+        if k > 1:
+            self.count[lid] = k
 
 
 class NumpyLoopPolicy:

@@ -11,7 +11,8 @@ import pytest
 
 from irpipe.errors import ModelError
 from irpipe.nn.checkpoint_files import write_checkpoint
-from irpipe.nn.loop_policy import DECISIONS, FEATURES, PROBLEM, NumpyLoopPolicy
+from irpipe.nn.loop_policy import (DECISIONS, FEATURES, PROBLEM, UNROLL_BUDGET, NestGrowth, NumpyLoopPolicy,
+                                  policy_advice)
 
 ROOT = Path(__file__).resolve().parents[2]
 LISTING = [
@@ -61,3 +62,35 @@ def test_other_features_are_refused(tmp_path: Path) -> None:
                      {"features": ["no_such_feature"], "decisions": list(DECISIONS)})
     with pytest.raises(ModelError, match="other loop features"):
         NumpyLoopPolicy.load(tmp_path)
+
+
+def test_nest_growth_counts_multiply_along_a_nest() -> None:
+    listing = [{"id": "f/L0", "instructions": 100}, {"id": "f/L0.0", "instructions": 60},
+               {"id": "f/L0.0.0", "instructions": 20}, {"id": "f/L1", "instructions": 300}, {"id": "g/L0", "instructions": 10}]
+    growth = NestGrowth(listing, budget=1000)
+    assert growth.fits("f/L0.0.0", 8)  # 100 + 7 * 20 = 240
+    growth.unroll("f/L0.0.0", 8)
+    assert growth.fits("f/L0.0", 2)    # 100 + (2 * (60 + 140) - 60) = 440
+    growth.unroll("f/L0.0", 2)
+    assert growth.fits("f/L0", 2) and not growth.fits("f/L0", 4)  # 2 * 440 = 880; 4 * 440 = 1760
+    assert growth.fits("f/L1", 2) and not growth.fits("f/L1", 4)  # other nests count alone
+    assert growth.fits("g/L0", 8) and growth.fits("f/L0", 1)
+
+
+def test_the_policy_keeps_each_nest_within_the_unroll_budget() -> None:
+    """A predictor that wants unroll 8 everywhere gets it only where the nest stays within budget; the
+    loop with the best predicted gain decides first."""
+    listing = [dict(LISTING[0], instructions=200), dict(LISTING[1], instructions=150)]
+    want = np.full((2, len(DECISIONS)), 0.0, dtype=np.float32)
+    eight = DECISIONS.index('{"unroll":8}')
+    want[:, eight] = [-0.2, -0.3]  # the inner loop gains more
+    want[:, DECISIONS.index('{"unroll":2}')] = -0.1
+    want[:, DECISIONS.index('{"interleave":2}')] = -0.05
+    columns = np.arange(len(FEATURES))
+    advice = policy_advice(lambda x: want, columns, 0.01, listing)
+    assert advice["main/L0.0"] == {"unroll": 8}  # 200 + 7 * 150 = 1250 <= 2048
+    assert advice["main/L0"] == {"interleave": 2}  # unroll 2 would make 2 * 1250 > 2048
+    size = NestGrowth(listing)
+    for lid, d in advice.items():
+        size.unroll(lid, d.get("unroll", 1) if isinstance(d.get("unroll"), int) else 1)
+    assert size._size("main/L0") <= UNROLL_BUDGET
