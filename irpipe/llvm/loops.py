@@ -35,8 +35,10 @@ def parse_loop_listing(text: str) -> list[dict[str, Any]]:
 
 
 #: the most loops one listing may carry over irpipe serve's socket (one function's loops)
-MAX_LISTED_LOOPS = 4096
-_LOOP_ID = re.compile(r".{1,4096}/L(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*", re.S)
+MAX_LISTED_LOOPS = 1024
+#: the deepest loop nest a listing may name (LLVM's loops nest a few levels; ids grow with depth)
+MAX_LOOP_DEPTH = 64
+_LOOP_ID = re.compile(r".{1,4096}/L(?:0|[1-9][0-9]{0,8})(?:\.(?:0|[1-9][0-9]{0,8})){0,%d}" % (MAX_LOOP_DEPTH - 1), re.S)
 
 
 def checked_listing(value: Any) -> list[dict[str, Any]]:
@@ -53,7 +55,8 @@ def checked_listing(value: Any) -> list[dict[str, Any]]:
             raise ValueError(f"loops[{i}] is not an object")
         lid = entry.get("id")
         if not isinstance(lid, str) or not _LOOP_ID.fullmatch(lid) or lid in seen:
-            raise ValueError(f"loops[{i}]: 'id' must be a new loop id FUNCTION/L<path> (e.g. kernel/L1.0)")
+            raise ValueError(f"loops[{i}]: 'id' must be a new loop id FUNCTION/L<path> (e.g. kernel/L1.0), "
+                             f"at most {MAX_LOOP_DEPTH} levels deep")
         seen.add(lid)
         extra = sorted(set(entry) - {"id", "trip_count", "strict_fp_reduction", "strict_fp_induction", *counts})
         if extra:

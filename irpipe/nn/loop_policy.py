@@ -120,39 +120,49 @@ UNROLL_BUDGET = 2048
 
 class NestGrowth:
     """The instructions each loop nest of a listing grows to under the unroll counts chosen so far:
-    ``k * (body + what its subloops' counts added)``, bottom-up along the nest."""
+    a loop's size is ``count * inner``, ``inner`` its body plus what its subloops' counts added.
+    Each query walks one path up the nest (O(depth)), whatever the listing's size."""
 
     def __init__(self, listing: Sequence[dict[str, Any]], budget: int = UNROLL_BUDGET):
-        self.body = {lp["id"]: int(lp.get("instructions") or 0) for lp in listing}
+        self.inner = {lp["id"]: int(lp.get("instructions") or 0) for lp in listing}
         self.count: dict[str, int] = {}
         self.budget = budget
 
-    def _size(self, lid: str) -> int:
-        children = [o for o in self.body if o.startswith(lid + ".") and "." not in o[len(lid) + 1:]]
-        added = sum(self._size(c) - self.body[c] for c in children)
-        return self.count.get(lid, 1) * (self.body[lid] + added)
+    def _ancestors(self, lid: str) -> list[str]:
+        """``lid``'s enclosing loops, innermost first (``f/L1.0.2`` -> ``f/L1.0``, ``f/L1``)."""
+        fn, _, path = lid.rpartition("/L")
+        parts = path.split(".")
+        return [f"{fn}/L{'.'.join(parts[:n])}" for n in range(len(parts) - 1, 0, -1)]
 
-    def _top(self, lid: str) -> str:
-        return lid.split(".", 1)[0]
+    def size(self, lid: str) -> int:
+        """``lid``'s instructions after unrolling (its subloops included)."""
+        return self.count.get(lid, 1) * self.inner.get(lid, 0)
+
+    def _growth(self, lid: str, k: int) -> list[tuple[str, int]]:
+        """(ancestor, how much its ``inner`` grows) when ``lid`` takes count ``k``; the last entry
+        is the top loop's own growth, keyed by ``""``."""
+        delta = (k - self.count.get(lid, 1)) * self.inner.get(lid, 0)
+        out = []
+        for a in self._ancestors(lid):
+            out.append((a, delta))
+            delta *= self.count.get(a, 1)
+        return [*out, ("", delta)]
 
     def fits(self, lid: str, k: int) -> bool:
         """Whether unrolling ``lid`` ``k`` times keeps its nest within the budget (always for k=1)."""
         if k <= 1:
             return True
-        before = self.count.get(lid)
-        self.count[lid] = k
-        try:
-            return self._size(self._top(lid)) <= self.budget
-        finally:
-            if before is None:
-                del self.count[lid]
-            else:
-                self.count[lid] = before
+        top = ([lid, *self._ancestors(lid)])[-1]
+        return self.size(top) + self._growth(lid, k)[-1][1] <= self.budget
 
     def unroll(self, lid: str, k: int) -> None:
         """Record ``lid``'s chosen count."""
-        if k > 1:
-            self.count[lid] = k
+        if k <= 1 or lid not in self.inner:
+            return
+        for a, delta in self._growth(lid, k)[:-1]:
+            if a in self.inner:
+                self.inner[a] += delta
+        self.count[lid] = k
 
 
 class NumpyLoopPolicy:

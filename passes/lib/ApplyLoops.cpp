@@ -179,7 +179,10 @@ PreservedAnalyses ApplyLoopAdvicePass::run(Function &F, FunctionAnalysisManager 
   ScalarEvolution &SE = AM.getResult<ScalarEvolutionAnalysis>(F);
   std::vector<NamedLoop> Named = loopIds(F, LI);
   AdvisedLoops Answered;
-  if (Live && !Named.empty()) {
+  if (Live && Named.size() > MaxLiveLoops)  // irpipe serve refuses longer listings
+    warn("function '" + F.getName() + "' has " + Twine(Named.size()) + " loops, more than a live request "
+         "carries (" + Twine(MaxLiveLoops) + "); they keep LLVM's choices");
+  else if (Live && !Named.empty()) {
     Answered = liveLoopAdvice(Named, LI, SE);
     Advice = &Answered;
   }

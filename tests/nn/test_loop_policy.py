@@ -93,4 +93,16 @@ def test_the_policy_keeps_each_nest_within_the_unroll_budget() -> None:
     size = NestGrowth(listing)
     for lid, d in advice.items():
         size.unroll(lid, d.get("unroll", 1) if isinstance(d.get("unroll"), int) else 1)
-    assert size._size("main/L0") <= UNROLL_BUDGET
+    assert size.size("main/L0") <= UNROLL_BUDGET
+
+
+def test_nest_growth_is_quick_on_a_huge_listing() -> None:
+    """4096 loops (4x what one request may carry) in 64 nests 64 deep (the deepest a request may
+    name) stay cheap: each query walks one path up its nest."""
+    listing = [{"id": f"f.llvm.{n}/L" + ".".join(["0"] * (d + 1)), "instructions": 1}
+               for n in range(64) for d in range(64)]
+    growth = NestGrowth(listing, budget=10**30)
+    for lp in listing[::-1]:
+        if growth.fits(lp["id"], 2):
+            growth.unroll(lp["id"], 2)
+    assert growth.size("f.llvm.0/L0") == 2 ** 64  # each level doubles what it holds

@@ -159,3 +159,28 @@ def test_server_without_a_loop_policy_refuses(program, tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_function_with_more_loops_than_a_request_carries(tmp_path: Path) -> None:
+    """1025 loops in one function: one warning, no request, the module unchanged (irpipe-apply-loops
+    by itself, so no -O3 on a 1025-loop function)."""
+    body, prev = [], "entry"
+    for i in range(1025):
+        nxt = f"l{i + 1}" if i < 1024 else "done"
+        body += [f"l{i}:", f"  %i{i} = phi i32 [0, %{prev}], [%j{i}, %l{i}]", f"  store volatile i32 %i{i}, ptr %p",
+                 f"  %j{i} = add i32 %i{i}, 1", f"  %c{i} = icmp slt i32 %j{i}, %n",
+                 f"  br i1 %c{i}, label %l{i}, label %{nxt}"]
+        prev = f"l{i}"
+    ir = "\n".join(["define void @many(ptr %p, i32 %n) {", "entry:", "  br label %l0", *body, "done:",
+                    "  ret void", "}", ""])
+    sock, seen = tmp_path / "s.sock", []
+    fake = fake_server(sock, lambda c: send(c, {"ok": True, "loops": {}}), seen)
+    try:
+        done = Toolchain().run("opt", [f"-load-pass-plugin={PLUGIN}", "-passes=irpipe-apply-loops",
+                                       f"-irpipe-server={sock}", "-irpipe-objective=speed", "-S", "-", "-o", "-"],
+                               input=ir.encode(), timeout=120)
+    finally:
+        fake.close()
+    err = done.stderr.decode(errors="replace")
+    assert err.count("irpipe: warning") == 1 and "has 1025 loops, more than a live request carries (1024)" in err
+    assert not seen and "llvm.loop" not in done.stdout.decode()

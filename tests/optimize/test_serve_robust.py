@@ -105,7 +105,7 @@ BAD = [  # (request, a word the error must contain)
     ({"op": "loops", "loops": [{**LOOP, "strict_fp_reduction": 1}]}, "strict_fp_reduction"),
     ({"op": "loops", "loops": [{**LOOP, "shape": "nice"}]}, "unknown field 'shape'"),
     ({"op": "loops", "loops": [LOOP], "unroll_and_jam": "yes"}, "unroll_and_jam"),
-    ({"op": "loops", "loops": [LOOP] * 5000}, "at most 4096"), ({"op": "loops", "loops": [3]}, "not an object"),
+    ({"op": "loops", "loops": [LOOP] * 1025}, "at most 1024"), ({"op": "loops", "loops": [3]}, "not an object"),
 ]
 
 

@@ -181,6 +181,10 @@ LoopAdviceSummary loopAdviceSummary();
 /// (\p S.Distribute) unless the command line set them (LoopAdvice.h's top).
 void enableLoopPasses(const LoopAdviceSummary &S);
 
+/// The most loops one live request carries (irpipe serve refuses more: irpipe/llvm/loops.py,
+/// MAX_LISTED_LOOPS); a function with more keeps LLVM's choices, with one warning.
+constexpr size_t MaxLiveLoops = 1024;
+
 /// Live per-loop mode: a server is set and -irpipe-objective=speed (see "Live mode").
 bool liveLoopsRequested();
 
