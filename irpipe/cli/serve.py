@@ -87,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
             threading.Thread(target=ch.serve_forever, daemon=True).start()
         if server is not None:
             server.start()
-        what = [f"{args.model}{' + ' + args.loop_model if server and server.loop_policy else ''} on {args.socket}"
-                ] if server else []
+        models = f"{args.model} + {args.loop_model}" if server and server.loop_policy else args.model
+        what = [f"{models} on {args.socket}"] if server else []
         what += [f"{ch.policy.kind} advisor on {ch.base}.in/.out" for ch in channels]
         print(f"irpipe serve: {'; '.join(what)}", flush=True)
         while not done.wait(0.5):

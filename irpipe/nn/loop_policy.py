@@ -72,6 +72,15 @@ def choose(pred_log: np.ndarray, allowed: np.ndarray, margin: float) -> int:
     return best if scores[best] < math.log(1.0 - margin) else -1
 
 
+#: the unroll count each of :data:`DECISIONS` asks for (1: none)
+UNROLL_COUNTS: tuple[int, ...] = tuple(u if isinstance(u := json.loads(d).get("unroll"), int) else 1
+                                       for d in DECISIONS)
+#: the most IR instructions a loop nest may grow to through the policy's unroll counts; LLVM's own
+#: cap on one pragma unroll is 16K, but counts multiply along a nest, and the code after it
+#: (SLP, instcombine, codegen) slows down superlinearly on such bodies
+UNROLL_BUDGET = 2048
+
+
 def runnable(unroll_and_jam: bool = True, distribute: bool = True) -> np.ndarray:
     """Which of :data:`DECISIONS` a compile can carry out: unroll-and-jam and distribution only where
     it runs those passes (a clang -O3 build whose pipeline is built before the advice comes)."""
@@ -107,15 +116,6 @@ def policy_advice(predict: Callable[[np.ndarray], np.ndarray], columns: np.ndarr
             growth.unroll(lid, UNROLL_COUNTS[c])
             chosen[lid] = json.loads(DECISIONS[c])
     return {lid: chosen[lid] for lid in ids if lid in chosen}
-
-
-#: the unroll count each of :data:`DECISIONS` asks for (1: none)
-UNROLL_COUNTS: tuple[int, ...] = tuple(u if isinstance(u := json.loads(d).get("unroll"), int) else 1
-                                       for d in DECISIONS)
-#: the most IR instructions a loop nest may grow to through the policy's unroll counts; LLVM's own
-#: cap on one pragma unroll is 16K, but counts multiply along a nest, and the code after it
-#: (SLP, instcombine, codegen) slows down superlinearly on such bodies
-UNROLL_BUDGET = 2048
 
 
 class NestGrowth:

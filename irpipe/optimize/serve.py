@@ -333,7 +333,7 @@ class Server:
                "worker": "alive" if alive else f"dead: {self.worker_error or 'stopped'}",
                "connections": connections, "max_connections": self.max_connections, "stats": stats,
                "optimize": self.jobs.health(),
-               "loop_model": getattr(self.loop_policy, "directory", None) if self.loop_policy else None,
+               "loop_model": getattr(self.loop_policy, "directory", None),
                "channels": {str(c.base): {"kind": c.policy.kind, **c.stats} for c in self.channels}}
         if not out["ok"]:
             out["error"] = "stopping" if self.stopping.is_set() else f"the batch worker died ({self.worker_error})"

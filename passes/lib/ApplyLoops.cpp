@@ -18,7 +18,6 @@
 #include "llvm/IR/Metadata.h"
 #include "llvm/Support/CommandLine.h"
 
-#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -142,11 +141,7 @@ AdvisedLoops liveLoopAdvice(const std::vector<NamedLoop> &Named, LoopInfo &LI, S
       serverSocket(), std::move(Listing), optionOn("enable-unroll-and-jam"), optionOn("enable-loop-distribute"));
   if (!Loops)
     return Out;
-  std::vector<std::string> Ids;
-  for (const auto &KV : *Loops)
-    Ids.push_back(KV.first.str());
-  std::sort(Ids.begin(), Ids.end());  // deterministic warnings, ids sorted as AdvisedLoops says
-  for (const std::string &Id : Ids) {
+  for (const std::string &Id : sortedKeys(*Loops)) {  // ids sorted, as AdvisedLoops says
     if (const json::Object *D = Loops->getObject(Id))
       Out.emplace_back(Id, parseDecisions(Id, *D));
     else
@@ -172,7 +167,7 @@ bool hasLoopAdvice(const Function &F) {
 PreservedAnalyses ApplyLoopAdvicePass::run(Function &F, FunctionAnalysisManager &AM) {
   const AdvisedLoops *Advice = loopAdviceFor(F);
   bool MarkOthers = DistributeOnlyAdvised;
-  bool Live = !Advice && liveLoopsRequested();
+  bool Live = !Advice && liveLoopsRequested() && !liveLoopsGaveUp();
   if (!Advice && !MarkOthers && !Live)
     return PreservedAnalyses::all();
   LoopInfo &LI = AM.getResult<LoopAnalysis>(F);

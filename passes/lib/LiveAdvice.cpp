@@ -162,9 +162,9 @@ std::optional<json::Object> exchange(const std::string &Path, json::Object Req,
 std::atomic<bool> LoopServerFailed{false};
 } // namespace
 
-bool liveLoopsRequested() {
-  return ObjectiveOpt == "speed" && !LoopServerFailed && !serverSocket().empty();
-}
+bool liveLoopsRequested() { return ObjectiveOpt == "speed" && !serverSocket().empty(); }
+
+bool liveLoopsGaveUp() { return LoopServerFailed; }
 
 std::optional<json::Object> askServer(const std::string &Path, const Module &M) {
   auto Fallback = [&](const Twine &Why) {

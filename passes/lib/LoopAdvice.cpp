@@ -99,15 +99,6 @@ struct ModulePlan {
   StringMap<AdvisedLoops> ByFunction;
 };
 
-/// Sorted keys of \p O (json::Object iterates in hash order): deterministic warnings.
-std::vector<std::string> sortedKeys(const json::Object &O) {
-  std::vector<std::string> Keys;
-  for (const auto &KV : O)
-    Keys.push_back(KV.first.str());
-  std::sort(Keys.begin(), Keys.end());
-  return Keys;
-}
-
 ModulePlan makeModulePlan(const Module &M) {
   ModulePlan P;
   std::string Path = adviceFile();
@@ -153,6 +144,14 @@ std::shared_ptr<const ModulePlan> planFor(const Module &M) {
 }
 
 } // namespace
+
+std::vector<std::string> sortedKeys(const json::Object &O) {
+  std::vector<std::string> Keys;
+  for (const auto &KV : O)
+    Keys.push_back(KV.first.str());
+  std::sort(Keys.begin(), Keys.end());
+  return Keys;
+}
 
 LoopDecisions parseDecisions(StringRef Id, const json::Object &O) {
   LoopDecisions D;

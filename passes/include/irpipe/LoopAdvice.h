@@ -164,6 +164,9 @@ const AdvisedLoops *loopAdviceFor(const llvm::Function &F);
 /// The function part of a loop id `FUNCTION/L<path>`; nullopt if \p Id is not one.
 std::optional<llvm::StringRef> loopIdFunction(llvm::StringRef Id);
 
+/// The keys of \p O sorted (json::Object iterates in hash order): deterministic warnings.
+std::vector<std::string> sortedKeys(const llvm::json::Object &O);
+
 /// \p O's decisions for loop \p Id; each bad key or value prints one warning
 /// and is dropped.
 LoopDecisions parseDecisions(llvm::StringRef Id, const llvm::json::Object &O);
@@ -187,6 +190,9 @@ constexpr size_t MaxLiveLoops = 1024;
 
 /// Live per-loop mode: a server is set and -irpipe-objective=speed (see "Live mode").
 bool liveLoopsRequested();
+
+/// True once a live loops request of this process failed: no more are sent.
+bool liveLoopsGaveUp();
 
 /// Ask the server at \p Path for the decisions of \p Listing (one function's loop
 /// records); the answer's "loops" object, or nullopt after one warning (and then
