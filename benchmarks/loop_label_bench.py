@@ -2,6 +2,7 @@
 
     nice -n 10 .venv/bin/python benchmarks/loop_label_bench.py [--count 24] [--seed 1]
                                                                [--out benchmarks/results/loops/sSEED]
+                                                               [--work out/loop-labels/sSEED]
 
 Generates ``count`` programs (irpipe.label.programs, seed ``seed``), labels every loop of each
 with irpipe.label.loops (each decision of its space alone, proxy cycles on ``count_args``, output
@@ -16,7 +17,11 @@ to -O3 (the plugin loaded, no advice; = 1.0):
 * ``loops>1%``: loops where some decision moves the proxy by more than 1% either way.
 
 Writes ``loop-labels.json`` (summary and per-program figures) and ``loop_labels.parquet``
-(schema LOOP_LABELS) to ``out``.
+(schema LOOP_LABELS) to ``out``.  Resumable: each program's rows and figures go to
+``--work`` (default ``out/loop-labels/sSEED``, not committed) as ``PROGRAM.{parquet,json}`` as
+soon as it is labelled (a failed one to ``PROGRAM.failed.json``), and a re-run with the same seed takes those instead of labelling the
+program again (program ``i`` of a seed does not depend on ``--count``, so a larger ``--count``
+extends a finished run).  ``seconds`` adds up every run's labelling time.
 
     .venv/bin/python benchmarks/loop_label_bench.py --refresh-facts benchmarks/results/loops/s1/loop_labels.parquet
 
@@ -56,8 +61,40 @@ def scored(got: dict[str, Any]) -> float:
     return got["ratio"] if got["output_ok"] and got["ratio"] is not None else 1.0
 
 
-def program_figures(stage: LoopLabeler, d: Path, rows: list[dict], log) -> dict[str, Any]:
-    """Oracle (single and combined) and every static rule's ratio of one labelled program."""
+def label_one(stage: LoopLabeler, d: Path, parts: Path) -> tuple[list[dict], dict | None, dict | None, float]:
+    """(rows, figures, failure, labelling seconds) of program folder ``d``: from ``parts`` when an
+    earlier run labelled it, else labelled now and written there (atomically, rows first)."""
+    rows_file, fig_file, failed_file = (parts / f"{d.name}{ext}" for ext in (".parquet", ".json", ".failed.json"))
+    if fig_file.exists() and rows_file.exists():
+        fig = json.loads(fig_file.read_text())
+        return read_shard(rows_file, "loop_labels").to_pylist(), fig, None, fig["seconds"]
+    if failed_file.exists():
+        failure = json.loads(failed_file.read_text())
+        return [], None, failure, failure.get("seconds", 0.0)
+    t0 = time.monotonic()
+    result = stage.process(d)
+    if result.failures:
+        failure = {**result.failures[0], "seconds": round(time.monotonic() - t0, 1)}
+        _write_json(failed_file, failure)
+        return [], None, failure, failure["seconds"]
+    got = result.rows["loop_labels"]
+    fig = program_figures(stage, d, got)
+    fig["seconds"] = round(time.monotonic() - t0, 1)
+    write_parquet(to_table(got, "loop_labels"), rows_file)
+    _write_json(fig_file, fig)
+    return got, fig, None, fig["seconds"]
+
+
+def _write_json(path: Path, doc: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(doc, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def program_figures(stage: LoopLabeler, d: Path, rows: list[dict]) -> dict[str, Any]:
+    """Oracle (single and combined) and every static rule's ratio of one labelled program
+    (``line``: the progress line that reports them)."""
     program = load_program(d)
     base, listed = stage.baseline(program)
     ok = [r for r in rows if r["output_ok"] and r["ratio"] is not None]
@@ -81,9 +118,9 @@ def program_figures(stage: LoopLabeler, d: Path, rows: list[dict], log) -> dict[
            "oracle_single": min([r["ratio"] for r in ok] + [1.0]),
            "oracle": scored(combined), "oracle_output_ok": combined["output_ok"], "oracle_error": combined["error"],
            "oracle_decisions": oracle_loops, "static": static}
-    log(f"  {program.name:28s} loops={len(listed)} sensitive={len(sensitive)} "
-        f"oracle-1={fig['oracle_single']:.4f} oracle={fig['oracle']:.4f}"
-        + ("" if combined["output_ok"] else f" (combined: {combined['error']})"))
+    fig["line"] = (f"{program.name:28s} loops={len(listed)} sensitive={len(sensitive)} "
+                   f"oracle-1={fig['oracle_single']:.4f} oracle={fig['oracle']:.4f}"
+                   + ("" if combined["output_ok"] else f" (combined: {combined['error']})"))
     return fig
 
 
@@ -143,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=24)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", help="default: benchmarks/results/loops/sSEED (the models' labels read every seed there)")
+    ap.add_argument("--work", help="finished programs, for a re-run to resume from (default out/loop-labels/sSEED)")
     ap.add_argument("--refresh-facts", metavar="FILE", help="only rewrite FILE's loop facts (see above)")
     a = ap.parse_args(argv)
     started, stage = time.monotonic(), LoopLabeler()
@@ -156,18 +194,21 @@ def main(argv: list[str] | None = None) -> int:
         write_parquet(table, Path(a.refresh_facts))
         print(f"{a.refresh_facts}: {table.num_rows} rows, facts refreshed ({time.monotonic() - started:.1f} s)")
         return 0
-    rows, programs, failures = [], [], []
+    out = Path(a.out or ROOT / "benchmarks" / "results" / "loops" / f"s{a.seed}")
+    work = Path(a.work or ROOT / "out" / "loop-labels" / f"s{a.seed}")
+    rows, programs, failures, spent = [], [], [], 0.0
     try:
         with tempfile.TemporaryDirectory(prefix="irpipe-loopbench-") as tmp:
-            for d in generate(Path(tmp) / "programs", a.count, a.seed):
-                result = stage.process(d)
-                failures += result.failures
-                if result.failures:
-                    print(f"  {d.name}: FAILED {result.failures[0]['error']}", flush=True)
+            for i, d in enumerate(generate(Path(tmp) / "programs", a.count, a.seed)):
+                got, fig, failure, seconds = label_one(stage, d, work)
+                spent += seconds
+                if failure is not None:
+                    failures.append(failure)
+                    print(f"  [{i + 1}/{a.count}] {d.name}: FAILED {failure['error']}", flush=True)
                     continue
-                got = result.rows["loop_labels"]
                 rows += got
-                programs.append(program_figures(stage, d, got, lambda s: print(s, flush=True)))
+                programs.append(fig)
+                print(f"  [{i + 1}/{a.count}] {fig['line']}", flush=True)
     finally:
         stage.close()
     doc = {"command": " ".join(["benchmarks/loop_label_bench.py", *(argv if argv is not None else sys.argv[1:])]),
@@ -175,13 +216,12 @@ def main(argv: list[str] | None = None) -> int:
            "wrong_outputs": sum(r["error"] == MISMATCH for r in rows),
            "failed_builds": sum(not r["output_ok"] and r["error"] != MISMATCH for r in rows),
            "failed": {f["recipe_id"]: f["error"] for f in failures},
-           "seconds": round(time.monotonic() - started, 1), "programs": programs}
-    out = Path(a.out or ROOT / "benchmarks" / "results" / "loops" / f"s{a.seed}")
+           "seconds": round(spent, 1), "programs": [{k: v for k, v in p.items() if k != "line"} for p in programs]}
     out.mkdir(parents=True, exist_ok=True)
     (out / "loop-labels.json").write_text(json.dumps(doc, indent=1) + "\n")
     write_parquet(to_table(rows, "loop_labels"), out / "loop_labels.parquet")
     report(doc)
-    print(f"({doc['seconds']} s) -> {out}")
+    print(f"({doc['seconds']} s of labelling, {time.monotonic() - started:.1f} s this run) -> {out}")
     return 0
 
 

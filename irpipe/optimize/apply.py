@@ -74,7 +74,7 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
     """One model call, then ``verify`` compiles (the baseline among them); the best wins.
 
     The baseline is the user's own command, ``opt-22 -passes='default<Oz>'`` on the
-    same input (:mod:`irpipe.optimize.baseline`); its output is the answer when no
+    same input, run as opt-22 runs it (:mod:`irpipe.optimize.baseline`: the same IR); its output is the answer when no
     candidate beats it (or all fail), so the result is never worse than what users
     run.  The module keeps its triple, target-cpu and target-features unless
     ``target`` asks otherwise.  The output passes LLVM's verifier.  ``predictor`` is a
@@ -105,7 +105,7 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
     children = list(workers) or [worker]
     cleanups = CLEANUPS[:cleanup_count(verify)]
     memo = CodegenMemo()  # outputs equal to one already compiled (often -Oz's) skip codegen
-    # opt-22's baseline (a child process, then its codegen) runs beside the model call and the
+    # the baseline (opt-22's pipeline and its codegen, in the first child) runs beside the model call and the
     # candidates: all start from the same module, and the choice waits for all of them
     with ThreadPoolExecutor(1, thread_name_prefix="irpipe-baseline") as side:
         pending = side.submit(user_baseline, module, reference, name=name, timeout_s=timeout_s,
@@ -160,7 +160,7 @@ def choose(base: Baseline, candidates: list[str], objective: str, *, name: str =
            outcomes: Sequence[Outcome | EvaluationError] | None = None
            ) -> tuple[OptimizeResult, dict[str, tuple[int, int]]]:
     """Compile each candidate on ``base.module`` (unless ``outcomes`` has them, in order); the
-    best beats opt-22's baseline or the baseline stays (the first of equals, in candidate order).
+    best beats the baseline or the baseline stays (the first of equals, in candidate order).
     Returns the result and the chosen module's per-function (instructions, code bytes).
 
     In one child (``worker``, default the process-wide one), or spread over ``workers`` (a
@@ -172,7 +172,7 @@ def choose(base: Baseline, candidates: list[str], objective: str, *, name: str =
         outcomes = _evaluate_all(base.module, candidates, objective, name=name, timeout_s=timeout_s,
                                  workers=list(workers) or [worker])
     best: tuple[float, str, bytes, dict] = (base_metric, base.pipeline, base.bitcode, base.per_function)
-    tried: list[dict[str, Any]] = [{"pipeline": base.pipeline, "metric": base_metric, "by": "opt-22"}]
+    tried: list[dict[str, Any]] = [{"pipeline": base.pipeline, "metric": base_metric, "by": "baseline"}]
     for pipeline, outcome in zip(candidates, outcomes):
         if isinstance(outcome, EvaluationError):
             tried.append({"pipeline": pipeline, "error": str(outcome).splitlines()[0][:300]})

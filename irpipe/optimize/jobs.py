@@ -11,7 +11,7 @@ job's one model call goes to the batch worker like any advise request
 A job checks the module in its first child and compiles the candidates side by side in its
 children; every evaluation runs in a fresh LLVMContext, so the reply -- pipeline, metrics,
 ``tried``, the output bytes -- is what ``irpipe optimize`` computes in-process with one child
-(tested).  Each child takes the next candidate when it is free, beside opt-22's baseline: on this
+(tested).  Each child takes the next candidate when it is free, beside the -Oz baseline: on this
 2-core machine a 1k-instruction module's job (size) takes 0.22 s with two children, 0.33 s before
 the baseline ran beside the candidates; on two busy cores more children are no faster.
 

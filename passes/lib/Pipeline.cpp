@@ -119,7 +119,7 @@ std::unique_ptr<Module> copyInto(const Module &Source, LLVMContext &Context,
                                  std::string &Message) {
   SmallVector<char, 0> Buffer;
   raw_svector_ostream OS(Buffer);
-  WriteBitcodeToFile(Source, OS);
+  WriteBitcodeToFile(Source, OS, /*ShouldPreserveUseListOrder=*/true);
   Expected<std::unique_ptr<Module>> Copy = parseBitcodeFile(
       MemoryBufferRef(StringRef(Buffer.data(), Buffer.size()), "copy"), Context);
   if (!Copy) {
@@ -282,7 +282,7 @@ bool evaluatePipeline(const Module &Source, const std::string &Pipeline,
     Counts = functionCounts(*M);  // before codegen, which changes the IR
   if (Options.Bitcode || Options.Digest) {
     raw_string_ostream OS(Result.Bitcode);
-    WriteBitcodeToFile(*M, OS);
+    WriteBitcodeToFile(*M, OS, /*ShouldPreserveUseListOrder=*/true);
   }
   bool Object = Options.Object;
   if (Options.Digest) {
