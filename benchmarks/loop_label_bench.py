@@ -21,7 +21,9 @@ Writes ``loop-labels.json`` (summary and per-program figures) and ``loop_labels.
 ``--work`` (default ``out/loop-labels/sSEED``, not committed) as ``PROGRAM.{parquet,json}`` as
 soon as it is labelled (a failed one to ``PROGRAM.failed.json``), and a re-run with the same seed takes those instead of labelling the
 program again (program ``i`` of a seed does not depend on ``--count``, so a larger ``--count``
-extends a finished run).  ``seconds`` adds up every run's labelling time.
+extends a finished run).  ``seconds`` adds up every run's labelling time.  ``--shard I/N``
+labels only programs ``i`` with ``i % N == I`` and writes nothing but those files, so N processes
+can share the cores; a run without ``--shard`` then gathers them and writes the results.
 
     .venv/bin/python benchmarks/loop_label_bench.py --refresh-facts benchmarks/results/loops/s1/loop_labels.parquet
 
@@ -83,6 +85,17 @@ def label_one(stage: LoopLabeler, d: Path, parts: Path) -> tuple[list[dict], dic
     write_parquet(to_table(got, "loop_labels"), rows_file)
     _write_json(fig_file, fig)
     return got, fig, None, fig["seconds"]
+
+
+def _shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` as (I, N), 0 <= I < N."""
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise SystemExit(f"--shard {text!r}: expected I/N, e.g. 0/2") from None
+    if not 0 <= i < n:
+        raise SystemExit(f"--shard {text!r}: need 0 <= I < N")
+    return i, n
 
 
 def _write_json(path: Path, doc: dict) -> None:
@@ -181,8 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", help="default: benchmarks/results/loops/sSEED (the models' labels read every seed there)")
     ap.add_argument("--work", help="finished programs, for a re-run to resume from (default out/loop-labels/sSEED)")
+    ap.add_argument("--shard", metavar="I/N", help="label only programs i with i %% N == I (no results written)")
     ap.add_argument("--refresh-facts", metavar="FILE", help="only rewrite FILE's loop facts (see above)")
     a = ap.parse_args(argv)
+    shard = _shard(a.shard) if a.shard else None
     started, stage = time.monotonic(), LoopLabeler()
     stage.setup()
     if a.refresh_facts:
@@ -200,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="irpipe-loopbench-") as tmp:
             for i, d in enumerate(generate(Path(tmp) / "programs", a.count, a.seed)):
+                if shard and i % shard[1] != shard[0]:
+                    continue
                 got, fig, failure, seconds = label_one(stage, d, work)
                 spent += seconds
                 if failure is not None:
@@ -211,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  [{i + 1}/{a.count}] {fig['line']}", flush=True)
     finally:
         stage.close()
+    if shard:
+        print(f"shard {a.shard}: {len(programs)} programs labelled, {len(failures)} failed -> {work}")
+        return 0
     doc = {"command": " ".join(["benchmarks/loop_label_bench.py", *(argv if argv is not None else sys.argv[1:])]),
            "count": a.count, "seed": a.seed, **summarize(programs), "rows": len(rows),
            "wrong_outputs": sum(r["error"] == MISMATCH for r in rows),

@@ -10,6 +10,14 @@ The choice keeps every loop nest within :data:`UNROLL_BUDGET` IR instructions af
 first, a loop whose count would not fit takes its best decision that does).  Without it the policy
 grew one program's .text 22x (regexvm, unroll 8 on a nest) and ran slower.
 
+A loop unlike every training loop keeps -O3 (:func:`supported`): the checkpoint stores the range
+of each feature over its training loops (``support_lo``/``support_hi``, every feature in
+:data:`FEATURES`, read by the model or not), and a loop with a feature beyond that range by more
+than the config's ``support_slack`` gets no decision.  A linear model extrapolates without
+bound: before the guard it predicted 20% gains for ``vectorize: off`` on the interpreter loops
+of regexvm (30 loops in one function, calls and branches in their bodies, none of which the
+generated training programs have) and that program ran 0.86x.
+
     USAGE: policy = NumpyLoopPolicy.load("models/loop-decisions")
            loops = policy.advice(listing)     # a plugin loop listing -> advice v2 "loops"
 """
@@ -31,9 +39,11 @@ from irpipe.schema import LOOP_BODY_FACTS
 PROBLEM = "loop-decisions"
 #: the decision space, as LOOP_LABELS keys, in output order
 DECISIONS: tuple[str, ...] = tuple(decision_key(d) for d in (*BASIC_DECISIONS, *OUTER_DECISIONS))
-#: the loop's shape: what the plugin's listing said before it described the body
+#: the loop's shape: what the plugin's listing said before it described the body.  Not the number of
+#: loops in its function: after inlining that is the program's loop count, a fingerprint of the
+#: program (3-12 in the generated corpus, 13-95 in benchmarks/suite), not a fact of the loop
 SHAPE_FEATURES = ("depth", "log2_blocks", "trip_known", "log2_trip", "strict_fp_reduction", "strict_fp_induction",
-                  "log2_subloops", "innermost", "log2_loops_in_function")
+                  "log2_subloops", "innermost")
 #: the loop's body (irpipe.schema.LOOP_BODY_FACTS): log2(1 + count), access widths in 64ths
 BODY_FEATURES = (*(f"log2_{k}" for k in LOOP_BODY_FACTS if not k.endswith("_bits")),
                  "min_access_bits_64", "max_access_bits_64")
@@ -48,7 +58,6 @@ def loop_features(loop: dict[str, Any], ids: Sequence[str]) -> np.ndarray:
     sub = sum(other.startswith(lid + ".") for other in ids)
     trip = loop.get("trip_count")
     known = trip is not None and not (isinstance(trip, float) and math.isnan(trip))
-    same_fn = sum(other.split("/")[0] == lid.split("/")[0] for other in ids)
     body = [loop.get(k) for k in LOOP_BODY_FACTS]
     body_f = ([math.nan] * len(BODY_FEATURES) if any(v is None for v in body) else
               [math.log2(1 + v) for k, v in zip(LOOP_BODY_FACTS, body) if not k.endswith("_bits")]
@@ -56,7 +65,24 @@ def loop_features(loop: dict[str, Any], ids: Sequence[str]) -> np.ndarray:
     return np.array([loop.get("depth") or 1, math.log2(1 + (loop.get("blocks") or 1)), float(known),
                      math.log2(1 + trip) if known else 0.0, float(bool(loop.get("strict_fp_reduction"))),
                      float(bool(loop.get("strict_fp_induction"))), math.log2(1 + sub), float(sub == 0),
-                     math.log2(1 + same_fn), *body_f], dtype=np.float32)
+                     *body_f], dtype=np.float32)
+
+
+#: how far (in feature units: log2 of a count, a depth, a 0/1 flag) a loop's feature may lie
+#: beyond its training range before the loop keeps -O3; a flag never set in training is out
+SUPPORT_SLACK = 0.5
+
+
+def supported(features: np.ndarray, lo: np.ndarray, hi: np.ndarray, slack: float = SUPPORT_SLACK) -> np.ndarray:
+    """Per loop (rows of ``[loops, len(FEATURES)]`` features), whether every feature lies within
+    ``[lo - slack, hi + slack]`` (NaN bounds: the training loops had no value there, no check; a NaN
+    feature: the listing has no such fact, no check); a negative ``slack`` checks nothing."""
+    f = np.asarray(features, dtype=np.float64)
+    if slack < 0:
+        return np.ones(len(f), dtype=bool)
+    low = np.where(np.isnan(lo), -np.inf, lo) - slack
+    high = np.where(np.isnan(hi), np.inf, hi) + slack
+    return np.all(np.isnan(f) | ((f >= low) & (f <= high)), axis=1)
 
 
 def allowed_mask(loop: dict[str, Any], ids: Sequence[str]) -> np.ndarray:
@@ -91,10 +117,12 @@ def runnable(unroll_and_jam: bool = True, distribute: bool = True) -> np.ndarray
 
 
 def policy_advice(predict: Callable[[np.ndarray], np.ndarray], columns: np.ndarray, margin: float,
-                  listing: Sequence[dict[str, Any]], *, can: np.ndarray | None = None) -> dict[str, dict[str, Any]]:
+                  listing: Sequence[dict[str, Any]], *, can: np.ndarray | None = None,
+                  support: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, dict[str, Any]]:
     """The decisions (advice v2 ``loops``) a model's ``predict`` (features -> log ratios) gives a plugin
-    loop listing; loops whose best prediction is not below ``1 - margin`` keep -O3 and are left out.
-    ``can`` (:func:`runnable`) leaves out decisions the compile cannot carry out."""
+    loop listing; loops whose best prediction is not below ``1 - margin``, and loops ``support``
+    (features -> mask, :func:`supported`) rejects, keep -O3 and are left out.  ``can``
+    (:func:`runnable`) leaves out decisions the compile cannot carry out."""
     if not listing:
         return {}
     ids = [lp["id"] for lp in listing]
@@ -106,6 +134,8 @@ def policy_advice(predict: Callable[[np.ndarray], np.ndarray], columns: np.ndarr
     if can is not None:
         allowed &= can
     preds = predict(feats)
+    if support is not None:
+        preds = np.where(support(feats)[:, None], preds, 0.0)  # a predicted ratio of 1: keep -O3
     growth = NestGrowth(listing)
     chosen: dict[str, dict[str, Any]] = {}
     for i in sorted(range(len(listing)), key=lambda i: float(np.min(np.where(allowed[i], preds[i], np.inf)))):
@@ -177,9 +207,11 @@ class NumpyLoopPolicy:
             raise ModelError(f"{weights.path}: trained on other loop features or decisions; retrain")
         self.directory = str(Path(weights.path).parent)
         self.margin = float(config.get("margin", 0.01))
+        self.slack = float(config.get("support_slack", SUPPORT_SLACK))
         self.columns = np.array([FEATURES.index(f) for f in features])
         n, out = len(features), len(DECISIONS)
         self.mean, self.std = weights("mean", (n,)), weights("std", (n,))
+        self.lo, self.hi = weights("support_lo", (len(FEATURES),)), weights("support_hi", (len(FEATURES),))
         hidden = int(config.get("hidden", 0))
         self.layers = ([(weights("net.weight", (out, n)), weights("net.bias", (out,)))] if hidden <= 0 else
                        [(weights("net.0.weight", (hidden, n)), weights("net.0.bias", (hidden,))),
@@ -201,9 +233,13 @@ class NumpyLoopPolicy:
                 x = np.tanh(x)
         return x
 
+    def supported(self, features: np.ndarray) -> np.ndarray:
+        """Per loop, whether it lies within the training range (:func:`supported`)."""
+        return supported(features, self.lo, self.hi, self.slack)
+
     def advice(self, listing: Sequence[dict[str, Any]], *, unroll_and_jam: bool = True,
                distribute: bool = True) -> dict[str, dict[str, Any]]:
         """The per-loop decisions for a plugin loop listing (:func:`policy_advice`); without
         ``unroll_and_jam`` / ``distribute`` none of those (the compile does not run the pass)."""
         can = None if unroll_and_jam and distribute else runnable(unroll_and_jam, distribute)
-        return policy_advice(self.predict, self.columns, self.margin, listing, can=can)
+        return policy_advice(self.predict, self.columns, self.margin, listing, can=can, support=self.supported)

@@ -255,7 +255,8 @@ class LoopDecisions:
             pred = policy.predict(loop_features(lp, ids)[None])[0]
             allowed = allowed_mask(lp, ids)
             loops.append({**lp, "predicted": {d: round(math.exp(p), 4) for d, p, a in zip(DECISIONS, pred, allowed)
-                                              if a}})
+                                              if a},
+                          "supported": bool(policy.supported(loop_features(lp, ids)[None])[0])})
         advice = policy.advice(listing)
         return {"file": file, "model": str(model_dir), "margin": policy.config.margin, "loops": loops,
                 "advice": loop_advice_doc(advice)}
@@ -266,8 +267,9 @@ class LoopDecisions:
         for lp in result["loops"]:
             best = min(lp["predicted"], key=lp["predicted"].get) if lp["predicted"] else "-"
             chosen = result["advice"]["modules"][0]["loops"].get(lp["id"])
+            keep = "keep -O3" if lp.get("supported", True) else "keep -O3 (unlike every training loop)"
             lines.append(f"  {lp['id']:<16} depth {lp['depth']} trip {lp['trip_count']}: best predicted {best} "
-                         f"{lp['predicted'].get(best, 1.0):.4f} -> {json.dumps(chosen) if chosen else 'keep -O3'}")
+                         f"{lp['predicted'].get(best, 1.0):.4f} -> {json.dumps(chosen) if chosen else keep}")
         return "\n".join([*lines, "advice:", json.dumps(result["advice"], indent=1)])
 
     def evaluate(self, request: EvalRequest) -> dict[str, Any]:

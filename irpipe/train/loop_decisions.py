@@ -36,7 +36,7 @@ from irpipe.errors import ConfigError, ModelError, SchemaError
 from irpipe.nn.checkpoint_files import read_meta
 # the torch-free half, named here too (tests and the problem read them from this module)
 from irpipe.nn.loop_policy import (BODY_FEATURES, DECISIONS, FEATURES, PROBLEM, SHAPE_FEATURES,  # noqa: F401
-                                    allowed_mask, choose, loop_features, policy_advice)
+                                    SUPPORT_SLACK, allowed_mask, choose, loop_features, policy_advice, supported)
 from irpipe.train import checkpoint, loop
 from irpipe.train.config import load_flat
 from irpipe.train.loop import TorchTrainable
@@ -66,6 +66,7 @@ class LoopDecisionsConfig:
     lr: float = 1e-2
     weight_decay: float = 0.1
     margin: float = 0.01          # keep -O3 unless the predicted ratio is below 1 - margin
+    support_slack: float = SUPPORT_SLACK  # keep -O3 for a loop with a feature this far beyond its training range (< 0: no guard)
     seed: int = 0
     threads: int = 1
     select: bool = False          # choose hidden/weight_decay/margin/body_facts in SELECT_GRID by CV on the training families
@@ -147,6 +148,9 @@ class LoopDecisionNet(nn.Module):
         self.register_buffer("columns", torch.tensor([FEATURES.index(f) for f in features]), persistent=False)
         self.register_buffer("mean", torch.zeros(n_features))
         self.register_buffer("std", torch.ones(n_features))
+        # every feature's range over the training loops (NaN: none had it), for the support guard
+        self.register_buffer("support_lo", torch.full((len(FEATURES),), float("nan")))
+        self.register_buffer("support_hi", torch.full((len(FEATURES),), float("nan")))
         self.net = (nn.Sequential(nn.Linear(n_features, hidden), nn.Tanh(), nn.Linear(hidden, n_out))
                     if hidden > 0 else nn.Linear(n_features, n_out))
 
@@ -165,6 +169,10 @@ def build_model(config: LoopDecisionsConfig, train_examples: Sequence[LoopExampl
                           "benchmarks/loop_label_bench.py --refresh-facts FILE, or set body_facts=false")
     model.mean.copy_(x.mean(0))
     model.std.copy_(x.std(0).clamp_min(1e-3) if len(train_examples) > 1 else torch.ones(x.shape[1]))
+    every = np.stack([e.features for e in train_examples]).astype(np.float64)
+    seen = ~np.isnan(every).all(0)
+    model.support_lo.copy_(torch.tensor(np.where(seen, np.nanmin(np.where(seen, every, 0.0), 0), np.nan)))
+    model.support_hi.copy_(torch.tensor(np.where(seen, np.nanmax(np.where(seen, every, 0.0), 0), np.nan)))
     return model
 
 
@@ -318,11 +326,18 @@ class LoopPolicy:
         (:func:`loop_features`)."""
         return self.model(torch.tensor(np.asarray(features, dtype=np.float32))).numpy()
 
+    def supported(self, features: np.ndarray) -> np.ndarray:
+        """Per loop, whether it lies within the training range (:func:`supported`)."""
+        return supported(features, self.model.support_lo.numpy(), self.model.support_hi.numpy(),
+                         self.config.support_slack)
+
     def choices(self, features: np.ndarray, allowed: np.ndarray) -> list[int]:
-        """Per loop, the chosen decision's index or -1 (keep -O3)."""
+        """Per loop, the chosen decision's index or -1 (keep -O3: no gain, or outside the training range)."""
         pred = self.predict(features)
-        return [choose(p, a, self.config.margin) for p, a in zip(pred, allowed)]
+        ok = self.supported(features)
+        return [choose(p, a, self.config.margin) if s else -1 for p, a, s in zip(pred, allowed, ok)]
 
     def advice(self, listing: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """The per-loop decisions (advice v2 ``loops``) for a plugin loop listing; -O3's loops left out."""
-        return policy_advice(self.predict, self.model.columns.numpy(), self.config.margin, listing)
+        return policy_advice(self.predict, self.model.columns.numpy(), self.config.margin, listing,
+                             support=self.supported)

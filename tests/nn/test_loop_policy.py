@@ -12,7 +12,7 @@ import pytest
 from irpipe.errors import ModelError
 from irpipe.nn.checkpoint_files import write_checkpoint
 from irpipe.nn.loop_policy import (DECISIONS, FEATURES, PROBLEM, UNROLL_BUDGET, NestGrowth, NumpyLoopPolicy,
-                                  policy_advice)
+                                  loop_features, policy_advice, supported)
 
 ROOT = Path(__file__).resolve().parents[2]
 LISTING = [
@@ -55,6 +55,40 @@ def test_a_trained_shape_matches_torch(tmp_path: Path, hidden: int, body: bool) 
     x = _features()
     np.testing.assert_allclose(policy.predict(x), reference.predict(x), rtol=1e-4, atol=1e-5)
     assert policy.advice(LISTING) == reference.advice(LISTING)
+
+
+def test_supported_is_the_training_range_widened_by_the_slack() -> None:
+    lo, hi = np.array([1.0, 0.0, np.nan]), np.array([3.0, 0.0, np.nan])
+    loops = np.array([[2.0, 0.0, 99.0],       # inside; no bound on the third feature
+                      [3.5, 0.4, -5.0],       # beyond, but within the slack
+                      [3.6, 0.0, 0.0],        # 0.6 past the highest depth
+                      [2.0, 1.0, 0.0],        # a flag the training loops never set
+                      [np.nan, 0.0, 0.0]])    # a fact the listing lacks: not checked
+    assert supported(loops, lo, hi, 0.5).tolist() == [True, True, False, False, True]
+    assert supported(loops, lo, hi, -1).all()
+
+
+def test_a_loop_unlike_every_training_loop_keeps_O3(tmp_path: Path) -> None:
+    """Numpy and torch both leave out a loop beyond the stored training range, and decide the other."""
+    ld = pytest.importorskip("irpipe.train.loop_decisions")
+    import torch
+
+    config = replace(ld.LoopDecisionsConfig(), hidden=0, body_facts=True, margin=0.0, support_slack=0.5)
+    model = ld.LoopDecisionNet(ld.used_features(config), hidden=0)
+    ids = [lp["id"] for lp in LISTING]
+    seen = torch.tensor(loop_features(LISTING[0], ids))  # trained on the outer loop alone
+    with torch.no_grad():
+        model.net.weight.zero_()
+        model.net.bias.fill_(-1.0)       # every decision predicted at e^-1 of -O3
+        model.support_lo.copy_(seen)
+        model.support_hi.copy_(seen)
+    write_checkpoint(tmp_path, {k: v.numpy() for k, v in model.state_dict().items()}, PROBLEM, asdict(config),
+                     {"features": list(ld.used_features(config)), "decisions": list(DECISIONS)})
+    for policy in (NumpyLoopPolicy.load(tmp_path), ld.LoopPolicy.load(tmp_path)):
+        assert list(policy.advice(LISTING)) == ["main/L0"]  # the inner loop is one level deeper, and more
+    unguarded = ld.LoopPolicy.load(tmp_path)
+    unguarded.config = replace(config, support_slack=-1.0)
+    assert list(unguarded.advice(LISTING)) == ["main/L0", "main/L0.0"]
 
 
 def test_other_features_are_refused(tmp_path: Path) -> None:
