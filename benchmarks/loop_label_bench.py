@@ -20,8 +20,8 @@ Writes ``loop-labels.json`` (summary and per-program figures) and ``loop_labels.
 (schema LOOP_LABELS) to ``out``.  Resumable: each program's rows and figures go to
 ``--work`` (default ``out/loop-labels/sSEED``, not committed) as ``PROGRAM.{parquet,json}`` as
 soon as it is labelled (a failed one to ``PROGRAM.failed.json``: delete it to try again), and a
-re-run with the same seed takes those instead of labelling the program again (program ``i`` of a seed does not depend on ``--count``, so a larger ``--count``
-extends a finished run).  ``seconds`` adds up every run's labelling time.  ``--shard I/N``
+re-run with the same seed takes those instead of labelling the program again (program ``i`` of a
+seed does not depend on ``--count``, so a larger ``--count`` extends a finished run).  ``seconds`` adds up every run's labelling time.  ``--shard I/N``
 labels only programs ``i`` with ``i % N == I`` and writes nothing but those files, so N processes
 can share the cores; a run without ``--shard`` then gathers them and writes the results.
 

@@ -73,6 +73,16 @@ def loop_features(loop: dict[str, Any], ids: Sequence[str]) -> np.ndarray:
 SUPPORT_SLACK = 0.5
 
 
+def feature_range(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each feature's (lowest, highest) value over the rows of ``features`` (NaN where no row has
+    one): what :func:`supported` checks a loop against."""
+    f = np.asarray(features, dtype=np.float64)
+    lo, hi = np.full(f.shape[1], np.nan), np.full(f.shape[1], np.nan)
+    seen = ~np.isnan(f).all(0)
+    lo[seen], hi[seen] = np.nanmin(f[:, seen], 0), np.nanmax(f[:, seen], 0)
+    return lo, hi
+
+
 def supported(features: np.ndarray, lo: np.ndarray, hi: np.ndarray, slack: float = SUPPORT_SLACK) -> np.ndarray:
     """Per loop (rows of ``[loops, len(FEATURES)]`` features), whether every feature lies within
     ``[lo - slack, hi + slack]`` (NaN bounds: the training loops had no value there, no check; a NaN

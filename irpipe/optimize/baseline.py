@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from irpipe.label.measure import CodegenMemo, EvaluationError, Evaluator, Measurement
+from irpipe.label.measure import CodegenMemo, Evaluator, Measurement
 from irpipe.llvm.target import AS_OPT, Target
 from irpipe.llvm import ir
 
@@ -63,6 +63,4 @@ def user_baseline(data: bytes | str, pipeline: str, *, target: Target = AS_OPT, 
     module = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s, worker=worker)
     measured, raw = Evaluator(module, name=name, timeout_s=timeout_s, target=AS_OPT, worker=worker,
                               memo=memo).evaluate(pipeline, object_file=object_file, bitcode=True, per_function=True)
-    return Baseline(module, pipeline, raw["bitcode"], Measurement(pipeline, measured.instructions,
-                                                                  measured.text_bytes, measured.opt_seconds,
-                                                                  measured.codegen_seconds), raw["per_function"])
+    return Baseline(module, pipeline, raw["bitcode"], measured, raw["per_function"])

@@ -252,11 +252,12 @@ class LoopDecisions:
         ids = [lp["id"] for lp in listing]
         loops = []
         for lp in listing:
-            pred = policy.predict(loop_features(lp, ids)[None])[0]
+            x = loop_features(lp, ids)[None]
+            pred = policy.predict(x)[0]
             allowed = allowed_mask(lp, ids)
             loops.append({**lp, "predicted": {d: round(math.exp(p), 4) for d, p, a in zip(DECISIONS, pred, allowed)
                                               if a},
-                          "supported": bool(policy.supported(loop_features(lp, ids)[None])[0])})
+                          "supported": bool(policy.supported(x)[0])})
         advice = policy.advice(listing)
         return {"file": file, "model": str(model_dir), "margin": policy.config.margin, "loops": loops,
                 "advice": loop_advice_doc(advice)}

@@ -36,7 +36,8 @@ from irpipe.errors import ConfigError, ModelError, SchemaError
 from irpipe.nn.checkpoint_files import read_meta
 # the torch-free half, named here too (tests and the problem read them from this module)
 from irpipe.nn.loop_policy import (BODY_FEATURES, DECISIONS, FEATURES, PROBLEM, SHAPE_FEATURES,  # noqa: F401
-                                    SUPPORT_SLACK, allowed_mask, choose, loop_features, policy_advice, supported)
+                                    SUPPORT_SLACK, allowed_mask, choose, feature_range, loop_features, policy_advice,
+                                    supported)
 from irpipe.train import checkpoint, loop
 from irpipe.train.config import load_flat
 from irpipe.train.loop import TorchTrainable
@@ -169,10 +170,9 @@ def build_model(config: LoopDecisionsConfig, train_examples: Sequence[LoopExampl
                           "benchmarks/loop_label_bench.py --refresh-facts FILE, or set body_facts=false")
     model.mean.copy_(x.mean(0))
     model.std.copy_(x.std(0).clamp_min(1e-3) if len(train_examples) > 1 else torch.ones(x.shape[1]))
-    every = np.stack([e.features for e in train_examples]).astype(np.float64)
-    seen = ~np.isnan(every).all(0)
-    model.support_lo.copy_(torch.tensor(np.where(seen, np.nanmin(np.where(seen, every, 0.0), 0), np.nan)))
-    model.support_hi.copy_(torch.tensor(np.where(seen, np.nanmax(np.where(seen, every, 0.0), 0), np.nan)))
+    lo, hi = feature_range(np.stack([e.features for e in train_examples]))
+    model.support_lo.copy_(torch.tensor(lo))
+    model.support_hi.copy_(torch.tensor(hi))
     return model
 
 
