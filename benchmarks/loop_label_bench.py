@@ -1,6 +1,6 @@
 """What do per-loop decisions buy over -O3, by the cachegrind cycle proxy?
 
-    nice -n 10 .venv/bin/python benchmarks/loop_label_bench.py [--count 24] [--seed 1]
+    nice -n 10 .venv/bin/python benchmarks/loop_label_bench.py [--count 24] [--seed 1] [--families search,shortrow]
                                                                [--out benchmarks/results/loops/sSEED]
                                                                [--work out/loop-labels/sSEED]
 
@@ -45,7 +45,7 @@ from typing import Any
 
 from irpipe.label.loops import (BASIC_DECISIONS, MISMATCH, OUTER_DECISIONS, LoopLabeler, decision_key,
                                 decision_space, load_program, refresh_facts)
-from irpipe.label.programs import FAMILIES, generate
+from irpipe.label.programs import FAMILIES, LOOP_NESTS, generate, parse_families
 from irpipe.runtime.shards import read_shard, write_parquet
 from irpipe.schema import to_table
 
@@ -192,11 +192,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=24)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--families", default=",".join(LOOP_NESTS),
+                    help="comma-separated program families, or all (default: the seven loop nests; seed 5: search,shortrow)")
     ap.add_argument("--out", help="default: benchmarks/results/loops/sSEED (the models' labels read every seed there)")
     ap.add_argument("--work", help="finished programs, for a re-run to resume from (default out/loop-labels/sSEED)")
     ap.add_argument("--shard", metavar="I/N", help="label only programs i with i %% N == I (no results written)")
     ap.add_argument("--refresh-facts", metavar="FILE", help="only rewrite FILE's loop facts (see above)")
     a = ap.parse_args(argv)
+    try:
+        families = parse_families(a.families)
+    except ValueError as exc:
+        ap.error(str(exc))
     shard = _shard(a.shard) if a.shard else None
     started, stage = time.monotonic(), LoopLabeler()
     stage.setup()
@@ -214,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, programs, failures, spent = [], [], [], 0.0
     try:
         with tempfile.TemporaryDirectory(prefix="irpipe-loopbench-") as tmp:
-            for i, d in enumerate(generate(Path(tmp) / "programs", a.count, a.seed)):
+            for i, d in enumerate(generate(Path(tmp) / "programs", a.count, a.seed, families)):
                 if shard and i % shard[1] != shard[0]:
                     continue
                 got, fig, failure, seconds = label_one(stage, d, work)

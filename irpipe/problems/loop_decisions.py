@@ -85,12 +85,25 @@ def estimate(policy: Any, test_ex: Sequence[Any], rule: int) -> dict[str, dict[s
 
 
 def folds(model_dir: str, examples: Sequence[Any], work: Path) -> list[tuple[Any, list[Any], list[Any]]]:
-    """(policy, train loops, test loops) per fold: the model's own held-out families, or (a model
-    trained on every family) the two halves of the families, a model trained on each now."""
+    """(policy, train loops, test loops) per fold: a dataset none of whose families the model
+    trained on, held out whole (the model as it is; the static rule chosen on the model's own
+    training labels); else the model's own held-out families; else (a model trained on every
+    family) the two halves of the families, a model trained on each now."""
     from irpipe.label.programs import FAMILIES
-    from irpipe.train.loop_decisions import LoopPolicy, split, train
+    from irpipe.train.loop_decisions import LoopPolicy, load_loops, split, train
 
     policy = LoopPolicy.load(model_dir)
+    trained_on = set(policy.meta.get("train_families") or ())
+    if trained_on and not trained_on & {str(e.family) for e in examples}:
+        try:
+            seen = [e for e in load_loops(policy.config.labels) if str(e.family) in trained_on]
+        except (OSError, ValueError) as exc:  # the rule is chosen on what the model saw
+            raise EvalError(f"{model_dir}: its training labels {policy.config.labels} (for the static rule): "
+                            f"{str(exc).splitlines()[0]}") from None
+        if not seen:
+            raise EvalError(f"{model_dir}: no labels of its training families under {policy.config.labels} "
+                            "(the static rule is chosen on them)")
+        return [(policy, seen, list(examples))]
     if policy.config.held_out():
         return [(policy, *split(examples, policy.config.held_out()))]
     names = [f for f in FAMILIES if any(e.family == f for e in examples)]

@@ -181,3 +181,22 @@ def test_labels_every_loop_of_a_program(program: Path) -> None:
     assert len({r["loop_id"] for r in rows}) == result.stats["loops"] and len(rows) >= 9 * result.stats["loops"]
     assert all(r["output_ok"] for r in rows)
     assert any(r["same_binary"] for r in rows) and any(not r["same_binary"] for r in rows)
+
+
+@requires_llvm
+def test_short_trip_families_list_loops_of_unknown_trip_count(tmp_path: Path) -> None:
+    """The search and shortrow families exist for loops the loop nests lack: a data-dependent
+    trip count (unknown to LLVM) and, for searches, a second exit (two conditional branches)."""
+    from irpipe.label.programs import SHORT_TRIPS
+
+    stage = loops.LoopLabeler()
+    stage.setup()
+    try:
+        listed = {d.name: stage.listing(loops.load_program(d))
+                  for d in generate(tmp_path, 4, seed=5, families=SHORT_TRIPS)}
+    finally:
+        stage.close()
+    for name, listing in listed.items():
+        assert any(lp["trip_count"] is None and lp["depth"] >= 2 for lp in listing), name
+    searches = [lp for name, ls in listed.items() if name.endswith("-search") for lp in ls]
+    assert any(lp["trip_count"] is None and lp["cond_branches"] >= 2 for lp in searches)

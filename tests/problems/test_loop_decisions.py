@@ -14,7 +14,7 @@ from irpipe.cli.main import main
 from irpipe.problems import EvalRequest, get, names
 from irpipe.problems.loop_decisions import METHODS
 from irpipe.runtime.shards import write_parquet
-from irpipe.errors import ConfigError, ModelError
+from irpipe.errors import ConfigError, EvalError, ModelError
 from irpipe.schema import LOOP_BODY_FACTS, to_table
 from irpipe.train.loop_decisions import (DECISIONS, FEATURES, SELECT_GRID, SHAPE_FEATURES, LoopPolicy, choose,
                                          load_config, load_loops, split)
@@ -129,6 +129,22 @@ def test_evaluate_cross_fits_a_model_trained_on_every_family(tmp_path: Path, lab
     assert table["all"]["oracle"] <= min(table["all"][m] for m in METHODS)   # the oracle bounds them all
     assert not any(math.isnan(v) for t in table.values() for k, v in t.items() if k != "programs")
     assert "| all | 4 |" in get("loop-decisions").format_report(report)
+
+
+def test_a_dataset_of_families_the_model_never_saw_is_held_out_whole(tmp_path: Path, labels: Path) -> None:
+    rows = pq.read_table(labels).to_pylist()
+    seen, unseen = tmp_path / "seen.parquet", tmp_path / "unseen" / "loop_labels.parquet"
+    unseen.parent.mkdir()
+    write_parquet(to_table([r for r in rows if r["family"] in KEEP[:2]], "loop_labels"), seen)
+    write_parquet(to_table([r for r in rows if r["family"] in KEEP[2:]], "loop_labels"), unseen)
+    out = _train(tmp_path, seen)
+    report = get("loop-decisions").evaluate(EvalRequest(models=(str(out),), dataset=str(unseen.parent), progress=False))
+    (fold,) = report["models"][str(out)]["folds"]  # the model as it is: nothing trained now
+    assert fold["train"] == sorted(KEEP[:2]) and fold["test"] == sorted(KEEP[2:])
+    assert report["models"][str(out)]["estimated"]["all"]["programs"] == 2
+    (out / "model.json").write_text((out / "model.json").read_text().replace(str(seen), str(tmp_path / "gone")))
+    with pytest.raises(EvalError, match="no labels of its training families|training labels"):
+        get("loop-decisions").evaluate(EvalRequest(models=(str(out),), dataset=str(unseen.parent), progress=False))
 
 
 def test_inner_selection_never_sees_the_held_out_families(tmp_path: Path, labels: Path, monkeypatch) -> None:

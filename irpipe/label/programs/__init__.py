@@ -1,10 +1,14 @@
 """A generated corpus of runnable loop-nest programs for runtime labels.
 
-Seven families (:data:`FAMILIES`): stencils (1-3 D, star or box, radius 1-4), reductions
+Nine families (:data:`FAMILIES`).  Seven are loop nests (:data:`LOOP_NESTS`, the default):
+stencils (1-3 D, star or box, radius 1-4), reductions
 (sum, dot, min, max, min-and-max; integer and floating point), indirect accesses (gathers and
 scatters through index arrays from a seeded LCG), triangular and imperfect nests, matrix
 kernels (products in two loop orders, matrix-vector by rows and columns, transposes), prefix
-scans (inclusive, exclusive, segmented, row-wise, recurrences) and histograms.  Each program
+scans (inclusive, exclusive, segmented, row-wise, recurrences) and histograms.  Two have loops
+of a few data-dependent iterations (:data:`SHORT_TRIPS`, :mod:`irpipe.label.programs.families_c`):
+searches that exit early (hash-table probes, first matches, string lengths) and short rows
+(sparse rows, variable-length key hashes, short segments).  Each program
 draws an element type (int8/16/32/64, float, double), trip counts (small, odd, large; compile
 time constants or runtime arguments) and whether pointers are ``restrict``.
 
@@ -14,10 +18,13 @@ same data with fewer repetitions for valgrind, ``tags`` holds ``family:NAME`` (s
 family), ``variant:...``, ``type:...`` and ``trip:const|runtime``.  The program prints one
 64-bit hash of its results, so outputs compare bit for bit across optimization levels.
 
-Generation is pure: the same ``(count, seed)`` writes byte-identical files.
+Generation is pure: the same ``(count, seed, families)`` writes byte-identical files; program
+``i`` cycles through ``families`` (``families[i % len(families)]``) and is named after its family,
+so any program can be written again from its name alone (:func:`regenerate`).
 
     USAGE: dirs = generate("out/corpus", count=24, seed=0)
-           python -m irpipe.label.programs --out out/corpus --count 24 --seed 0
+           dirs = generate("out/short", count=56, seed=5, families=SHORT_TRIPS)
+           python -m irpipe.label.programs --out out/corpus --count 24 --seed 0 [--families search,shortrow]
 """
 
 from __future__ import annotations
@@ -25,13 +32,14 @@ from __future__ import annotations
 import random
 import re
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from irpipe.label.programs.common import COUNT_S, TARGET_S, TYPES, EType, Kernel, render, repetitions, toml_text
 from irpipe.label.programs.families_a import make_indirect, make_reduction, make_stencil
 from irpipe.label.programs.families_b import make_histogram, make_matrix, make_nest, make_scan
+from irpipe.label.programs.families_c import make_search, make_shortrow
 
-#: family name -> maker; programs cycle through the families in this order
+#: family name -> maker, in the order splits by halves of the families take them
 FAMILIES: dict[str, Callable[[random.Random, EType], Kernel]] = {
     "stencil": make_stencil,
     "reduction": make_reduction,
@@ -40,7 +48,13 @@ FAMILIES: dict[str, Callable[[random.Random, EType], Kernel]] = {
     "matrix": make_matrix,
     "scan": make_scan,
     "histogram": make_histogram,
+    "search": make_search,
+    "shortrow": make_shortrow,
 }
+#: the loop-nest families: :func:`generate`'s default (the corpora of seeds 0-4 were written with it)
+LOOP_NESTS = ("stencil", "reduction", "indirect", "nest", "matrix", "scan", "histogram")
+#: loops of a few data-dependent iterations (seed 5 of the labelled corpus)
+SHORT_TRIPS = ("search", "shortrow")
 
 
 def program_name(seed: int, index: int, family: str) -> str:
@@ -48,9 +62,10 @@ def program_name(seed: int, index: int, family: str) -> str:
     return f"gen-s{seed}-{index:04d}-{family}"
 
 
-def make(seed: int, index: int) -> tuple[str, str, str]:
-    """Program ``index`` of corpus ``seed``: (name, C source, benchmark.toml text)."""
-    family = list(FAMILIES)[index % len(FAMILIES)]
+def make(seed: int, index: int, family: str | None = None) -> tuple[str, str, str]:
+    """Program ``index`` of corpus ``seed`` in ``family`` (default: that of :data:`LOOP_NESTS`
+    ``index`` cycles to): (name, C source, benchmark.toml text)."""
+    family = family or LOOP_NESTS[index % len(LOOP_NESTS)]
     rng = random.Random(f"irpipe-programs/{seed}/{index}")
     etype = TYPES[rng.choice(list(TYPES))]
     kernel = FAMILIES[family](rng, etype)
@@ -72,18 +87,32 @@ def make(seed: int, index: int) -> tuple[str, str, str]:
     return name, source, toml
 
 
-def generate(out_dir: str | Path, count: int, seed: int) -> list[Path]:
+def generate(out_dir: str | Path, count: int, seed: int, families: Sequence[str] = LOOP_NESTS) -> list[Path]:
     """Write ``count`` programs of corpus ``seed`` under ``out_dir`` (one directory each, with
-    the C file and its ``benchmark.toml``); the program directories, in order."""
-    return [_write(Path(out_dir), seed, index) for index in range(count)]
+    the C file and its ``benchmark.toml``), program ``i`` of family ``families[i % len(families)]``;
+    the program directories, in order.  ValueError for an unknown family."""
+    families = parse_families(families)
+    return [_write(Path(out_dir), seed, index, families[index % len(families)]) for index in range(count)]
 
 
-def parse_name(name: str) -> tuple[int, int]:
-    """(seed, index) of a generated program's name (:func:`program_name`); ValueError otherwise."""
+def parse_families(families: str | Sequence[str]) -> tuple[str, ...]:
+    """Family names from a sequence or a comma-separated string (``all``: every family, in
+    :data:`FAMILIES` order); ValueError naming the known ones for an unknown or empty list."""
+    names = [f.strip() for f in families.split(",")] if isinstance(families, str) else list(families)
+    if names == ["all"]:
+        return tuple(FAMILIES)
+    unknown = [f for f in names if f not in FAMILIES]
+    if unknown or not names:
+        raise ValueError(f"unknown program families {unknown or names}; known: {', '.join(FAMILIES)}, or all")
+    return tuple(names)
+
+
+def parse_name(name: str) -> tuple[int, int, str]:
+    """(seed, index, family) of a generated program's name (:func:`program_name`); ValueError otherwise."""
     m = _NAME.fullmatch(name)
-    if m is None or m.group(3) != list(FAMILIES)[int(m.group(2)) % len(FAMILIES)]:
+    if m is None or m.group(3) not in FAMILIES:
         raise ValueError(f"{name!r} is not the name of a generated program (gen-sSEED-INDEX-FAMILY)")
-    return int(m.group(1)), int(m.group(2))
+    return int(m.group(1)), int(m.group(2)), m.group(3)
 
 
 def regenerate(out_dir: str | Path, names: Iterable[str]) -> list[Path]:
@@ -95,8 +124,8 @@ def regenerate(out_dir: str | Path, names: Iterable[str]) -> list[Path]:
 _NAME = re.compile(r"gen-s(\d+)-(\d{4,})-([a-z]+)")
 
 
-def _write(out: Path, seed: int, index: int) -> Path:
-    name, source, toml = make(seed, index)
+def _write(out: Path, seed: int, index: int, family: str) -> Path:
+    name, source, toml = make(seed, index, family)
     d = out / name
     d.mkdir(parents=True, exist_ok=True)
     (d / f"{name}.c").write_text(source)

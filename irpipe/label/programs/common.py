@@ -95,7 +95,7 @@ static void *xalloc(size_t count, size_t size) {{
   if (!p) {{ fputs("out of memory\n", stderr); exit(2); }}
   return p;
 }}
-static T *fill(long n) {{
+{unused}static T *fill(long n) {{
   T *p = xalloc((size_t)n, sizeof(T));
   for (long i = 0; i < n; i++) p[i] = rnd_value();
   return p;
@@ -146,7 +146,8 @@ def render(k: Kernel, *, name: str, seed: int, const_sizes: bool, restrict: bool
             f"   Written for irpipe (Apache-2.0).  {json.dumps(k.knobs, sort_keys=True)} */\n")
     prelude = _PRELUDE.format(ctype=k.etype.c, atype=k.etype.arith, restrict="restrict" if restrict else "",
                               sizes=sizes, seed=seed * 1000003 + 12345, draw=_draw(k.etype),
-                              bits64=_BITS64 if "bits64(" in k.code + k.step + k.finish else "")
+                              bits64=_BITS64 if "bits64(" in k.code + k.step + k.finish else "",
+                              unused="" if "fill(" in k.code + k.setup + k.step else "__attribute__((unused)) ")
     main = ("int main(int argc, char **argv) {\n" + read
             + f"  long reps = arg(argc, argv, {0 if const_sizes else len(k.sizes)} + 1, {reps}L);\n"
             + "  uint64_t h = 1469598103934665603ull;\n"
