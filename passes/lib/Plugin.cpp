@@ -23,6 +23,8 @@
 // irpipe-apply-loops there (and turns on -enable-unroll-and-jam and
 // -enable-loop-distribute when it has such decisions); so does a live server
 // with -irpipe-objective=speed, which then decides loops only (LoopAdvice.h).
+// -irpipe-profile-loops (or the function pass `irpipe-loops-profile`) adds
+// counters there instead: a build for trip-count profiles (ProfileLoops.cpp).
 //===----------------------------------------------------------------------===//
 #include "irpipe/ApplyAdvice.h"
 #include "irpipe/LoopAdvice.h"
@@ -65,6 +67,8 @@ static void registerCallbacks(PassBuilder &PB) {
           FPM.addPass(irpipe::PrintLoopsPass());
         else if (Name == "irpipe-apply-loops")
           FPM.addPass(irpipe::ApplyLoopAdvicePass());
+        else if (Name == "irpipe-loops-profile")
+          FPM.addPass(irpipe::ProfileLoopsPass());
         else
           return false;
         return true;
@@ -77,6 +81,8 @@ static void registerCallbacks(PassBuilder &PB) {
       FPM.addPass(irpipe::PrintLoopsPass());
     if (Loops.Any || irpipe::liveLoopsRequested())
       FPM.addPass(irpipe::ApplyLoopAdvicePass());
+    if (irpipe::profileLoopsRequested())
+      FPM.addPass(irpipe::ProfileLoopsPass());
   });
   PB.registerPipelineStartEPCallback(
       [&PB](ModulePassManager &MPM, OptimizationLevel Level) {

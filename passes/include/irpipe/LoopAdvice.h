@@ -215,6 +215,17 @@ public:
   llvm::PreservedAnalyses run(llvm::Function &F, llvm::FunctionAnalysisManager &AM);
 };
 
+/// `irpipe-loops-profile` (and -irpipe-profile-loops at the vectorizer start): count each named
+/// loop's entries and iterations; the program appends them to $IRPIPE_LOOP_PROFILE at exit
+/// (ProfileLoops.cpp).
+class ProfileLoopsPass : public llvm::PassInfoMixin<ProfileLoopsPass> {
+public:
+  llvm::PreservedAnalyses run(llvm::Function &F, llvm::FunctionAnalysisManager &AM);
+};
+
+/// Whether -irpipe-profile-loops was given.
+bool profileLoopsRequested();
+
 /// `irpipe-apply-loops`: write the advised loop decisions as llvm.loop metadata.
 class ApplyLoopAdvicePass : public llvm::PassInfoMixin<ApplyLoopAdvicePass> {
 public:
