@@ -141,9 +141,12 @@ def make_shortrow(rng: random.Random, t: EType) -> Kernel:
     return {"csr": _csr, "keyhash": _keyhash, "segments": _segments}[variant](rng, t)
 
 
-def _row_lengths(count: str, longest: int) -> str:
+def _row_lengths(count: str, longest: int, shortest: int = 0) -> str:
+    """C that allocates and fills ``row``: ``count`` rows of ``shortest``..``shortest + longest``
+    entries, row ``i`` from ``row[i]`` to ``row[i + 1]``."""
+    first = f"{shortest} + " if shortest else ""
     return (f"long *row = xalloc((size_t){count} + 1, sizeof(long));\n"
-            f"for (long i = 0; i < {count}; i++) row[i + 1] = row[i] + (long)(rnd() % {longest + 1}u);\n")
+            f"for (long i = 0; i < {count}; i++) row[i + 1] = row[i] + {first}(long)(rnd() % {longest + 1}u);\n")
 
 
 def _csr(rng: random.Random, t: EType) -> Kernel:
@@ -184,7 +187,7 @@ def _keyhash(rng: random.Random, t: EType) -> Kernel:
             "    const unsigned char *p = buf + row[j];\n"
             "    long n = row[j + 1] - row[j];\n" + body
             + "    out[j] = hk;\n    all += hk;\n  }\n  return all;\n}\n")
-    setup = (_row_lengths("N", longest).replace("(long)(rnd() %", "1 + (long)(rnd() %")
+    setup = (_row_lengths("N", longest, shortest=1)
              + "unsigned char *buf = xalloc((size_t)row[N], 1);\n"
              "for (long i = 0; i < row[N]; i++) buf[i] = (unsigned char)rnd();\n"
              "uint64_t *out = xalloc((size_t)N, sizeof(uint64_t));\n")
