@@ -10,8 +10,11 @@ as a speedup):
 5. per candidate: build (selection first, for ``optimize``/``search``), run once and compare
    its output with the baseline's -> candidate ``build-failed`` / ``crashed`` / ``timeout`` /
    ``mismatch``;
-6. ``rounds`` interleaved rounds (baseline, candidates, baseline copy; order alternating), then
-   callgrind instruction counts of the count workload for every binary.
+6. interleaved rounds (baseline, candidates, baseline copy; order alternating): at least
+   ``rounds``, then two more at a time while some interval (a candidate's or the A/A copy's
+   bootstrap 95% interval of its paired speedup) is not narrower than ``interval``, up to
+   ``max_rounds``; every timed run pinned to CPU ``pin_cpu``; then callgrind instruction counts
+   of the count workload for every binary.
 
 Each program's result is written to ``out/programs/NAME.json`` as soon as it is done; a re-run
 with the same settings and ``resume`` skips finished programs.
@@ -53,7 +56,11 @@ class BenchConfig:
     candidates: list[Candidate] = field(default_factory=lambda: [Candidate("optimize")])
     baseline: str = "O3"
     objective: str = "speed"
-    rounds: int = 7             # interleaved rounds per program (each: baseline, candidates, A/A copy)
+    rounds: int = 7             # interleaved rounds per program at least (each: baseline, candidates, A/A copy)
+    max_rounds: int = 0         # then two more at a time, up to this many, until every interval is narrower
+                                # than `interval` (0 or <= rounds: exactly `rounds`)
+    interval: float = SPEED_NOISE  # the widest bootstrap 95% interval (high - low) that stops adding rounds
+    pin_cpu: int | None = None  # timed runs only on this CPU (`irpipe bench` pins to the last one it may use)
     callgrind: bool = True      # instruction counts of the count workload (20-50x slower than native)
     model: str = str(model_dir("default"))
     verify: int = 6             # speed selection: pipelines screened per program by `optimize`
@@ -128,7 +135,7 @@ class ProgramBench:
         work = self.cache / "work" / b.name
         builder = Builder(b, tree, work, jobs=cfg.jobs, plugin=Path(cfg.plugin) if cfg.plugin else None,
                           march=cfg.march)
-        runner = Runner(b, self.cache)
+        runner = Runner(b, self.cache, cfg.pin_cpu)
         try:
             return self._measure(builder, runner)
         finally:
@@ -189,18 +196,22 @@ class ProgramBench:
         times: dict[int, list[float]] = {k: [] for k in (-1, -2, *range(len(binaries)))}
         exes = {-1: base.exe, -2: copy, **{i: c.exe for i, (_, c) in enumerate(binaries)}}
         dead: set[int] = set()
-        for r in range(self.cfg.rounds):
-            for who in stats.round_order(len(binaries), r):
-                if who in dead:
-                    continue
-                try:
-                    times[who].append(runner.run(exes[who]).cpu)
-                except RunFailed as exc:  # a flaky crash after a good first run: never a speedup
-                    if who < 0:
-                        raise
-                    dead.add(who)
-                    binaries[who][0].update(status=_status(exc), detail=f"round {r + 1}: {exc}")
-        n = self.cfg.rounds
+        n = 0
+        while n < self.cfg.rounds or (n < self.cfg.max_rounds and not self._settled(times, dead, binaries)):
+            # past the minimum, in pairs (both orders) while the cap allows
+            for r in (n, n + 1) if self.cfg.rounds <= n < self.cfg.max_rounds - 1 else (n,):
+                for who in stats.round_order(len(binaries), r):
+                    if who in dead:
+                        continue
+                    try:
+                        times[who].append(runner.run(exes[who]).cpu)
+                    except RunFailed as exc:  # a flaky crash after a good first run: never a speedup
+                        if who < 0:
+                            raise
+                        dead.add(who)
+                        binaries[who][0].update(status=_status(exc), detail=f"round {r + 1}: {exc}")
+                n += 1
+        self.result["rounds"] = n
         self.result["baseline"]["cpu"] = [round(t, 4) for t in times[-1]]
         self.result["aa"] = stats.paired_speedup(times[-1], times[-2]).as_dict()
         for i, (entry, _) in enumerate(binaries):
@@ -208,8 +219,14 @@ class ProgramBench:
                 continue
             entry["cpu"] = [round(t, 4) for t in times[i]]
             entry["speedup"] = stats.paired_speedup(times[-1], times[i]).as_dict()
-        self.log(f"  {self.b.name}: baseline {sorted(times[-1])[n // 2]:.3f} s, A/A {self.result['aa']['median']:.3f}, "
+        self.log(f"  {self.b.name}: {n} rounds, baseline {sorted(times[-1])[n // 2]:.3f} s, A/A "
+                 f"{self.result['aa']['median']:.3f}, "
                  + ", ".join(f"{e['label']}: {e['speedup']['median']:.3f}x" for e, _ in binaries if "speedup" in e))
+
+    def _settled(self, times: dict[int, list[float]], dead: set[int], binaries: list) -> bool:
+        """Whether the A/A copy's and every live candidate's interval is narrower than the config's."""
+        live = [i for i in (-2, *range(len(binaries))) if i not in dead]
+        return stats.settled([stats.paired_speedup(times[-1], times[i]) for i in live], self.cfg.interval)
 
     def _counts(self, runner: Runner, base: Binary, binaries: list[tuple[dict, Binary]]) -> None:
         try:

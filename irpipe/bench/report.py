@@ -39,7 +39,10 @@ def summarize(cfg: Any, results: list[dict[str, Any]]) -> dict[str, Any]:
             "failed": sum(e["status"] not in ("ok", "mismatch") for _, e in entries),
         })
     counted = sum(r["status"] == "ok" for r in results)
+    rounds = sorted(r["rounds"] for r in results if "rounds" in r)
     return {"format": FORMAT, "version": VERSION, "irpipe": __version__,
+            "rounds": {"min": rounds[0], "median": rounds[len(rounds) // 2], "max": rounds[-1],
+                       "at_cap": sum(n >= cfg.max_rounds > cfg.rounds for n in rounds)} if rounds else None,
             "config": {**asdict(cfg), "candidates": [asdict(c) for c in cfg.candidates]},
             "noise_floor": round(floor, 5), "programs": len(results), "counted": counted,
             "not_counted": {r["name"]: r["status"] for r in results if r["status"] != "ok"},
@@ -82,6 +85,12 @@ def table(doc: dict[str, Any]) -> str:
     lines = ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     lines.append("")
     lines.append(f"A/A noise floor: {doc['noise_floor']:.1%}; programs counted: {doc['counted']}/{doc['programs']}")
+    if doc.get("rounds"):
+        n, cfg = doc["rounds"], doc["config"]
+        pin = cfg.get("pin_cpu")
+        lines.append(f"rounds per program: {n['min']}-{n['max']} (median {n['median']}), added until every 95% "
+                     f"interval was narrower than {cfg.get('interval', 0):.1%}; {n['at_cap']} reached the cap "
+                     f"({cfg.get('max_rounds')}); timed runs " + (f"pinned to CPU {pin}" if pin is not None else "not pinned"))
     for s in doc["summary"]:
         lines.append(f"{s['label']}: geomean speedup {_fmt(s['geomean_speedup'])}x, .text ratio "
                      f"{_fmt(s['geomean_text_ratio'])}x, instr ratio {_fmt(s['geomean_instr_ratio'])}x over "

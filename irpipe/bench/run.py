@@ -1,7 +1,9 @@
 """Run a built benchmark: its workload steps in a fresh scratch directory, CPU time and output hash.
 
 Time is the user+sys CPU of each step's process (``wait4``), summed over the steps; wall time
-is kept too but never used for a claim (under a neighbour's load it spreads far more).  The
+is kept too but never used for a claim (under a neighbour's load it spreads far more).  With a
+``cpu``, every timed run is pinned to that one core (``taskset``), so a run is not moved between
+cores (and their caches) half way; callgrind's counts do not depend on it and are not pinned.  The
 output identity is the sha256 of everything the steps write to stdout, in order.  Instruction
 counts come from valgrind callgrind on the benchmark's (smaller) count workload.
 """
@@ -30,10 +32,11 @@ class Outcome:
 
 
 class Runner:
-    """Runs executables on one benchmark's workload (inputs are regenerated for every run)."""
+    """Runs executables on one benchmark's workload (inputs are regenerated for every run);
+    timed runs only on CPU ``cpu`` when one is given."""
 
-    def __init__(self, bench: Benchmark, cache: Path):
-        self.bench, self.cache = bench, cache
+    def __init__(self, bench: Benchmark, cache: Path, cpu: int | None = None):
+        self.bench, self.cache, self.cpu = bench, cache, cpu
         self._tmp = tempfile.TemporaryDirectory(prefix=f"irpipe-bench-{bench.name}-")
 
     def _scratch(self) -> Path:
@@ -44,7 +47,7 @@ class Runner:
         return scratch
 
     def _steps(self, argv0: list[str], steps: tuple[Step, ...], timeout: float,
-               keep_stderr: bool = False) -> tuple[str, float, list[str]]:
+               keep_stderr: bool = False, pinned: bool = False) -> tuple[str, float, list[str]]:
         """Run ``argv0 + step.args`` for each step in a fresh scratch directory:
         (sha256 of the stdout bytes, total CPU seconds, each step's stderr if kept)."""
         scratch = self._scratch()
@@ -55,7 +58,7 @@ class Runner:
                 done = process.run([*argv0, *step.args], what=f"step {i + 1}", cwd=scratch, timeout=timeout,
                                    stdin=scratch / step.stdin if step.stdin else process.DEVNULL,
                                    stdout=out_path, stderr=err_path if keep_stderr else process.DEVNULL,
-                                   check=False)
+                                   check=False, cpus=[self.cpu] if pinned and self.cpu is not None else None)
             except ToolTimeout:
                 raise RunTimeout(f"step {i + 1} ({' '.join(step.args)[:80]}) ran past its {timeout:g} s "
                                  "limit (killed)") from None
@@ -74,7 +77,7 @@ class Runner:
     def run(self, exe: Path) -> Outcome:
         """Run the workload once; :class:`RunFailed` / :class:`RunTimeout` if a step fails."""
         started = time.perf_counter()
-        sha, cpu, _ = self._steps([str(exe)], self.bench.steps, self.bench.timeout)
+        sha, cpu, _ = self._steps([str(exe)], self.bench.steps, self.bench.timeout, pinned=True)
         return Outcome(sha, cpu, time.perf_counter() - started)
 
     def count_instructions(self, exe: Path) -> tuple[int, str]:

@@ -43,6 +43,12 @@ class Speedup:
         return {"median": round(self.median, 5), "ci95": [round(self.low, 5), round(self.high, 5)]}
 
 
+def settled(speedups: list[Speedup], width: float) -> bool:
+    """Whether every interval of ``speedups`` is narrower than ``width`` (high - low): the test
+    that stops adding rounds (``irpipe bench --interval``)."""
+    return all(s.high - s.low < width for s in speedups)
+
+
 #: the speedup of a candidate whose binary is byte-identical to the baseline's (not timed)
 IDENTICAL = Speedup(1.0, 1.0, 1.0)
 
@@ -81,3 +87,13 @@ def round_order(n_candidates: int, round_index: int) -> list[int]:
     run does not favour whoever always goes first."""
     order = [-1, *range(n_candidates), -2]
     return order if round_index % 2 == 0 else order[::-1]
+
+
+def split_halves(runs: list[float]) -> tuple[float, float]:
+    """The medians of a binary's even-numbered and odd-numbered rounds: two independent
+    measurements of the same binary from one run.  How well they rank a set of binaries
+    against each other (Kendall's tau of the two) is the most any other measure can agree with
+    a timing of that many rounds (``benchmarks/proxy_bench.py``, its noise ceiling)."""
+    if len(runs) < 2:
+        raise EvalError(f"split_halves needs at least 2 rounds, got {len(runs)}")
+    return statistics.median(runs[0::2]), statistics.median(runs[1::2])

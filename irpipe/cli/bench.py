@@ -9,6 +9,7 @@ output or is a regression that stands above the noise.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -30,7 +31,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--march", default=None, metavar="CPU",
                    help="-march/-mcpu for baseline and candidates alike (default: none, as a plain "
                         "clang-22 -O3; valgrind 3.19 cannot run AVX-512 code)")
-    p.add_argument("--rounds", type=int, default=7, help="interleaved rounds per program")
+    p.add_argument("--rounds", type=int, default=7, help="interleaved rounds per program, at least")
+    p.add_argument("--max-rounds", type=int, default=21,
+                   help="then two more rounds at a time, up to this many, while a candidate's or the A/A "
+                        "copy's 95%% interval is not narrower than --interval (--max-rounds 0: exactly --rounds)")
+    p.add_argument("--interval", type=float, default=0.03, metavar="WIDTH",
+                   help="the widest 95%% interval of a paired speedup (high - low) that stops adding rounds")
+    p.add_argument("--pin-cpu", default="auto", metavar="N|auto|none",
+                   help="run every timed run on this CPU only (auto: the last CPU this process may use; "
+                        "none: not pinned)")
     p.add_argument("--no-callgrind", action="store_true", help="skip instruction counts")
     p.add_argument("--only", nargs="+", help="benchmark only these programs (by name)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), type=MODEL_DIR, help="model of `--candidate optimize`")
@@ -59,6 +68,26 @@ def _candidates(raw: list[list[str]] | None) -> list:
     return out
 
 
+def pin_cpu(text: str) -> int | None:
+    """The CPU ``--pin-cpu`` names (auto: the highest this process may run on; none: None);
+    :class:`ConfigError` for one this process may not use."""
+    from irpipe.errors import ConfigError
+
+    allowed = sorted(os.sched_getaffinity(0))
+    if text == "none":
+        return None
+    if text == "auto":
+        return allowed[-1]
+    try:
+        cpu = int(text)
+    except ValueError:
+        raise ConfigError(f"--pin-cpu {text!r}: give a CPU number, auto or none") from None
+    if cpu not in allowed:
+        raise ConfigError(f"--pin-cpu {cpu}: this process may run only on CPUs "
+                          f"{','.join(map(str, allowed))}")
+    return cpu
+
+
 def run(args: argparse.Namespace) -> int:
     from irpipe.bench import report
     from irpipe.bench.harness import BenchConfig, bench_suite
@@ -70,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
                       baseline=baseline, objective=args.objective, rounds=args.rounds,
                       callgrind=not (args.no_callgrind or args.print_hashes), model=args.model,
                       verify=args.verify, only=args.only, plugin=str(plugin_path()), march=args.march,
-                      loop_model=args.loop_model)
+                      loop_model=args.loop_model, max_rounds=args.max_rounds, interval=args.interval,
+                      pin_cpu=pin_cpu(args.pin_cpu))
     if args.cache:
         cfg.cache = args.cache
     if args.print_hashes:

@@ -69,11 +69,17 @@ class Finished:
 
 
 def limited(argv: Sequence[str | os.PathLike[str]], *, memory_mb: int | None = None,
-            network: bool = True, cpu_limit_s: float | None = None) -> list[str]:
-    """``argv`` behind the wrappers that apply the limits (``unshare``, then ``prlimit``):
-    ``memory_mb`` of address space, ``cpu_limit_s`` seconds of CPU (RLIMIT_CPU: SIGXCPU, then
-    SIGKILL a second later), no network."""
+            network: bool = True, cpu_limit_s: float | None = None,
+            cpus: Sequence[int] | None = None) -> list[str]:
+    """``argv`` behind the wrappers that apply the limits (``taskset``, ``unshare``, then
+    ``prlimit``; each execs the next, so the process is still the one started): only the CPUs
+    ``cpus`` (a timed run pinned to one core), ``memory_mb`` of address space, ``cpu_limit_s``
+    seconds of CPU (RLIMIT_CPU: SIGXCPU, then SIGKILL a second later), no network."""
     prefix: list[str] = []
+    if cpus is not None:
+        if not cpus:
+            raise ValueError("cpus: name at least one CPU")
+        prefix += [_util("taskset", "pinned to a CPU"), "-c", ",".join(str(int(c)) for c in cpus)]
     if not network:
         prefix += [_util("unshare", "cut off from the network"), "-n" if os.geteuid() == 0 else "-rn"]
     if memory_mb is not None or cpu_limit_s is not None:
@@ -96,8 +102,8 @@ def _util(name: str, purpose: str) -> str:
 
 def _popen(argv: Sequence[str | os.PathLike[str]], what: str, *, memory_mb: int | None,
            network: bool, env: Mapping[str, str] | None, cpu_limit_s: float | None = None,
-           **popen: Any) -> subprocess.Popen[bytes]:
-    full = limited(argv, memory_mb=memory_mb, network=network, cpu_limit_s=cpu_limit_s)
+           cpus: Sequence[int] | None = None, **popen: Any) -> subprocess.Popen[bytes]:
+    full = limited(argv, memory_mb=memory_mb, network=network, cpu_limit_s=cpu_limit_s, cpus=cpus)
     try:
         return subprocess.Popen(full, env=None if env is None else dict(env),
                                 start_new_session=True, **popen)
@@ -170,7 +176,7 @@ def run(argv: Sequence[str | os.PathLike[str]], *, what: str, timeout: float,
         input: bytes | None = None, stdin: Stream = DEVNULL, stdout: Stream = PIPE,
         stderr: Stream = PIPE, memory_mb: int | None = None, network: bool = True,
         cpu_limit_s: float | None = None, text: bool = False, check: bool = True,
-        raise_timeout: bool = True, shown: str | None = None) -> Finished:
+        raise_timeout: bool = True, shown: str | None = None, cpus: Sequence[int] | None = None) -> Finished:
     """Run ``argv`` to its end under the limits and return what it did.
 
     ``what`` names the program in errors; ``shown`` is what of the command line they show
@@ -178,6 +184,7 @@ def run(argv: Sequence[str | os.PathLike[str]], *, what: str, timeout: float,
     Past ``timeout`` seconds the process group is killed and :class:`ToolTimeout` raised
     (with ``raise_timeout=False``: a :class:`Finished` with ``timed_out``); a non-zero exit
     raises :class:`ToolFailed` when ``check``.  Both messages end with the stderr tail.
+    ``cpus``: run only on those CPUs (:func:`limited`).
     """
     shown = " ".join(os.fspath(a) for a in argv[1:])[:200] if shown is None else shown
     started = time.monotonic()
@@ -190,7 +197,7 @@ def run(argv: Sequence[str | os.PathLike[str]], *, what: str, timeout: float,
         fout, out_file = _stream(stack, stdout, "wb")
         ferr, err_file = _stream(stack, stderr, "wb")
         proc = _popen(argv, what, memory_mb=memory_mb, network=network, env=env, cwd=cwd,
-                      stdin=fin, stdout=fout, stderr=ferr, cpu_limit_s=cpu_limit_s)
+                      stdin=fin, stdout=fout, stderr=ferr, cpu_limit_s=cpu_limit_s, cpus=cpus)
         try:
             got = _reap(proc, timeout)
             timed_out = got is None

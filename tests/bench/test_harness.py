@@ -116,3 +116,22 @@ def test_bad_candidates_are_refused(tmp_path: Path) -> None:
         Candidate("advice")
     with pytest.raises(ValueError):
         Candidate("pipeline", "function(no-such-pass)")
+
+
+@pytest.mark.parametrize("interval, rounds", [(10.0, 2), (0.0, 5)])
+def test_rounds_are_added_until_the_intervals_are_narrow_or_the_cap(tmp_path: Path, interval: float,
+                                                                    rounds: int) -> None:
+    import os
+
+    h = good_hash(["20000"], tmp_path)
+    suite = make_suite(tmp_path, {"good": h}, {"good": ["20000"]})
+    cpu = max(os.sched_getaffinity(0))
+    cfg = BenchConfig(suite=str(suite), candidates=[Candidate("pipeline", "default<O1>")], rounds=2, max_rounds=5,
+                      interval=interval, pin_cpu=cpu, callgrind=False, only=["good"], cache=str(tmp_path / "cache"))
+    doc = bench_suite(cfg, tmp_path / "out", log=lambda m: None)
+    (good,) = doc["results"]
+    # a width nothing misses stops at the minimum; a width nothing meets runs to the cap (5: a pair, then one)
+    assert good["rounds"] == rounds and len(good["baseline"]["cpu"]) == rounds
+    assert len(good["candidates"][0]["cpu"]) == rounds
+    assert doc["rounds"] == {"min": rounds, "median": rounds, "max": rounds, "at_cap": int(rounds == 5)}
+    assert f"pinned to CPU {cpu}" in table(doc)

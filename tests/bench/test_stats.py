@@ -38,3 +38,16 @@ def test_floor_geomean_and_order() -> None:
     assert stats.noise_floor([1.0] * 8 + [1.04, 0.95]) == pytest.approx(0.041, abs=0.002)
     assert stats.geomean([2.0, 0.5]) == pytest.approx(1.0) and stats.geomean([]) is None
     assert stats.round_order(2, 0) == [-1, 0, 1, -2] and stats.round_order(2, 1) == [-2, 1, 0, -1]
+
+
+def test_split_halves_are_the_even_and_odd_rounds() -> None:
+    assert stats.split_halves([1.0, 10.0, 3.0, 20.0, 2.0]) == (2.0, 15.0)
+    with pytest.raises(stats.EvalError):
+        stats.split_halves([1.0])
+
+
+def test_settled_needs_every_interval_narrower_than_the_width() -> None:
+    narrow, wide = stats.Speedup(1.0, 0.99, 1.01), stats.Speedup(1.0, 0.95, 1.06)
+    assert stats.settled([narrow], 0.03)
+    assert not stats.settled([narrow, wide], 0.03)
+    assert stats.settled([], 0.03)

@@ -101,6 +101,18 @@ def test_cpu_time_of_a_busy_child_and_of_a_sleeping_one() -> None:
     assert asleep.wall_s >= 0.5 and asleep.cpu_s < 0.2
 
 
+def test_cpus_pin_the_child_and_it_is_still_the_process_timed() -> None:
+    import os
+
+    cpu = max(os.sched_getaffinity(0))
+    code = "import os, time\nt = time.process_time()\nwhile time.process_time() - t < 0.2: pass\nprint(sorted(os.sched_getaffinity(0)))"
+    done = process.run([PY, "-c", code], what="py", timeout=60, cpus=[cpu], memory_mb=4096)
+    assert done.stdout.decode().strip() == f"[{cpu}]"
+    assert done.cpu_s >= 0.15  # taskset and prlimit exec: wait4 sees the program's own CPU time
+    with pytest.raises(ValueError):
+        process.limited(["true"], cpus=[])
+
+
 def test_failure_message_ends_with_the_stderr_tail() -> None:
     noisy = "import sys\nfor i in range(30): print(f'line {i}', file=sys.stderr)\nsys.exit(2)"
     with pytest.raises(ToolFailed) as info:
