@@ -29,6 +29,19 @@ can share the cores; a run without ``--shard`` then gathers them and writes the 
 
 rewrites a labels file's loop facts from today's plugin listing (each program regenerated and
 built once, nothing run: seconds), e.g. to give labels of schema v2 the loop body facts.
+
+    nice -n 10 .venv/bin/python benchmarks/loop_label_bench.py --suite benchmarks/suite --hot 6
+                                                               [--out benchmarks/results/loops-suite]
+
+labels real programs instead: every program of a ``irpipe bench`` suite whose sources are in its
+folder and that has ``count_args`` (Debian programs, whose sources are fetched, and multi-step
+workloads are skipped and listed).  A real program has dozens of loops, so a counting build
+(``-irpipe-profile-loops``) runs first and only the ``--hot`` loops that run the most iterations
+(each at least 1% of all) are labelled.  Per program: the oracle over those loops; every static
+rule and the released loop policy (``--loop-model``, default models/loop-decisions), each applied to
+every loop and measured by the proxy.  These are evaluation labels for the suite that
+``irpipe bench`` measures, not training data: no model reads benchmarks/results/loops-suite.
+
 """
 
 from __future__ import annotations
@@ -40,6 +53,7 @@ import os
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +77,8 @@ def scored(got: dict[str, Any]) -> float:
     return got["ratio"] if got["output_ok"] and got["ratio"] is not None else 1.0
 
 
-def label_one(stage: LoopLabeler, d: Path, parts: Path) -> tuple[list[dict], dict | None, dict | None, float]:
+def label_one(stage: LoopLabeler, d: Path, parts: Path,
+              policy: Any = None) -> tuple[list[dict], dict | None, dict | None, float]:
     """(rows, figures, failure, labelling seconds) of program folder ``d``: from ``parts`` when an
     earlier run labelled it, else labelled now and written there (atomically, rows first)."""
     rows_file, fig_file, failed_file = (parts / f"{d.name}{ext}" for ext in (".parquet", ".json", ".failed.json"))
@@ -80,11 +95,48 @@ def label_one(stage: LoopLabeler, d: Path, parts: Path) -> tuple[list[dict], dic
         _write_json(failed_file, failure)
         return [], None, failure, failure["seconds"]
     got = result.rows["loop_labels"]
-    fig = program_figures(stage, d, got)
+    fig = program_figures(stage, d, got, policy)
     fig["seconds"] = round(time.monotonic() - t0, 1)
     write_parquet(to_table(got, "loop_labels"), rows_file)
     _write_json(fig_file, fig)
     return got, fig, None, fig["seconds"]
+
+
+def label_all(stage: LoopLabeler, dirs: list[Path], work: Path, shard: tuple[int, int] | None,
+              policy: Any = None) -> tuple[list[dict], list[dict], list[dict], float]:
+    """(rows, figures, failures, labelling seconds) of the program folders ``dirs`` (only
+    ``i % N == I`` of them with ``shard`` (I, N)), each by :func:`label_one`, with a progress line."""
+    rows, programs, failures, spent = [], [], [], 0.0
+    for i, d in enumerate(dirs):
+        if shard and i % shard[1] != shard[0]:
+            continue
+        got, fig, failure, seconds = label_one(stage, d, work, policy)
+        spent += seconds
+        if failure is not None:
+            failures.append(failure)
+            print(f"  [{i + 1}/{len(dirs)}] {d.name}: FAILED {failure['error']}", flush=True)
+            continue
+        rows += got
+        programs.append(fig)
+        print(f"  [{i + 1}/{len(dirs)}] {fig['line']}", flush=True)
+    return rows, programs, failures, spent
+
+
+def write_results(out: Path, argv: list[str] | None, head: dict[str, Any], rows: list[dict], programs: list[dict],
+                  failures: list[dict], spent: float, show: Any, started: float) -> int:
+    """Write ``loop-labels.json`` (``head``, the row counts, the per-program figures) and
+    ``loop_labels.parquet`` to ``out``; print them with ``show``."""
+    doc = {"command": " ".join(["benchmarks/loop_label_bench.py", *(argv if argv is not None else sys.argv[1:])]),
+           **head, "rows": len(rows), "wrong_outputs": sum(r["error"] == MISMATCH for r in rows),
+           "failed_builds": sum(not r["output_ok"] and r["error"] != MISMATCH for r in rows),
+           "failed": {f["recipe_id"]: f["error"] for f in failures}, "seconds": round(spent, 1),
+           "programs": [{k: v for k, v in p.items() if k != "line"} for p in programs]}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "loop-labels.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_parquet(to_table(rows, "loop_labels"), out / "loop_labels.parquet")
+    show(doc)
+    print(f"({doc['seconds']} s of labelling, {time.monotonic() - started:.1f} s this run) -> {out}")
+    return 0
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -105,9 +157,11 @@ def _write_json(path: Path, doc: dict) -> None:
     os.replace(tmp, path)
 
 
-def program_figures(stage: LoopLabeler, d: Path, rows: list[dict]) -> dict[str, Any]:
+def program_figures(stage: LoopLabeler, d: Path, rows: list[dict], policy: Any = None) -> dict[str, Any]:
     """Oracle (single and combined) and every static rule's ratio of one labelled program
-    (``line``: the progress line that reports them)."""
+    (``line``: the progress line that reports them); with ``policy`` (a loop policy with
+    ``advice(listing)``), its decisions for every loop measured too; with the stage's ``hot``, the
+    share of all loop iterations that the labelled loops run."""
     program = load_program(d)
     base, listed = stage.baseline(program)
     ok = [r for r in rows if r["output_ok"] and r["ratio"] is not None]
@@ -134,6 +188,20 @@ def program_figures(stage: LoopLabeler, d: Path, rows: list[dict]) -> dict[str, 
     fig["line"] = (f"{program.name:28s} loops={len(listed)} sensitive={len(sensitive)} "
                    f"oracle-1={fig['oracle_single']:.4f} oracle={fig['oracle']:.4f}"
                    + ("" if combined["output_ok"] else f" (combined: {combined['error']})"))
+    if stage.hot is not None:
+        counts = stage.profile(program)
+        labelled = sorted({r["loop_id"] for r in rows})
+        total = sum(it for _, it in counts.values()) or 1
+        fig.update(loops_labelled=len(labelled), hot_share=sum(counts.get(lid, (0, 0))[1] for lid in labelled) / total,
+                   hot={lid: list(counts.get(lid, (0, 0))) for lid in labelled})
+        fig["line"] += f" labelled={len(labelled)} ({fig['hot_share']:.0%} of iterations)"
+    if policy is not None:
+        decided = policy.advice(listed)
+        got = stage.measure_advice(program, decided, base) if decided else {"ratio": 1.0, "output_ok": True,
+                                                                             "error": None}
+        fig.update(policy=scored(got), policy_output_ok=got["output_ok"], policy_error=got["error"],
+                   policy_decisions=decided)
+        fig["line"] += f" policy={fig['policy']:.4f} ({len(decided)} loops)"
     return fig
 
 
@@ -188,6 +256,84 @@ def report(doc: dict[str, Any]) -> None:
         print(f"combined oracle with wrong output: {', '.join(doc['oracle_wrong_outputs'])}")
 
 
+def suite_programs(suite: Path) -> tuple[list[Path], dict[str, str]]:
+    """The program folders of ``suite`` this script can label (sources in the folder, one
+    ``count_args`` run), and why each other one is skipped."""
+    keep, skipped = [], {}
+    for toml in sorted(suite.glob("*/benchmark.toml")):
+        doc = tomllib.loads(toml.read_text())
+        d, why = toml.parent, None
+        if "source" in doc:
+            why = "sources fetched from Debian"
+        elif "count_args" not in doc or "count_run" in doc or "run" in doc:
+            why = "no single count_args run"
+        elif any(any(c in src for c in "*?[") or not (d / src).is_file() for src in doc.get("sources", [])):
+            why = "sources not plain files in its folder"
+        if why:
+            skipped[d.name] = why
+        else:
+            keep.append(d)
+    return keep, skipped
+
+
+def summarize_suite(programs: list[dict]) -> dict[str, Any]:
+    """Geomeans over a suite's programs: the oracle over the labelled loops, each static rule on
+    every loop, the policy; the best static rule in-sample (it is chosen on the suite itself)."""
+    rules = {k: geomean([p["static"][k]["ratio"] for p in programs]) for k in (programs[0]["static"] if programs else {})}
+    best = min(rules, key=lambda k: (rules[k], k)) if rules else None
+    return {"table": {"programs": len(programs), "loops": sum(p["loops"] for p in programs),
+                      "loops_labelled": sum(p.get("loops_labelled", p["loops"]) for p in programs),
+                      "hot_share": geomean([p["hot_share"] for p in programs if p.get("hot_share")]),
+                      "oracle_single": geomean([p["oracle_single"] for p in programs]),
+                      "oracle": geomean([p["oracle"] for p in programs]),
+                      "policy": geomean([p["policy"] for p in programs if "policy" in p]),
+                      "static": rules, "O3": 1.0},
+            "best_static_in_sample": {"rule": best, "geomean": rules.get(best) if best else None},
+            "oracle_wrong_outputs": [p["program"] for p in programs if not p["oracle_output_ok"]],
+            "policy_wrong_outputs": [p["program"] for p in programs if not p.get("policy_output_ok", True)]}
+
+
+def report_suite(doc: dict[str, Any]) -> None:
+    print(f"\n{'program':16s} {'loops':>5s} {'hot':>3s} {'iters':>5s} {'oracle':>7s} {'policy':>7s} {'unroll:8':>8s} "
+          f"{'best rule':>9s}")
+    best = doc["best_static_in_sample"]["rule"]
+    for p in doc["programs"]:
+        print(f"{p['program']:16s} {p['loops']:5d} {p.get('loops_labelled', 0):3d} {p.get('hot_share', 0):5.0%} "
+              f"{_f(p['oracle'], 7)} {_f(p.get('policy'), 7)} {_f(p['static'][U8]['ratio'], 8)} "
+              f"{_f(p['static'][best]['ratio'] if best else None, 9)}")
+    t = doc["table"]
+    print(f"{'geomean':16s} {t['loops']:5d} {t['loops_labelled']:3d} {t['hot_share'] or 0:5.0%} {_f(t['oracle'], 7)} "
+          f"{_f(t['policy'], 7)} {_f(t['static'].get(U8), 8)} {_f(doc['best_static_in_sample']['geomean'], 9)}")
+    print(f"best static rule on these programs (in-sample): {best}; -O3 = 1.0; skipped: "
+          + (", ".join(f"{k} ({v})" for k, v in doc["skipped"].items()) or "none"))
+    for key in ("oracle_wrong_outputs", "policy_wrong_outputs"):
+        if doc[key]:
+            print(f"{key.replace('_', ' ')}: {', '.join(doc[key])}")
+
+
+#: the static rule the generated corpus picks (benchmarks/results/loops): unroll 8 on every loop
+U8 = decision_key({"unroll": 8})
+
+
+def suite_main(a: argparse.Namespace, argv: list[str] | None, stage: LoopLabeler, started: float) -> int:
+    """``--suite``: label the hot loops of real programs (see the module docstring)."""
+    from irpipe.optimize.loops import LoopAdviser
+
+    policy = LoopAdviser.load(a.loop_model).policy if a.loop_model != "none" else None
+    out = Path(a.out or ROOT / "benchmarks" / "results" / "loops-suite")
+    work = Path(a.work or ROOT / "out" / "loop-labels" / "suite")
+    dirs, skipped = suite_programs(Path(a.suite))
+    try:
+        rows, programs, failures, spent = label_all(stage, dirs, work, _shard(a.shard) if a.shard else None, policy)
+    finally:
+        stage.close()
+    if a.shard:
+        print(f"shard {a.shard}: {len(programs)} programs labelled, {len(failures)} failed -> {work}")
+        return 0
+    head = {"suite": a.suite, "hot": a.hot, "loop_model": a.loop_model, **summarize_suite(programs), "skipped": skipped}
+    return write_results(out, argv, head, rows, programs, failures, spent, report_suite, started)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=24)
@@ -198,14 +344,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", help="finished programs, for a re-run to resume from (default out/loop-labels/sSEED)")
     ap.add_argument("--shard", metavar="I/N", help="label only programs i with i %% N == I (no results written)")
     ap.add_argument("--refresh-facts", metavar="FILE", help="only rewrite FILE's loop facts (see above)")
+    ap.add_argument("--suite", metavar="DIR", help="label the hot loops of a benchmark suite's programs (see above)")
+    ap.add_argument("--hot", type=int, default=6, help="--suite: loops labelled per program, the busiest")
+    ap.add_argument("--loop-model", default=str(ROOT / "models" / "loop-decisions"),
+                    help="--suite: the loop policy measured beside the oracle and the static rules (none: not measured)")
     a = ap.parse_args(argv)
     try:
         families = parse_families(a.families)
     except ValueError as exc:
         ap.error(str(exc))
     shard = _shard(a.shard) if a.shard else None
-    started, stage = time.monotonic(), LoopLabeler()
+    started, stage = time.monotonic(), LoopLabeler(hot=a.hot if a.suite else None)
     stage.setup()
+    if a.suite:
+        return suite_main(a, argv, stage, started)
     if a.refresh_facts:
         try:
             with tempfile.TemporaryDirectory(prefix="irpipe-loopfacts-") as tmp:
@@ -217,38 +369,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     out = Path(a.out or ROOT / "benchmarks" / "results" / "loops" / f"s{a.seed}")
     work = Path(a.work or ROOT / "out" / "loop-labels" / f"s{a.seed}")
-    rows, programs, failures, spent = [], [], [], 0.0
     try:
         with tempfile.TemporaryDirectory(prefix="irpipe-loopbench-") as tmp:
-            for i, d in enumerate(generate(Path(tmp) / "programs", a.count, a.seed, families)):
-                if shard and i % shard[1] != shard[0]:
-                    continue
-                got, fig, failure, seconds = label_one(stage, d, work)
-                spent += seconds
-                if failure is not None:
-                    failures.append(failure)
-                    print(f"  [{i + 1}/{a.count}] {d.name}: FAILED {failure['error']}", flush=True)
-                    continue
-                rows += got
-                programs.append(fig)
-                print(f"  [{i + 1}/{a.count}] {fig['line']}", flush=True)
+            dirs = generate(Path(tmp) / "programs", a.count, a.seed, families)
+            rows, programs, failures, spent = label_all(stage, dirs, work, shard)
     finally:
         stage.close()
     if shard:
         print(f"shard {a.shard}: {len(programs)} programs labelled, {len(failures)} failed -> {work}")
         return 0
-    doc = {"command": " ".join(["benchmarks/loop_label_bench.py", *(argv if argv is not None else sys.argv[1:])]),
-           "count": a.count, "seed": a.seed, **summarize(programs), "rows": len(rows),
-           "wrong_outputs": sum(r["error"] == MISMATCH for r in rows),
-           "failed_builds": sum(not r["output_ok"] and r["error"] != MISMATCH for r in rows),
-           "failed": {f["recipe_id"]: f["error"] for f in failures},
-           "seconds": round(spent, 1), "programs": [{k: v for k, v in p.items() if k != "line"} for p in programs]}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "loop-labels.json").write_text(json.dumps(doc, indent=1) + "\n")
-    write_parquet(to_table(rows, "loop_labels"), out / "loop_labels.parquet")
-    report(doc)
-    print(f"({doc['seconds']} s of labelling, {time.monotonic() - started:.1f} s this run) -> {out}")
-    return 0
+    head = {"count": a.count, "seed": a.seed, **summarize(programs)}
+    return write_results(out, argv, head, rows, programs, failures, spent, report, started)
 
 
 if __name__ == "__main__":

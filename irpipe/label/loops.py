@@ -12,7 +12,9 @@ For one generated program (a :mod:`irpipe.label.programs` directory with its ``b
    mismatch is recorded (``output_ok`` false) and is never a win.
 
 A build byte-identical to one measured before (the baseline, often: a decision LLVM would have
-taken anyway) reuses that measurement.  One row of :data:`irpipe.schema.LOOP_LABELS` per (loop,
+taken anyway) reuses that measurement.  With ``hot`` (a real program with dozens of loops), only
+the loops that run the most iterations are labelled: a counting build (``-irpipe-profile-loops``)
+runs once on ``count_args`` first (:meth:`LoopLabeler.profile`, :func:`irpipe.llvm.loops.hot_loops`).  One row of :data:`irpipe.schema.LOOP_LABELS` per (loop,
 decision).  :class:`LoopLabeler` is a :class:`~irpipe.runtime.stage.Stage` over program
 directories; :meth:`LoopLabeler.measure_advice` measures any set of per-loop decisions at once
 (the oracle's combination, a static rule).
@@ -37,10 +39,10 @@ from typing import TYPE_CHECKING, Any
 from irpipe.errors import IrpipeError, ToolNotFound
 from irpipe.label import proxy
 from irpipe.label.programs import family_of, regenerate
-from irpipe.llvm.loops import loop_advice_doc, parse_loop_listing
+from irpipe.llvm.loops import hot_loops, loop_advice_doc, parse_loop_listing, parse_loop_profile
 from irpipe.llvm.native import plugin_path
 from irpipe.llvm.tools import Toolchain
-from irpipe.runtime import jsonfile
+from irpipe.runtime import jsonfile, process
 from irpipe.runtime.stage import Row, StageResult
 from irpipe.schema import LOOP_BODY_FACTS, to_table
 
@@ -163,14 +165,17 @@ class LoopLabeler:
         plugin: the pass plugin (default: :func:`irpipe.llvm.native.plugin_path`).
         slowdown: cachegrind's time limit is ``slowdown`` times the program's ``timeout``.
         tools: the LLVM toolchain (default: found in :meth:`setup`).
+        hot: label only this many loops, those that run the most iterations on ``count_args``
+            (each at least 1% of all); None: every loop.
     """
 
     name = "loop-label"
 
     def __init__(self, *, plugin: str | os.PathLike[str] | None = None, slowdown: float = 50.0,
-                 tools: Toolchain | None = None):
+                 tools: Toolchain | None = None, hot: int | None = None):
         self.plugin = Path(plugin) if plugin is not None else None
         self.slowdown = slowdown
+        self.hot = hot
         self.tools = tools
         self._work: Path | None = None
         self._cache: dict[tuple[str, tuple[str, ...]], Measured] = {}
@@ -193,22 +198,42 @@ class LoopLabeler:
             self._work = None
 
     def build(self, program: Program, loops: dict[str, dict[str, Any]] | None = None, *,
-              listing: bool = False) -> tuple[Path, str]:
+              listing: bool = False, counting: bool = False) -> tuple[Path, str]:
         """Build ``program`` at -O3 with the plugin (and ``loops`` as a one-entry advice file):
-        the executable and clang's stderr (the loop listing with ``listing``)."""
+        the executable and clang's stderr (the loop listing with ``listing``); with ``counting``,
+        a counting build (:meth:`profile`).  C++ sources are built and linked by clang++."""
         assert self._work is not None and self.tools is not None, "setup() first"
         self._builds += 1
         exe = self._work / f"{program.name}.{self._builds}"
         flags = ["-O3", f"-fpass-plugin={self.plugin}"]
         if listing:
             flags += ["-mllvm", "-irpipe-print-loops"]
+        if counting:
+            flags += ["-mllvm", "-irpipe-profile-loops"]
         if loops:
             advice = jsonfile.write(self._work / f"{program.name}.{self._builds}.json", loop_advice_doc(loops))
             flags += ["-mllvm", f"-irpipe-advice={advice}"]
         srcs = [str(program.directory / s) for s in program.sources]
-        done = self.tools.run("clang", [*flags, *program.cflags, *srcs, "-o", str(exe), *program.ldflags],
-                              timeout=300)
+        cxx = any(Path(src).suffix in (".cc", ".cpp", ".cxx", ".C") for src in program.sources)
+        done = self.tools.run("clang++" if cxx else "clang",
+                              [*flags, *program.cflags, *srcs, "-o", str(exe), *program.ldflags], timeout=300)
         return exe, done.stderr.decode("utf-8", errors="replace")
+
+    def profile(self, program: Program) -> dict[str, tuple[int, int]]:
+        """Per loop id of the -O3 build, (entries, iterations) on ``count_args``: a counting build
+        (the same loops and ids; volatile counters in each header) run once, natively."""
+        exe, _ = self.build(program, counting=True)
+        counts = exe.with_name(exe.name + ".profile")
+        try:
+            process.run([exe, *program.count_args], what=f"{program.name} (counting build)", cwd=program.directory,
+                        timeout=program.timeout * 4, stdout=process.DEVNULL,
+                        env={**os.environ, "IRPIPE_LOOP_PROFILE": str(counts)})
+            return parse_loop_profile(counts.read_text() if counts.exists() else "")
+        except ValueError as exc:
+            raise IrpipeError(f"{program.name}: {exc}") from None
+        finally:
+            exe.unlink(missing_ok=True)
+            counts.unlink(missing_ok=True)
 
     def measure(self, program: Program, exe: Path) -> Measured:
         """Proxy cycles and stdout of ``exe`` on ``count_args`` (a byte-identical build measured
@@ -270,8 +295,17 @@ class LoopLabeler:
                                           "stage": "label", "error": str(exc).splitlines()[0],
                                           "log_tail": str(exc)[-2000:]}], stats={"programs": 0, "failed": 1})
         ids = [loop["id"] for loop in listed]
+        labelled = listed
+        if self.hot is not None:
+            try:
+                chosen = set(hot_loops(self.profile(program), self.hot))
+            except IrpipeError as exc:
+                return StageResult(failures=[{"recipe_id": program.name, "package_name": program.name,
+                                              "stage": "profile", "error": str(exc).splitlines()[0],
+                                              "log_tail": str(exc)[-2000:]}], stats={"programs": 0, "failed": 1})
+            labelled = [loop for loop in listed if loop["id"] in chosen]
         rows: list[Row] = []
-        for loop in listed:
+        for loop in labelled:
             facts = loop_facts(loop)
             for decision in decision_space(loop, ids):
                 got = self.measure_advice(program, {loop["id"]: decision}, base)
@@ -279,4 +313,4 @@ class LoopLabeler:
                              "decision": decision_key(decision), "count_args": list(program.count_args),
                              "baseline_cycles": base.cycles, **got})
         return StageResult(rows={"loop_labels": rows},
-                           stats={"programs": 1, "failed": 0, "loops": len(listed), "rows": len(rows)})
+                           stats={"programs": 1, "failed": 0, "loops": len(labelled), "rows": len(rows)})

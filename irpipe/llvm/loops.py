@@ -6,13 +6,18 @@ The plugin (passes/README.md, "Per-loop decisions") prints one line per loop of 
     irpipe: loop {"id":"dot/L0","depth":1,"blocks":1,"trip_count":null,
                   "strict_fp_reduction":true,"strict_fp_induction":false,"instructions":8,...}
 
-(the keys after the strict-FP flags describe the body: :data:`irpipe.schema.LOOP_BODY_FACTS`)
+(the keys after the strict-FP flags describe the body: :data:`irpipe.schema.LOOP_BODY_FACTS`);
+a counting build (``-mllvm -irpipe-profile-loops``) appends, when the program exits, one line
+per loop to the file ``$IRPIPE_LOOP_PROFILE`` names::
+
+    irpipe: loop-profile dot/L0 <entries> <iterations>
 
 and applies per-loop decisions from an advice file (``-mllvm -irpipe-advice=FILE``, format
 ``irpipe.advice`` version 2, read and validated by :mod:`irpipe.optimize.advice`).  Label code
 (which may not import the applications layer) builds such a file with :func:`loop_advice_doc`.
 
     USAGE: loops = parse_loop_listing(done.stderr.decode())
+           counts = parse_loop_profile(Path(profile_file).read_text())   # {"dot/L0": (1, 512)}
            loops = checked_listing(request["loops"])     # a listing from a client (irpipe serve)
            jsonfile.write("a.json", loop_advice_doc({"main/L0": {"unroll": 4}}))
 """
@@ -32,6 +37,33 @@ def parse_loop_listing(text: str) -> list[dict[str, Any]]:
     skipped): id, depth, blocks, trip_count (None if not constant), strict_fp_reduction,
     strict_fp_induction and the body facts (:data:`irpipe.schema.LOOP_BODY_FACTS`)."""
     return [json.loads(line[len(LOOP_LINE):]) for line in text.splitlines() if line.startswith(LOOP_LINE)]
+
+
+#: the prefix of a counting build's profile lines (-irpipe-profile-loops)
+PROFILE_LINE = "irpipe: loop-profile "
+
+
+def parse_loop_profile(text: str) -> dict[str, tuple[int, int]]:
+    """Per loop id, (entries, iterations) from a counting build's profile file; the lines of
+    several processes (or translation units) of one id add up.  ``ValueError`` names a malformed line."""
+    out: dict[str, tuple[int, int]] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.startswith(PROFILE_LINE):
+            continue
+        parts = line[len(PROFILE_LINE):].rsplit(" ", 2)
+        if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
+            raise ValueError(f"loop profile line {n} is not 'ID ENTRIES ITERATIONS': {line[:200]!r}")
+        entries, iterations = out.get(parts[0], (0, 0))
+        out[parts[0]] = (entries + int(parts[1]), iterations + int(parts[2]))
+    return out
+
+
+def hot_loops(counts: dict[str, tuple[int, int]], top: int, share: float = 0.01) -> list[str]:
+    """The ids of at most ``top`` loops that ran the most iterations, each at least ``share`` of
+    all loops' iterations, hottest first (ties by id)."""
+    total = sum(it for _, it in counts.values())
+    ranked = sorted(counts, key=lambda lid: (-counts[lid][1], lid))
+    return [lid for lid in ranked if total and counts[lid][1] >= share * total][:max(top, 0)]
 
 
 #: the most loops one listing may carry over irpipe serve's socket (one function's loops)

@@ -200,3 +200,57 @@ def test_short_trip_families_list_loops_of_unknown_trip_count(tmp_path: Path) ->
         assert any(lp["trip_count"] is None and lp["depth"] >= 2 for lp in listing), name
     searches = [lp for name, ls in listed.items() if name.endswith("-search") for lp in ls]
     assert any(lp["trip_count"] is None and lp["cond_branches"] >= 2 for lp in searches)
+
+
+def test_profile_lines_add_up_and_hot_loops_are_the_busiest() -> None:
+    from irpipe.llvm.loops import hot_loops, parse_loop_profile
+
+    text = ("other output\nirpipe: loop-profile main/L0 1 10\nirpipe: loop-profile f/L0.1 10 900\n"
+            "irpipe: loop-profile main/L0 1 5\nirpipe: loop-profile g/L0 3 4\n")
+    counts = parse_loop_profile(text)
+    assert counts == {"main/L0": (2, 15), "f/L0.1": (10, 900), "g/L0": (3, 4)}
+    assert hot_loops(counts, 2) == ["f/L0.1", "main/L0"]
+    assert hot_loops(counts, 5, share=0.05) == ["f/L0.1"]  # g/L0 and main/L0 run under 5% of the iterations
+    assert hot_loops({}, 3) == [] and hot_loops(counts, 0) == []
+    with pytest.raises(ValueError, match="line 1"):
+        parse_loop_profile("irpipe: loop-profile main/L0 one 2\n")
+
+
+HOT_CXX = r'''#include <cstdio>
+#include <cstdlib>
+#include <vector>
+int main(int argc, char **argv) {
+  int n = argc > 1 ? std::atoi(argv[1]) : 1000;
+  std::vector<unsigned> v(n);
+  for (int i = 0; i < n; i++) v[i] = (unsigned)i * 2654435761u;     // n iterations
+  unsigned h = 0;
+  for (int r = 0; r < 50; r++)                                        // the hot nest: 50 * n
+    for (int i = 0; i < n; i++) h = (h ^ v[i]) * 16777619u + (unsigned)r;
+  std::printf("%u\n", h);
+  return 0;
+}
+'''
+
+
+@requires_llvm
+@requires_valgrind
+def test_hot_labels_only_the_busiest_loops_of_a_cxx_program(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    d = tmp_path / "hot"
+    d.mkdir()
+    (d / "hot.cpp").write_text(HOT_CXX)
+    (d / "benchmark.toml").write_text('sources = ["hot.cpp"]\ncflags = ["-std=c++17"]\nargs = ["3000"]\n'
+                                      'count_args = ["400"]\ntimeout = 30\n')
+    monkeypatch.setattr(loops, "decision_space", lambda loop, ids: [{"unroll": 2}])
+    stage = loops.LoopLabeler(hot=1)
+    stage.setup()
+    try:
+        program = loops.load_program(d)
+        counts = stage.profile(program)
+        listed = [lp["id"] for lp in stage.listing(program)]
+        result = stage.process(d)
+    finally:
+        stage.close()
+    assert set(counts) <= set(listed) and max(it for _, it in counts.values()) >= 50 * 400
+    hottest = max(counts, key=lambda lid: counts[lid][1])
+    assert [r["loop_id"] for r in result.rows["loop_labels"]] == [hottest] and result.stats["loops"] == 1
+    assert result.rows["loop_labels"][0]["output_ok"]
