@@ -55,6 +55,11 @@ class TUPlan:
     pipeline: str
     advice: dict | None = None  # one irpipe.advice module entry with function pipelines
     loops: dict | None = None   # per-loop decisions (advice v2 "loops") applied inside ``pipeline``
+    profile: bool = False       # a counting build: the plugin's loop counters (-irpipe-profile-loops)
+
+    def key(self) -> str:
+        """What the TU's object depends on, besides its bitcode and the code generator's flags."""
+        return json.dumps([self.pipeline, self.advice, self.loops, self.profile], sort_keys=True, default=str)
 
 
 @dataclass
@@ -99,6 +104,7 @@ class Builder:
         self.tools = tools or Toolchain()
         self.jobs, self.plugin = jobs, plugin
         self.units: dict[str, Path] = {}
+        self._objects: dict[tuple[str, str], Path] = {}  # (TU, TUPlan.key()) -> object, for build(reuse=True)
 
     def _step(self, tool: str, args: list[str], what: str, cwd: Path | None = None) -> None:
         try:
@@ -134,8 +140,13 @@ class Builder:
         self.units = {rel: self.units[rel] for rel in files}
         return self.units
 
-    def build(self, label: str, plan_for: Callable[[str, Path], TUPlan]) -> Binary:
-        """Optimize each TU by ``plan_for(tu, bitcode)``, generate code, link into ``work/label``."""
+    def build(self, label: str, plan_for: Callable[[str, Path], TUPlan], *, reuse: bool = False) -> Binary:
+        """Optimize each TU by ``plan_for(tu, bitcode)``, generate code, link into ``work/label``.
+
+        With ``reuse``, a TU whose plan was built before (by a ``reuse`` build of this builder)
+        takes that object instead of compiling it again: screening many variants that differ in
+        one TU (the per-loop search) then compiles one TU each.  The build seconds are then not a
+        whole build's, so the measured variants are built without it."""
         started = time.monotonic()
         units = self.frontend()
         out = self.work / label
@@ -146,8 +157,16 @@ class Builder:
         def one(rel: str) -> None:
             stem = out / rel.replace("/", "__")
             plan = plans[rel]
+            cached = self._objects.get((rel, plan.key())) if reuse else None
+            if cached is not None:
+                shutil.copyfile(cached, f"{stem}.o")
+                return
             args = ["-passes=" + plan.pipeline]
-            if plan.loops:  # decided at the vectorizer start of this very opt-22 pipeline
+            if plan.profile:
+                from irpipe.llvm.native import plugin_path
+
+                args = [f"-load-pass-plugin={self.plugin or plugin_path()}", *args, "-irpipe-profile-loops"]
+            elif plan.loops:  # decided at the vectorizer start of this very opt-22 pipeline
                 from irpipe.llvm.loops import loop_advice_doc
                 from irpipe.llvm.native import plugin_path
 
@@ -163,6 +182,11 @@ class Builder:
                 args = [f"-load-pass-plugin={self.plugin}", "-passes=irpipe-apply", f"-irpipe-advice={advice_file}"]
             self._step("opt", [*args, str(units[rel]), "-o", f"{stem}.bc"], f"opt on {rel} ({plan.pipeline})")
             self._step("llc", [*codegen_flags(self.march), f"{stem}.bc", "-o", f"{stem}.o"], f"llc on {rel}")
+            if reuse:  # a copy outside ``out``, which the next build of this label removes
+                kept = self.work / "objects" / hashlib.sha256(f"{rel}\0{plan.key()}".encode()).hexdigest()[:24]
+                kept.parent.mkdir(exist_ok=True)
+                shutil.copyfile(f"{stem}.o", kept)
+                self._objects[(rel, plan.key())] = kept
 
         self._map(one, list(units))
         exe = out / self.bench.name

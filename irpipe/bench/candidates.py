@@ -11,8 +11,11 @@ Kinds (``irpipe bench --candidate KIND [ARG]``):
   than the baseline on .text).  For ``speed`` the choice is made for the whole program by
   running it: the model's O2/O3-based pipelines and the loop-transform pipelines of
   :data:`SPEED_SPACE` are screened (``verify`` of them), and -O3 with the loop policy's per-loop
-  decisions for each TU (``--loop-model``, :func:`plan_of`); one replaces -O3 only when it is
-  faster by more than the noise floor and holds in interleaved confirmation rounds.
+  decisions for each TU (``--loop-model``, :func:`plan_of`), and with ``--loop-search K`` the
+  decisions a search by running the program found for its K hottest loops
+  (:mod:`irpipe.bench.loopsearch`); the best :data:`CONFIRM_TOP` screens go to interleaved
+  confirmation rounds, and one replaces -O3 only when it is faster by more than the noise floor
+  and holds there.
 - ``search``: the same selection over all of :data:`SPEED_SPACE` (an upper bound at that
   budget); for size, every pipeline of the model's pipeline set per TU.
 - ``loops [MODEL|RULE]`` (speed, baseline -O3): -O3 with per-loop decisions on every TU, nothing
@@ -56,6 +59,8 @@ SPEED_SPACE = (
     "default<O3>,function(slp-vectorizer,instcombine,simplifycfg)",
 )
 KINDS = ("pipeline", "advice", "optimize", "search", "loops")
+#: how many of the best screens the speed selection confirms in interleaved rounds
+CONFIRM_TOP = 2
 
 
 def baseline_pipeline(name: str) -> str:
@@ -158,12 +163,13 @@ def speed_space(predictor: object | None, verify: int, units: dict[str, Path] | 
     return space[:verify] if verify else space
 
 
-def _screen(builder: Builder, runner: Runner, baseline: Binary, pipeline: str,
-            reference: str, plan: Callable[[str, Path], TUPlan]) -> tuple[dict, Binary | None]:
-    """Build ``pipeline`` (by ``plan``) and run it against the baseline as A B B A: (record, binary or None)."""
+def screen(builder: Builder, runner: Runner, baseline: Binary, pipeline: str,
+           reference: str, plan: Callable[[str, Path], TUPlan], *, reuse: bool = False) -> tuple[dict, Binary | None]:
+    """Build ``pipeline`` (by ``plan``; ``reuse``: see :meth:`Builder.build`) and run it against the
+    baseline as A B B A: (record, binary or None)."""
     label = "screen-" + hashlib.sha1(pipeline.encode()).hexdigest()[:10]
     try:
-        b = builder.build(label, plan)
+        b = builder.build(label, plan, reuse=reuse)
         a1, c1, c2, a2 = (runner.run(e) for e in (baseline.exe, b.exe, b.exe, baseline.exe))
     except (BuildError, RunFailed) as exc:
         return {"pipeline": pipeline, "error": str(exc).splitlines()[0][:200]}, None
@@ -177,31 +183,38 @@ def select_speed(builder: Builder, runner: Runner, baseline: Binary, base_pipeli
                  space: list[str], floor: float, log: Callable[[str], None],
                  screened: dict[str, tuple[dict, Binary | None]] | None = None,
                  plan: Callable[[str], Callable[[str, Path], TUPlan]] = plan_of) -> tuple[str, list[dict]]:
-    """Screen ``space`` (each build against the baseline as A B B A); confirm the best.
+    """Screen ``space`` (each build against the baseline as A B B A); confirm the best
+    :data:`CONFIRM_TOP` of those that beat the baseline by more than ``floor`` in interleaved rounds,
+    and keep the fastest that holds (one A B B A spreads by 10% and more on some programs, so the
+    top screen alone is often a lucky one).
 
     ``screened`` caches screening per pipeline, so candidates of one program share it; ``plan``
     gives each entry's per-TU plan (:func:`plan_of`)."""
     screened = {} if screened is None else screened
     tried: list[dict] = []
-    best: tuple[float, str, Binary] | None = None
+    ranked: list[tuple[float, str, Binary]] = []
     for pipeline in space:
         if pipeline == base_pipeline:
             continue
         if pipeline not in screened:
-            screened[pipeline] = _screen(builder, runner, baseline, pipeline, reference, plan(pipeline))
+            screened[pipeline] = screen(builder, runner, baseline, pipeline, reference, plan(pipeline))
         record, b = screened[pipeline]
         tried.append(record)
-        if b is not None and (best is None or record["screen_speedup"] > best[0]):
-            best = (record["screen_speedup"], pipeline, b)
-    if best is None or best[0] <= 1 + floor:
+        if b is not None and record["screen_speedup"] > 1 + floor:
+            ranked.append((record["screen_speedup"], pipeline, b))
+    if not ranked:
         log(f"  selection: nothing beat the baseline by more than {floor:.1%} in screening")
         return base_pipeline, tried
-    pairs = []
-    for r in range(CONFIRM_ROUNDS):  # interleaved, alternating who goes first
-        first, second = (baseline.exe, best[2].exe) if r % 2 == 0 else (best[2].exe, baseline.exe)
-        t1, t2 = runner.run(first).cpu, runner.run(second).cpu
-        pairs.append((t1, t2) if r % 2 == 0 else (t2, t1))
-    ratio, held = confirmed(pairs, floor)
-    tried.append({"pipeline": best[1], "confirm_speedup": round(ratio, 4), "confirmed": held})
-    log(f"  selection: {best[1]!r} {'confirmed' if held else 'not confirmed'} at {ratio:.3f}x")
-    return (best[1] if held else base_pipeline), tried
+    best: tuple[float, str] | None = None
+    for _, pipeline, b in sorted(ranked, key=lambda t: -t[0])[:CONFIRM_TOP]:
+        pairs = []
+        for r in range(CONFIRM_ROUNDS):  # interleaved, alternating who goes first
+            first, second = (baseline.exe, b.exe) if r % 2 == 0 else (b.exe, baseline.exe)
+            t1, t2 = runner.run(first).cpu, runner.run(second).cpu
+            pairs.append((t1, t2) if r % 2 == 0 else (t2, t1))
+        ratio, held = confirmed(pairs, floor)
+        tried.append({"pipeline": pipeline, "confirm_speedup": round(ratio, 4), "confirmed": held})
+        log(f"  selection: {pipeline!r} {'confirmed' if held else 'not confirmed'} at {ratio:.3f}x")
+        if held and (best is None or ratio > best[0]):
+            best = (ratio, pipeline)
+    return (best[1] if best else base_pipeline), tried

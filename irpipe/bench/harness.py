@@ -70,6 +70,9 @@ class BenchConfig:
     plugin: str | None = None
     march: str | None = None    # -march/-mcpu for both sides; None: the user's plain clang-22 -O3
     loop_model: str = str(model_dir("loop-decisions"))  # speed: per-loop policy screened by `optimize`; "none": off
+    loop_search: int = 0        # speed, -O3 baseline: `optimize` also searches this many hot loops by running
+                                # the program (irpipe.bench.loopsearch); 0: off
+    loop_search_by: str = "proxy"  # how the search scores a decision: proxy (cachegrind cycles) or time
 
     def key(self) -> str:
         """What a finished program's result depends on (resume reuses only equal keys)."""
@@ -116,14 +119,28 @@ class ProgramBench:
         loops = self.loops if c.kind == "optimize" and self.base == SPEED_BASELINE else None
         if loops is not None:
             space.append(LOOPS_LABEL)
+        found = None
+        if c.kind == "optimize" and self.base == SPEED_BASELINE and self.cfg.loop_search > 0:
+            from irpipe.bench.loopsearch import SEARCH_LABEL, plan_of_search, search_loops
+
+            found = search_loops(builder, runner, base, reference, self.cfg.loop_search, by=self.cfg.loop_search_by,
+                                 log=self.log)
+            if found.decided:
+                space.append(SEARCH_LABEL)
 
         def plan(entry: str) -> Callable[[str, Path], TUPlan]:
+            if found is not None and entry == SEARCH_LABEL:
+                return plan_of_search(found)
             return plan_of(entry, loops, self.decided.setdefault("", {}))
         chosen, tried = select_speed(builder, runner, base, self.base, reference, space, SPEED_NOISE,
                                      self.log, self.screened, plan)
-        extra = {"selected": chosen, "screened": tried}
+        extra: dict[str, Any] = {"selected": chosen, "screened": tried}
         if chosen == LOOPS_LABEL:
             extra["loops"] = {rel: d for rel, d in self.decided[""].items() if d}
+        if found is not None:
+            extra["loop_search"] = found.summary()
+            if chosen == SEARCH_LABEL:
+                extra["loops"] = found.summary()["decided"]
         return plan(chosen), extra
 
     def run(self) -> dict[str, Any]:

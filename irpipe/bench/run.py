@@ -11,6 +11,7 @@ counts come from valgrind callgrind on the benchmark's (smaller) count workload.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
 import time
@@ -46,8 +47,8 @@ class Runner:
         materialize_inputs(self.bench, scratch, self.cache)
         return scratch
 
-    def _steps(self, argv0: list[str], steps: tuple[Step, ...], timeout: float,
-               keep_stderr: bool = False, pinned: bool = False) -> tuple[str, float, list[str]]:
+    def _steps(self, argv0: list[str], steps: tuple[Step, ...], timeout: float, keep_stderr: bool = False,
+               pinned: bool = False, env: dict[str, str] | None = None) -> tuple[str, float, list[str]]:
         """Run ``argv0 + step.args`` for each step in a fresh scratch directory:
         (sha256 of the stdout bytes, total CPU seconds, each step's stderr if kept)."""
         scratch = self._scratch()
@@ -58,7 +59,8 @@ class Runner:
                 done = process.run([*argv0, *step.args], what=f"step {i + 1}", cwd=scratch, timeout=timeout,
                                    stdin=scratch / step.stdin if step.stdin else process.DEVNULL,
                                    stdout=out_path, stderr=err_path if keep_stderr else process.DEVNULL,
-                                   check=False, cpus=[self.cpu] if pinned and self.cpu is not None else None)
+                                   check=False, cpus=[self.cpu] if pinned and self.cpu is not None else None,
+                                   env=env)
             except ToolTimeout:
                 raise RunTimeout(f"step {i + 1} ({' '.join(step.args)[:80]}) ran past its {timeout:g} s "
                                  "limit (killed)") from None
@@ -79,6 +81,36 @@ class Runner:
         started = time.perf_counter()
         sha, cpu, _ = self._steps([str(exe)], self.bench.steps, self.bench.timeout, pinned=True)
         return Outcome(sha, cpu, time.perf_counter() - started)
+
+    def profile(self, exe: Path) -> tuple[dict[str, tuple[int, int]], str]:
+        """Run a counting build (``TUPlan(profile=True)``) once on the timed workload: per loop id,
+        (entries, iterations) summed over its steps (:func:`irpipe.llvm.loops.parse_loop_profile`),
+        and the output hash."""
+        from irpipe.llvm.loops import parse_loop_profile
+
+        counts = Path(self._tmp.name) / "loop-profile"
+        counts.unlink(missing_ok=True)
+        sha, _, _ = self._steps([str(exe)], self.bench.steps, self.bench.timeout * 4,
+                                env={**os.environ, "IRPIPE_LOOP_PROFILE": str(counts)})
+        try:
+            return parse_loop_profile(counts.read_text() if counts.exists() else ""), sha
+        except ValueError as exc:
+            raise RunFailed(f"the counting build's profile: {exc}") from None
+
+    def proxy_cycles(self, exe: Path) -> tuple[float, str]:
+        """The deterministic proxy (:func:`irpipe.label.proxy.cycles`) of the count workload under
+        cachegrind, summed over its steps, and that run's output hash."""
+        from irpipe.label import proxy
+
+        out_dir = Path(self._tmp.name) / "cachegrind"
+        shutil.rmtree(out_dir, ignore_errors=True)
+        out_dir.mkdir()
+        sha, _, _ = self._steps([*proxy.cachegrind_argv(out_dir / "cg.%p"), str(exe)], self.bench.count_steps,
+                                self.bench.timeout * 50)
+        per_process = [proxy.file_cycles(f.read_bytes()) for f in sorted(out_dir.glob("cg.*"))]
+        if not per_process or None in per_process:
+            raise RunFailed("cachegrind wrote no totals")
+        return sum(per_process), sha  # type: ignore[arg-type]
 
     def count_instructions(self, exe: Path) -> tuple[int, str]:
         """Guest instructions of the count workload under callgrind, and that run's output hash."""

@@ -104,3 +104,14 @@ def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         for action, marker in path_arguments(p):
             for path in _given(action, getattr(args, action.dest, None)) if marker.precheck else ():
                 marker.check(path)
+
+
+def add_loop_search(p: argparse.ArgumentParser, who: str) -> None:
+    """``--loop-search K`` and ``--loop-search-by`` (irpipe.optimize.loopsearch) for ``who``
+    (optimize, bench): the same flags and help in both."""
+    p.add_argument("--loop-search", type=int, default=0, metavar="K",
+                   help=f"speed: {who} also tries each per-loop decision on the K loops that run the most "
+                        "iterations (a counting run), and their best together as one more candidate (0: off)")
+    p.add_argument("--loop-search-by", choices=("proxy", "time"), default="proxy",
+                   help="speed: how the loop search scores a decision: proxy cycles under cachegrind "
+                        "(deterministic, 20-50x a run; bench: on the count workload) or CPU time (default: proxy)")

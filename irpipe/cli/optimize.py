@@ -16,7 +16,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from irpipe.cli.args import MODEL_DIR, MODULE_FILE, OUT_FILE
+from irpipe.cli.args import MODEL_DIR, MODULE_FILE, OUT_FILE, add_loop_search
 from irpipe.optimize.protocol import SUMMARY, UNITS
 from irpipe.paths import model_dir
 
@@ -39,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="speed: the per-loop policy (irpipe train --problem loop-decisions); 'none': no "
                         "per-loop decisions")
     p.add_argument("--repeats", type=int, default=5, help="speed: runs per candidate")
+    add_loop_search(p, "optimize")
     p.add_argument("--model", default=str(DEFAULT_MODEL), type=MODEL_DIR, help="checkpoint directory")
     p.add_argument("--verify", type=int, default=10, help="compiles after the model call (-Oz included); past 10 they buy per-function "
                         "cleanups (16: 10 module pipelines, 5 cleanups, 1 to compile the mix)")
@@ -64,6 +65,11 @@ def run(args: argparse.Namespace) -> int:
         from irpipe.errors import ConfigError
 
         raise ConfigError("--no-run is for --objective speed (size and instcount never run the program)")
+    if args.loop_search < 0 or (args.loop_search and (args.objective != "speed" or args.no_run)):
+        from irpipe.errors import ConfigError
+
+        raise ConfigError(f"--loop-search {args.loop_search}: give a number of loops, 0 or more, with "
+                          "--objective speed and a run (not --no-run)")
     if args.server and args.objective != "speed":
         from irpipe.optimize.protocol import NotServed
 
@@ -99,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         loops = LoopAdviser.load(args.loop_model)
     result = optimize(data, predictor, objective=args.objective, verify=args.verify, name=args.file,
                       run_args=shlex.split(args.run_args), repeats=args.repeats, target=target, loops=loops,
-                      run=not args.no_run)
+                      run=not args.no_run, loop_search=args.loop_search, search_by=args.loop_search_by)
     if args.output:
         Path(args.output).write_bytes(
             ir.to_text(result.bitcode, name=args.file).encode() if _is_text(args.output) else result.bitcode)

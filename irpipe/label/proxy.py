@@ -103,6 +103,19 @@ def cycles(c: Counts, w: Weights = DEFAULT_WEIGHTS) -> float:
     return c.ir + w.l1 * c.l1_misses + w.ll * c.ll_misses + w.branch * c.mispredicts
 
 
+def cachegrind_argv(out_file: str | os.PathLike[str]) -> list[str]:
+    """valgrind's command line for the proxy (before the program's own), writing to ``out_file``
+    (``%p`` in it: the process id, one file per process of a multi-step workload)."""
+    return ["valgrind", "--tool=cachegrind", "--cache-sim=yes", "--branch-sim=yes", *CACHE_FLAGS,
+            f"--cachegrind-out-file={os.fspath(out_file)}"]
+
+
+def file_cycles(data: bytes, w: Weights | None = None) -> float | None:
+    """:func:`cycles` of one cachegrind output file's totals (None when it has none)."""
+    totals = callgrind.file_totals(data)
+    return cycles(Counts.from_totals(totals), w or DEFAULT_WEIGHTS) if "Ir" in totals else None
+
+
 def cachegrind(argv: Sequence[str | os.PathLike[str]], *, timeout: float,
                cwd: str | os.PathLike[str] | None = None, what: str = "program") -> tuple[Counts, bytes]:
     """Run ``argv`` under cachegrind (cache and branch simulation, :data:`CACHE_FLAGS`):
@@ -110,8 +123,7 @@ def cachegrind(argv: Sequence[str | os.PathLike[str]], *, timeout: float,
     totals; :class:`~irpipe.errors.ToolNotFound` without valgrind."""
     with tempfile.TemporaryDirectory(prefix="irpipe-cg-") as tmp:
         out = Path(tmp) / "cachegrind.out"
-        cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=yes", "--branch-sim=yes", *CACHE_FLAGS,
-               f"--cachegrind-out-file={out}", *(os.fspath(a) for a in argv)]
+        cmd = [*cachegrind_argv(out), *(os.fspath(a) for a in argv)]
         try:
             done = process.run(cmd, what=f"cachegrind {what}", timeout=timeout, cwd=cwd, check=False)
         except ToolTimeout:

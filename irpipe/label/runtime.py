@@ -16,6 +16,8 @@ callgrind (deterministic; this VM has no hardware counters).
 
 from __future__ import annotations
 
+import hashlib
+import os
 import statistics
 import tempfile
 from dataclasses import dataclass, field
@@ -116,6 +118,7 @@ class RuntimeEvaluator:
         self._tmp = tempfile.TemporaryDirectory(prefix="irpipe-run-")
         self.reference: bytes | None = None
         self.last_wall = 0.0
+        self._cycles: dict[str, float] = {}  # executable sha256 -> proxy cycles
 
     def _build(self, pipeline: str, bitcode: bytes | None = None) -> Path:
         if bitcode is None:
@@ -131,10 +134,10 @@ class RuntimeEvaluator:
             raise NotRunnable(f"{self.program.name}: does not build (no main()?): {str(exc).splitlines()[0]}") from None
         return work / "p"
 
-    def _run(self, exe: Path) -> tuple[bytes, float]:
+    def _run(self, exe: Path, env: dict[str, str] | None = None) -> tuple[bytes, float]:
         try:
             done = process.run([str(exe), *self.program.args], what=self.program.name,
-                               timeout=self.program.timeout_s, stderr=process.DEVNULL, check=False)
+                               timeout=self.program.timeout_s, stderr=process.DEVNULL, check=False, env=env)
         except ToolTimeout:
             raise NotRunnable(f"{self.program.name}: ran past {self.program.timeout_s:.0f} s") from None
         if done.returncode != 0:
@@ -175,6 +178,39 @@ class RuntimeEvaluator:
         if count_instructions:
             result.instructions = self.count_instructions(exe)
         return result
+
+    def profile(self, bitcode: bytes) -> dict[str, tuple[int, int]]:
+        """Per loop id, (entries, iterations) of one run of a counting build (``bitcode`` from
+        :func:`irpipe.optimize.loops.counting_build`); its output must be the reference's."""
+        from irpipe.llvm.loops import parse_loop_profile
+
+        reference = self.check_reference()
+        exe = self._build("counting build", bitcode)
+        counts = exe.with_name("loop-profile")
+        output, _ = self._run(exe, env={**os.environ, "IRPIPE_LOOP_PROFILE": str(counts)})
+        if output != reference:
+            raise Miscompile(f"{self.program.name}: the counting build changes the output")
+        try:
+            return parse_loop_profile(counts.read_text() if counts.exists() else "")
+        except ValueError as exc:
+            raise NotRunnable(f"{self.program.name}: {exc}") from None
+
+    def proxy_cycles(self, bitcode: bytes | None = None) -> float:
+        """The deterministic proxy (:func:`irpipe.label.proxy.cycles`) of one run under cachegrind
+        of the -O3 build, or of ``bitcode``; :class:`Miscompile` when its output is not the
+        reference's.  A byte-identical executable is not run again."""
+        from irpipe.label import proxy
+
+        reference = self.check_reference()
+        exe = self._build("default<O3>", bitcode)
+        sha = hashlib.sha256(exe.read_bytes()).hexdigest()
+        if sha not in self._cycles:
+            counts, output = proxy.cachegrind([exe, *self.program.args], timeout=self.program.timeout_s * 50,
+                                              what=self.program.name)
+            if output != reference:
+                raise Miscompile(f"{self.program.name}: a loop decision changes the output (never chosen)")
+            self._cycles[sha] = proxy.cycles(counts)
+        return self._cycles[sha]
 
     def count_instructions(self, exe: Path) -> int:
         """Guest instructions executed, from valgrind callgrind (deterministic)."""

@@ -68,6 +68,14 @@ def apply_loops(module: bytes, loops: dict[str, dict[str, Any]], *, name: str = 
     return done.stdout
 
 
+def counting_build(module: bytes, *, name: str = "<module>", timeout_s: float = 300.0,
+                   tools: Toolchain | None = None) -> bytes:
+    """``module`` through opt-22's ``default<O3>`` with the plugin's loop counters
+    (``-irpipe-profile-loops``: the same loops and ids, two volatile counters in each header; a run
+    with ``IRPIPE_LOOP_PROFILE=FILE`` appends each loop's entries and iterations to FILE)."""
+    return _opt(module, ["-irpipe-profile-loops", "-o", "-"], name=name, timeout_s=timeout_s, tools=tools).stdout
+
+
 class LoopAdviser:
     """A loop policy (``irpipe train --problem loop-decisions``) as decisions for a module; the
     released checkpoint runs in numpy (:class:`~irpipe.nn.loop_policy.NumpyLoopPolicy`): no torch."""

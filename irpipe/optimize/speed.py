@@ -38,8 +38,10 @@ LOOPS_LABEL = SPEED_BASELINE + LOOPS_SUFFIX
 
 def optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str], repeats: int,
                    timeout_s: float, started: float, loops: LoopAdviser | None = None,
-                   run: bool = True) -> OptimizeResult:
-    """Speed (see the module docstring).  A program that runs less than
+                   run: bool = True, loop_search: int = 0, search_by: str = "proxy") -> OptimizeResult:
+    """Speed (see the module docstring).  With ``loop_search`` (and a run), the decisions a search
+    by running the program finds for its ``loop_search`` hottest loops, scored ``search_by``
+    (:mod:`irpipe.optimize.loopsearch`), are one more candidate.  A program that runs less than
     :data:`~irpipe.label.runtime.MIN_RUN_S` of CPU is refused (kept at -O3, said in the note): its
     timings are scheduler ticks, not speed.  Repeats and the floor a winner must clear scale with
     the spread of the baseline's own runs."""
@@ -80,11 +82,19 @@ def optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str
             screen.measure(pipeline)
         if decisions:
             screen.measure_loops(data, decisions, timeout_s)
+        if loop_search > 0:
+            from irpipe.optimize.loopsearch import SEARCH_LABEL, search_module
+
+            found = search_module(data, runner, loop_search, by=search_by, name=name, timeout_s=timeout_s)
+            screen.tried.append({"pipeline": SEARCH_LABEL, "loop_search": found.summary()})
+            if found.decided:
+                screen.measure_loops(data, found.decided[name], timeout_s, label=SEARCH_LABEL)
         chosen, base, metric, note = screen.confirm()
         if chosen == SPEED_BASELINE:  # confirm() gives -O3's own seconds as its metric
             return keep_o3(note, screen.tried, base)
-        if chosen == LOOPS_LABEL:
-            return result(SPEED_BASELINE, screen.bitcodes[chosen], screen.tried, note, base, metric, decisions)
+        if chosen in screen.loops:
+            return result(SPEED_BASELINE, screen.bitcodes[chosen], screen.tried, note, base, metric,
+                          screen.loops[chosen])
         return result(chosen, ev.evaluate(chosen, bitcode=True)[1]["bitcode"], screen.tried, note, base, metric)
     finally:
         runner.close()
@@ -111,7 +121,7 @@ class _SpeedScreen:
 
         self.run, self.name, self.tried, self.medians = run, name, [], {}
         self.bitcodes: dict[str, bytes] = {}  #: candidates built outside the evaluator (the loop decisions)
-        self.loops: dict[str, dict[str, Any]] = {}  #: the decisions of LOOPS_LABEL
+        self.loops: dict[str, dict[str, Any]] = {}  #: per label (LOOPS_LABEL, SEARCH_LABEL): its decisions
         try:
             first = run.measure(SPEED_BASELINE)
         except EvaluationError as exc:
@@ -137,18 +147,19 @@ class _SpeedScreen:
         except EvaluationError as exc:
             self.tried.append({**record, "error": str(exc).splitlines()[0][:300]})
 
-    def measure_loops(self, data: bytes, decisions: dict[str, dict[str, Any]], timeout_s: float) -> None:
-        """-O3 with the loop policy's decisions, as one more candidate."""
+    def measure_loops(self, data: bytes, decisions: dict[str, dict[str, Any]], timeout_s: float,
+                      label: str = LOOPS_LABEL) -> None:
+        """-O3 with per-loop decisions (the loop policy's, or ``label``'s), as one more candidate."""
         from irpipe.optimize.loops import apply_loops
 
-        self.loops = decisions
+        self.loops[label] = decisions
         record = {"pipeline": SPEED_BASELINE, "loops": decisions}
         try:
-            self.bitcodes[LOOPS_LABEL] = apply_loops(data, decisions, name=self.name, timeout_s=timeout_s)
+            self.bitcodes[label] = apply_loops(data, decisions, name=self.name, timeout_s=timeout_s)
         except IRError as exc:
             self.tried.append({**record, "error": str(exc).splitlines()[0][:300]})
             return
-        self.measure(LOOPS_LABEL, record)
+        self.measure(label, record)
 
     def confirm(self) -> tuple[str, float, float, str]:
         """(chosen, baseline seconds, chosen seconds, note): the best must hold in interleaved rounds."""
@@ -164,8 +175,8 @@ class _SpeedScreen:
         pairs = [(self.run.measure(SPEED_BASELINE).median, self.run.measure(best, bitcode=self.bitcodes.get(best)).median)
                  for _ in range(CONFIRM_ROUNDS)]
         ratio, holds = confirmed(pairs, self.floor)
-        self.tried.append({"pipeline": SPEED_BASELINE if best == LOOPS_LABEL else best,
-                           **({"loops": self.loops} if best == LOOPS_LABEL else {}),
+        self.tried.append({"pipeline": SPEED_BASELINE if best in self.loops else best,
+                           **({"loops": self.loops[best]} if best in self.loops else {}),
                            "confirm_rounds": [[round(b, 5), round(c, 5)] for b, c in pairs],
                            "confirmed_speedup": round(ratio, 4)})
         if not holds:

@@ -29,6 +29,10 @@
 ; MODELONLY: note: model only (--no-run): kept default<O3> (no loop policy)
 ; RUN: not %{irpipe} optimize %s --no-run 2>&1 | %FileCheck %s --check-prefix=NOTSPEED
 ; NOTSPEED: irpipe optimize: error: --no-run is for --objective speed
+; RUN: not %{irpipe} optimize %s --loop-search 3 2>&1 | %FileCheck %s --check-prefix=SEARCHSIZE
+; SEARCHSIZE: irpipe optimize: error: --loop-search 3: give a number of loops, 0 or more, with --objective speed and a run (not --no-run)
+; RUN: not %{irpipe} optimize %s --objective speed --no-run --loop-search 1 2>&1 | %FileCheck %s --check-prefix=SEARCHMODELONLY
+; SEARCHMODELONLY: irpipe optimize: error: --loop-search 1: {{.*}}(not --no-run)
 
 define internal i32 @sq(i32 %x) {
 entry:

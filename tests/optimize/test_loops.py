@@ -137,3 +137,35 @@ def test_decisions_that_do_not_build_keep_o3(program: bytes, predictor: Any, mon
     r = optimize(program, predictor, objective="speed", run=False, loops=Fixed({"main/L0.0": {"unroll": 8}}))  # type: ignore[arg-type]
     assert r.pipeline == "default<O3>" and not r.loops and "did not build" in r.note
     assert "timed out" in r.tried[0]["error"]
+
+
+def test_the_search_scores_the_hot_loop_by_proxy(program: bytes) -> None:
+    """Running a counting build finds the inner loop; each decision is scored by cachegrind cycles."""
+    from irpipe.label.runtime import Program, RuntimeEvaluator
+    from irpipe.optimize.loopsearch import search_module
+
+    runner = RuntimeEvaluator(Program(program, name="p.bc", args=["3000"]), repeats=1)
+    try:
+        found = search_module(program, runner, 1, by="proxy", name="p.bc",
+                              decisions=({"unroll": 2}, {"vectorize": "off"}))
+    finally:
+        runner.close()
+    assert found.hot == [{"unit": "p.bc", "loop": "main/L0.0", "iterations": 200 * 3000}]
+    assert [t["decision"] for t in found.tried] == [{"unroll": 2}, {"vectorize": "off"}]
+    assert all(t["proxy_speedup"] > 0 for t in found.tried), found.tried
+    assert set(found.decided) <= {"p.bc"} and all(set(d) == {"main/L0.0"} for d in found.decided.values())
+
+
+def test_speed_screens_the_searched_decisions(program: bytes, predictor: Any) -> None:
+    """--loop-search: the search is recorded and its decisions, if any, are one more candidate."""
+    from irpipe.optimize.loopsearch import SEARCH_LABEL
+
+    r = optimize(program, predictor, objective="speed", verify=1, run_args=["1500000"], repeats=3,
+                 loop_search=1, search_by="time")
+    (search,) = [t["loop_search"] for t in r.tried if "loop_search" in t]
+    assert [h["loop"] for h in search["hot"]] == ["main/L0.0"]
+    assert len(search["scores"]) >= 7 and all("time_speedup" in s or "error" in s for s in search["scores"])
+    screened = [t for t in r.tried if t.get("loops") and "confirm_rounds" not in t]
+    assert [t["loops"] for t in screened] == list(search["decided"].values())
+    assert r.loops in ({}, *search["decided"].values())
+    assert SEARCH_LABEL in {t["pipeline"] for t in r.tried if "loop_search" in t}

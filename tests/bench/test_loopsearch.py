@@ -1,0 +1,110 @@
+"""The per-loop search by running the program (irpipe.bench.loopsearch): hot loops from a
+counting run, found in the TU that holds them, screened one decision at a time."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from irpipe.bench.build import Builder, TUPlan
+from irpipe.bench.candidates import Candidate
+from irpipe.bench.harness import BenchConfig, bench_suite
+from irpipe.bench.loopsearch import SEARCH_LABEL, plan_of_search, search_loops
+from irpipe.bench.run import Runner
+from irpipe.bench.suite import discover
+from irpipe.llvm import native
+from irpipe.testing.gates import requires_llvm
+
+pytestmark = requires_llvm
+
+# the hot loop is in kernel.c; main.c has a short loop of its own
+MAIN = r'''#include <stdio.h>
+unsigned kernel(const unsigned *a, unsigned n);
+int main(void) {
+  static unsigned a[4096];
+  for (unsigned i = 0; i < 4096; i++) a[i] = i * 2654435761u;
+  unsigned h = 0;
+  for (unsigned r = 0; r < 300; r++) h += kernel(a, 4096 - r);
+  printf("%u\n", h);
+  return 0;
+}
+'''
+KERNEL = r'''unsigned kernel(const unsigned *a, unsigned n) {
+  unsigned h = 0;
+  for (unsigned i = 0; i < n; i++) h = (h ^ a[i]) * 16777619u + (a[i] >> 3);
+  return h;
+}
+'''
+
+
+def _expected() -> str:
+    a = [(i * 2654435761) % 2**32 for i in range(4096)]
+    total = 0
+    for r in range(300):
+        h = 0
+        for i in range(4096 - r):
+            h = (((h ^ a[i]) * 16777619) + (a[i] >> 3)) % 2**32
+        total = (total + h) % 2**32
+    return hashlib.sha256(f"{total}\n".encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not native.plugin_path().is_file():
+        pytest.skip("the pass plugin is not built (make native)")
+    d = tmp_path_factory.mktemp("ls") / "suite" / "hot"
+    d.mkdir(parents=True)
+    (d / "main.c").write_text(MAIN)
+    (d / "kernel.c").write_text(KERNEL)
+    (d / "benchmark.toml").write_text(f'sources = ["main.c", "kernel.c"]\nexpected_sha256 = "{_expected()}"\n')
+    return d.parent
+
+
+@pytest.mark.parametrize("by", ["proxy", "time"])
+def test_the_hot_loop_is_searched_in_its_own_unit(suite: Path, tmp_path: Path, by: str) -> None:
+    (bench,), _ = discover(suite)
+    builder = Builder(bench, bench.directory, tmp_path / "work", plugin=native.plugin_path())
+    runner = Runner(bench, tmp_path / "cache")
+    compiled: list[str] = []
+    step = builder._step
+    builder._step = lambda tool, args, what, cwd=None: (compiled.append(what), step(tool, args, what, cwd))[1]
+    try:
+        base = builder.build("base", lambda rel, bc: TUPlan("default<O3>"))
+        reference = runner.run(base.exe).sha256
+        assert reference == _expected()
+        compiled.clear()
+        decisions = ({"unroll": 2}, {"vectorize": "off"}, {"unroll_and_jam": 2})
+        found = search_loops(builder, runner, base, reference, top=1, decisions=decisions, by=by)
+    finally:
+        runner.close()
+    (hot,) = found.hot
+    assert hot["unit"] == "kernel.c" and hot["loop"].startswith("kernel/L") and hot["iterations"] > 10**6
+    # unroll-and-jam needs subloops: two scores, each with its decision and a speedup
+    assert [t["decision"] for t in found.tried] == list(decisions[:2])
+    key = {"proxy": "proxy_speedup", "time": "screen_speedup"}[by]
+    assert all(t["loop"] == hot["loop"] and t[key] > 0 for t in found.tried)
+    assert set(found.decided) <= {"kernel.c"} and all(len(d) == 1 for d in found.decided.values())
+    # the counting build compiles both units; the screens compile main.c once, kernel.c each time
+    assert sum("on main.c" in w for w in compiled if w.startswith("opt")) == 2
+    assert sum("on kernel.c" in w for w in compiled if w.startswith("opt")) == 3
+    plan = plan_of_search(found)
+    assert plan("main.c", Path()) == TUPlan("default<O3>")
+    assert plan("kernel.c", Path()).loops == found.decided.get("kernel.c")
+
+
+def test_bench_optimize_reports_the_search(suite: Path, tmp_path: Path) -> None:
+    cfg = BenchConfig(suite=str(suite), candidates=[Candidate("optimize")], rounds=2, callgrind=False,
+                      verify=1, loop_model="none", loop_search=1, cache=str(tmp_path / "cache"),
+                      plugin=str(native.plugin_path()))
+    doc = bench_suite(cfg, tmp_path / "out", log=lambda m: None)
+    (r,) = doc["results"]
+    e = r["candidates"][0]
+    assert r["status"] == "ok" and e["status"] == "ok"
+    search = e["loop_search"]
+    assert [h["unit"] for h in search["hot"]] == ["kernel.c"] and len(search["scores"]) >= 7
+    if search["decided"]:  # then the combined decisions were screened like any candidate
+        assert any(t["pipeline"] == SEARCH_LABEL for t in e["screened"])
+    if e["selected"] == SEARCH_LABEL:
+        assert e["loops"] == search["decided"]
