@@ -166,10 +166,13 @@ def speed_space(predictor: object | None, verify: int, units: dict[str, Path] | 
 def screen(builder: Builder, runner: Runner, baseline: Binary, pipeline: str,
            reference: str, plan: Callable[[str, Path], TUPlan], *, reuse: bool = False) -> tuple[dict, Binary | None]:
     """Build ``pipeline`` (by ``plan``; ``reuse``: see :meth:`Builder.build`) and run it against the
-    baseline as A B B A: (record, binary or None)."""
+    baseline as A B B A: (record, binary or None).  A build byte-identical to the baseline is not
+    run (``same_binary``; None: nothing to choose)."""
     label = "screen-" + hashlib.sha1(pipeline.encode()).hexdigest()[:10]
     try:
         b = builder.build(label, plan, reuse=reuse)
+        if b.exe.read_bytes() == baseline.exe.read_bytes():  # timing it could only measure noise
+            return {"pipeline": pipeline, "screen_speedup": 1.0, "same_binary": True}, None
         a1, c1, c2, a2 = (runner.run(e) for e in (baseline.exe, b.exe, b.exe, baseline.exe))
     except (BuildError, RunFailed) as exc:
         return {"pipeline": pipeline, "error": str(exc).splitlines()[0][:200]}, None

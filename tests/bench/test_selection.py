@@ -11,9 +11,18 @@ from irpipe.bench.run import Outcome
 
 
 class FakeBuilder:
+    """Each pipeline's executable is a file named after it; "same" builds -O3's bytes."""
+
+    def __init__(self, work: Path):
+        self.work = work
+
+    def exe(self, pipeline: str) -> Path:
+        path = self.work / pipeline
+        path.write_text("O3" if pipeline == "same" else pipeline)
+        return path
+
     def build(self, label: str, plan, *, reuse: bool = False) -> Binary:
-        pipeline = plan("x.c", Path()).pipeline
-        return Binary(label, Path(pipeline), 0, 0.0, {})
+        return Binary(label, self.exe(plan("x.c", Path()).pipeline), 0, 0.0, {})
 
 
 class FakeRunner:
@@ -23,33 +32,38 @@ class FakeRunner:
         self.screens, self.steady, self.runs = screens, steady, []
 
     def run(self, exe: Path) -> Outcome:
-        self.runs.append(str(exe))
-        queue = self.screens.get(str(exe))
-        cpu = queue.pop(0) if queue else self.steady[str(exe)]
+        self.runs.append(exe.name)
+        queue = self.screens.get(exe.name)
+        cpu = queue.pop(0) if queue else self.steady[exe.name]
         return Outcome("ok", cpu, cpu)
 
 
-def _select(screens: dict[str, list[float]], steady: dict[str, float]) -> tuple[str, list[dict]]:
+def _select(screens: dict[str, list[float]], steady: dict[str, float], work: Path) -> tuple[str, list[dict]]:
     from irpipe.bench.build import TUPlan
 
     runner = FakeRunner(screens, steady)
-    base = Binary("base", Path("O3"), 0, 0.0, {})
-    return select_speed(FakeBuilder(), runner, base, "O3", "ok", ["O3", *steady.keys() - {"O3"}], 0.02,
-                        lambda m: None, plan=lambda entry: (lambda rel, bc: TUPlan(entry)))
+    builder = FakeBuilder(work)
+    base = Binary("base", builder.exe("O3"), 0, 0.0, {})
+    chosen, tried = select_speed(builder, runner, base, "O3", "ok", ["O3", *sorted(steady.keys() - {"O3"})], 0.02,
+                                 lambda m: None, plan=lambda entry: (lambda rel, bc: TUPlan(entry)))
+    assert "same" not in runner.runs  # a build byte-identical to the baseline is never timed
+    return chosen, tried
 
 
-def test_a_lucky_screen_does_not_hide_the_real_winner() -> None:
+def test_a_lucky_screen_does_not_hide_the_real_winner(tmp_path: Path) -> None:
     # "lucky" screens at 1.5x but is as fast as -O3; "real" screens at 1.1x and is 1.1x
     chosen, tried = _select({"lucky": [2 / 3, 2 / 3], "real": [1 / 1.1, 1 / 1.1]},
-                            {"O3": 1.0, "lucky": 1.0, "real": 1 / 1.1})
+                            {"O3": 1.0, "lucky": 1.0, "real": 1 / 1.1}, tmp_path)
     assert CONFIRM_TOP >= 2 and chosen == "real"
     confirms = {t["pipeline"]: t for t in tried if "confirm_speedup" in t}
     assert not confirms["lucky"]["confirmed"] and confirms["real"]["confirmed"]
     assert confirms["real"]["confirm_speedup"] == 1.1
     # alone, the lucky screen is confirmed, fails, and -O3 stays
-    assert _select({"lucky": [2 / 3, 2 / 3]}, {"O3": 1.0, "lucky": 1.0})[0] == "O3"
+    assert _select({"lucky": [2 / 3, 2 / 3]}, {"O3": 1.0, "lucky": 1.0}, tmp_path)[0] == "O3"
 
 
-def test_nothing_beyond_the_floor_keeps_the_baseline() -> None:
-    chosen, tried = _select({}, {"O3": 1.0, "same": 1.0, "slower": 1.2})
+def test_nothing_beyond_the_floor_keeps_the_baseline(tmp_path: Path) -> None:
+    # "same" would time at 2x, but it is -O3's own binary: recorded, never run or chosen
+    chosen, tried = _select({"same": [0.5, 0.5]}, {"O3": 1.0, "same": 0.5, "slower": 1.2}, tmp_path)
     assert chosen == "O3" and not any("confirm_speedup" in t for t in tried)
+    assert {"pipeline": "same", "screen_speedup": 1.0, "same_binary": True} in tried
