@@ -83,12 +83,7 @@ def optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str
         if decisions:
             screen.measure_loops(data, decisions, timeout_s)
         if loop_search > 0:
-            from irpipe.optimize.loopsearch import SEARCH_LABEL, search_module
-
-            found = search_module(data, runner, loop_search, by=search_by, name=name, timeout_s=timeout_s)
-            screen.tried.append({"pipeline": SEARCH_LABEL, "loop_search": found.summary()})
-            if found.decided:
-                screen.measure_loops(data, found.decided[name], timeout_s, label=SEARCH_LABEL)
+            screen.search_loops(data, loop_search, search_by, timeout_s)
         chosen, base, metric, note = screen.confirm()
         if chosen == SPEED_BASELINE:  # confirm() gives -O3's own seconds as its metric
             return keep_o3(note, screen.tried, base)
@@ -160,6 +155,16 @@ class _SpeedScreen:
             self.tried.append({**record, "error": str(exc).splitlines()[0][:300]})
             return
         self.measure(label, record)
+
+    def search_loops(self, data: bytes, top: int, by: str, timeout_s: float) -> None:
+        """The decisions a search of the ``top`` hottest loops finds (scored ``by``), as one more
+        candidate; the search itself is recorded (:mod:`irpipe.optimize.loopsearch`)."""
+        from irpipe.optimize.loopsearch import SEARCH_LABEL, search_module
+
+        found = search_module(data, self.run, top, by=by, name=self.name, timeout_s=timeout_s)
+        self.tried.append({"pipeline": SEARCH_LABEL, "loop_search": found.summary()})
+        if found.decided:
+            self.measure_loops(data, found.decided[self.name], timeout_s, label=SEARCH_LABEL)
 
     def confirm(self) -> tuple[str, float, float, str]:
         """(chosen, baseline seconds, chosen seconds, note): the best must hold in interleaved rounds."""
