@@ -4,8 +4,10 @@ per-loop decisions, chosen by running the program -- or the loop decisions alone
 With a program to run (the module defines ``main``): -O3 is built and run first; its runs set
 the noise floor.  Then each pipeline candidate and, with a loop policy, -O3 with the policy's
 per-loop decisions (:mod:`irpipe.optimize.loops`) are built, run and their output checked
-against the -O0 build; the fastest replaces -O3 only when it stays faster by more than the
-floor in interleaved confirmation rounds.
+against the -O0 build, and with ``loop_search`` (``--loop-search K``) so are the decisions a
+search of the K hottest loops found by running the program (:mod:`irpipe.optimize.loopsearch`);
+the fastest replaces -O3 only when it stays faster by more than the floor in interleaved
+confirmation rounds.
 
 Model only (``run=False``, ``irpipe optimize --no-run``, or a module without ``main``): nothing
 runs; the answer is -O3 with the loop policy's decisions, built by opt-22 with the pass plugin
