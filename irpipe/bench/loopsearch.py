@@ -76,13 +76,6 @@ def search_loops(builder: Builder, runner: Runner, baseline: Binary, reference: 
         hot, ids = hot_units(builder, runner, reference, top)
     except (BuildError, RunFailed) as exc:
         return found.failed(str(exc), log)
-    cycles: dict[str, tuple[float, str]] = {}  # executable sha256 -> (proxy cycles, count output hash)
-
-    def proxy(exe: Path) -> tuple[float, str]:
-        sha = hashlib.sha256(exe.read_bytes()).hexdigest()
-        if sha not in cycles:
-            cycles[sha] = runner.proxy_cycles(exe)
-        return cycles[sha]
 
     def score(rel: str, loop_id: str, decision: dict[str, Any]) -> dict[str, Any]:
         name = f"{SPEED_BASELINE} + {rel}:{loop_id} {sorted(decision.items())}"
@@ -92,9 +85,9 @@ def search_loops(builder: Builder, runner: Runner, baseline: Binary, reference: 
             record.pop("pipeline")
             return {**record, "speedup": record.get("screen_speedup") if built is not None else None}
         try:
-            base_cycles, base_out = proxy(baseline.exe)
-            got, out = proxy(builder.build("search-" + hashlib.sha1(name.encode()).hexdigest()[:10], plan,
-                                           reuse=True).exe)
+            base_cycles, base_out = runner.proxy_cycles(baseline.exe)
+            built = builder.build("search-" + hashlib.sha1(name.encode()).hexdigest()[:10], plan, reuse=True)
+            got, out = runner.proxy_cycles(built.exe)
         except (BuildError, RunFailed) as exc:
             return {"error": str(exc).splitlines()[0][:200], "speedup": None}
         if out != base_out:

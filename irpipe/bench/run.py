@@ -17,6 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from irpipe.runtime import callgrind, process
 from irpipe.bench.suite import Benchmark, Step, materialize_inputs
@@ -39,6 +40,7 @@ class Runner:
     def __init__(self, bench: Benchmark, cache: Path, cpu: int | None = None):
         self.bench, self.cache, self.cpu = bench, cache, cpu
         self._tmp = tempfile.TemporaryDirectory(prefix=f"irpipe-bench-{bench.name}-")
+        self._cycles: dict[str, tuple[float, str]] = {}  # executable sha256 -> (proxy cycles, output hash)
 
     def _scratch(self) -> Path:
         scratch = Path(self._tmp.name) / "run"
@@ -99,9 +101,16 @@ class Runner:
 
     def proxy_cycles(self, exe: Path) -> tuple[float, str]:
         """The deterministic proxy (:func:`irpipe.label.proxy.cycles`) of the count workload under
-        cachegrind, summed over its steps, and that run's output hash."""
+        cachegrind, summed over its steps, and that run's output hash; a byte-identical executable
+        is not run again."""
         from irpipe.label import proxy
 
+        sha256 = hashlib.sha256(exe.read_bytes()).hexdigest()
+        if sha256 not in self._cycles:
+            self._cycles[sha256] = self._proxy_run(exe, proxy)
+        return self._cycles[sha256]
+
+    def _proxy_run(self, exe: Path, proxy: Any) -> tuple[float, str]:
         out_dir = Path(self._tmp.name) / "cachegrind"
         shutil.rmtree(out_dir, ignore_errors=True)
         out_dir.mkdir()
