@@ -67,8 +67,9 @@ class Runner:
                 raise RunTimeout(f"step {i + 1} ({' '.join(step.args)[:80]}) ran past its {timeout:g} s "
                                  "limit (killed)") from None
             code, cpu = done.returncode, done.cpu_s
-            if code != 0:
-                what = f"killed by signal {-code}" if code < 0 else f"exited {code}"
+            if code != step.status:
+                what = (f"killed by signal {-code}" if code < 0
+                        else f"exited {code}" + (f", not {step.status}" if step.status else ""))
                 raise RunFailed(f"step {i + 1} ({' '.join(step.args)[:80]}) {what}")
             cpu_total += cpu
             with open(out_path, "rb") as f:

@@ -32,7 +32,7 @@ _TOP = {"name", "sources", "exclude", "cflags", "ldflags", "args", "timeout", "e
         "description", "license", "tags"}  # the last three: documentation only
 _SOURCE = {"debian", "version", "prepare"}
 _INPUT = {"file", "generate", "bytes", "seed", "copy"}
-_STEP = {"args", "stdout", "stdin"}
+_STEP = {"args", "stdout", "stdin", "status"}
 GENERATORS = ("text", "lines", "binary")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _WORDS = ("the of and to in is that for it as was with be by on not he this are or his from at which "
@@ -48,6 +48,7 @@ class Step:
     args: tuple[str, ...]
     stdout: str | None = None  # also write this step's stdout to this file (later steps read it)
     stdin: str | None = None   # feed this file of the scratch directory on stdin
+    status: int = 0            # the exit status the step must end with (a SAT solver's 10 or 20)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,10 @@ def _steps(raw: object, where: str) -> tuple[Step, ...]:
     steps = []
     for i, t in enumerate(raw):
         _keys(t, _STEP, f"{where}[{i}]")
-        steps.append(Step(_strings(t.get("args", []), f"{where}[{i}].args"), t.get("stdout"), t.get("stdin")))
+        status = t.get("status", 0)
+        if type(status) is not int or not 0 <= status <= 255:
+            raise SuiteError(f"{where}[{i}].status: expected an exit status 0..255, got {status!r}")
+        steps.append(Step(_strings(t.get("args", []), f"{where}[{i}].args"), t.get("stdout"), t.get("stdin"), status))
     return tuple(steps)
 
 

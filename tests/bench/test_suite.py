@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from irpipe.bench import suite
+from irpipe.bench.run import RunFailed, Runner
 from irpipe.bench.suite import SuiteError
+from irpipe.testing.gates import requires_llvm
 
 HASH = "ab" * 32
 
@@ -72,6 +77,8 @@ args = ["x"]
     ('sources = ["a.c"]\nexpected_sha256 = "abc"\n', "64 hex digits"),
     ('sources = "a.c"\n', "expected a list of strings"),
     ('sources = ["a.c"]\nargs = []\n[[run]]\nargs = []\n', "either `args` or [[run]]"),
+    ('sources = ["a.c"]\n[[run]]\nargs = []\nstatus = "10"\n', "[[run]][0].status: expected an exit status"),
+    ('sources = ["a.c"]\n[[run]]\nargs = []\nstatus = 256\n', "exit status 0..255"),
     ('sources = ["a.c"]\n[source]\ndebian = "zlib"\n', "pinned `version`"),
     ('sources = ["a.c"]\n[[input]]\nfile = "x"\ngenerate = "noise"\n', "choose from text, lines, binary"),
     ('sources = ["a.c"\n', "benchmark.toml"),
@@ -117,3 +124,19 @@ def test_a_debian_program_fetches_builds_and_matches_its_hash(tmp_path: Path) ->
     cfg = BenchConfig(suite=str(root), candidates=[], rounds=0, callgrind=False, only=["debian-bzip2"])
     doc = bench_suite(cfg, tmp_path, resume=False, log=lambda m: None)
     assert [r["status"] for r in doc["results"]] == ["ok"]
+
+
+@requires_llvm
+def test_a_step_may_name_its_exit_status(tmp_path: Path) -> None:
+    """A SAT solver exits 10 or 20: a step says so (``status``), and any other status fails it."""
+    d = write(tmp_path / "sat", 'sources = ["a.c"]\n[[run]]\nargs = ["sat"]\nstatus = 10\n[[run]]\nargs = []\n',
+              {"a.c": '#include <stdio.h>\nint main(int c, char **v) { puts("s"); return c > 1 ? 10 : 0; }\n'})
+    exe = tmp_path / "a"
+    subprocess.run(["clang-22", "-O1", str(d / "a.c"), "-o", str(exe)], check=True)
+    b = suite.load(d)
+    assert [s.status for s in b.steps] == [10, 0]
+    assert Runner(b, tmp_path / "cache").run(exe).sha256 == hashlib.sha256(b"s\ns\n").hexdigest()
+    with pytest.raises(RunFailed, match=r"step 1 \(sat\) exited 10$"):
+        Runner(replace(b, steps=(suite.Step(("sat",)),)), tmp_path / "cache").run(exe)
+    with pytest.raises(RunFailed, match=r"step 1 \(\) exited 0, not 20"):
+        Runner(replace(b, steps=(suite.Step((), status=20),)), tmp_path / "cache").run(exe)
