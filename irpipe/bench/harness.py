@@ -305,4 +305,18 @@ def bench_suite(cfg: BenchConfig, out: Path, *, resume: bool = True,
         results.append(result)
     doc = summarize(cfg, results)
     write_json(out / "bench.json", doc)
+    _write_labels(out, programs, results)
     return doc
+
+
+def _write_labels(out: Path, programs: list[Benchmark], results: list[dict[str, Any]]) -> None:
+    """``out/loop_labels.parquet`` (LOOP_LABELS): the rows of every proxy-scored loop search of the
+    run (:func:`irpipe.bench.loopsearch.search_labels`), so a bench run labels real programs too."""
+    from irpipe.bench.loopsearch import search_labels
+
+    rows = search_labels(programs, results)
+    if rows:
+        from irpipe.runtime.shards import write_parquet
+        from irpipe.schema import to_table
+
+        write_parquet(to_table(rows, "loop_labels"), out / "loop_labels.parquet")

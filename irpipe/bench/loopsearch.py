@@ -28,7 +28,7 @@ from irpipe.optimize.loopsearch import (SEARCH_DECISIONS, SEARCH_LABEL, HotLoop,
                                         search_decisions)
 from irpipe.optimize.result import SPEED_BASELINE
 
-__all__ = ["SEARCH_LABEL", "hot_units", "plan_of_search", "search_loops"]
+__all__ = ["SEARCH_LABEL", "hot_units", "label_rows", "plan_of_search", "search_labels", "search_loops"]
 
 
 def plan_of_search(found: LoopSearch) -> Callable[[str, Path], TUPlan]:
@@ -90,7 +90,50 @@ def search_loops(builder: Builder, runner: Runner, baseline: Binary, reference: 
             got, out = runner.proxy_cycles(built.exe)
         except (BuildError, RunFailed) as exc:
             return {"error": str(exc).splitlines()[0][:200], "speedup": None}
+        counts = {"cycles": got, "baseline_cycles": base_cycles,
+                  "same_binary": built.exe.read_bytes() == baseline.exe.read_bytes()}
         if out != base_out:
-            return {"error": "output differs from the baseline's (never chosen)", "speedup": None}
-        return {"proxy_speedup": round(base_cycles / got, 4), "speedup": base_cycles / got}
+            return {"error": "output differs from the baseline's (never chosen)", **counts, "speedup": None}
+        return {"proxy_speedup": round(base_cycles / got, 4), **counts, "speedup": base_cycles / got}
     return search_decisions(hot, ids, score, decisions=decisions, margin=margin, log=log, found=found)
+
+
+def label_rows(name: str, summary: dict[str, Any], count_steps: list[list[str]]) -> list[dict[str, Any]]:
+    """LOOP_LABELS rows (:data:`irpipe.schema.LOOP_LABELS`) of one program's proxy-scored search
+    (``summary``: :meth:`LoopSearch.summary`; ``count_steps``: the count workload's arguments, one
+    list per step): one row per (hot loop, decision) it scored, as :class:`irpipe.label.loops.LoopLabeler`
+    writes them.  ``program`` is ``NAME/UNIT`` (a loop id is unique within a unit), ``family`` the
+    program's name (a real program is its own family: split by it), ``count_args`` one string per
+    step.  A search scored by time, or recorded without the loops' facts and cycles, gives none."""
+    from irpipe.label.loops import LOOP_FACTS, MISMATCH, decision_key
+
+    scores = summary.get("scores", ())
+    if not any("baseline_cycles" in s for s in scores):
+        return []
+    facts = {(h["unit"], h["loop"]): h.get("facts") for h in summary.get("hot", ())}
+    rows = []
+    for score in scores:
+        fact = facts.get((score.get("unit"), score.get("loop")))
+        if fact is None:
+            continue
+        cycles, base = score.get("cycles"), score.get("baseline_cycles")
+        error = score.get("error")
+        rows.append({"program": f"{name}/{score['unit']}", "family": name, "loop_id": score["loop"],
+                     **{k: fact.get(k) for k in LOOP_FACTS}, "decision": decision_key(score["decision"]),
+                     "count_args": [" ".join(step) for step in count_steps],
+                     "cycles": cycles, "baseline_cycles": base, "ratio": cycles / base if cycles and base else None,
+                     "same_binary": score.get("same_binary"), "output_ok": error is None,
+                     "error": MISMATCH if error and "output differs" in error else error})
+    return rows
+
+
+def search_labels(programs: list[Any], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`label_rows` of every result of a bench run whose ``optimize`` searched by proxy
+    (``programs``: the run's :class:`~irpipe.bench.suite.Benchmark` list)."""
+    steps = {b.name: [list(step.args) for step in b.count_steps] for b in programs}
+    rows: list[dict[str, Any]] = []
+    for result in results:
+        for cand in result.get("candidates", ()):
+            if cand.get("loop_search") and result["name"] in steps:
+                rows += label_rows(result["name"], cand["loop_search"], steps[result["name"]])
+    return rows

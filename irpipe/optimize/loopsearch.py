@@ -59,7 +59,7 @@ class LoopSearch:
 
     decided: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     tried: list[dict[str, Any]] = field(default_factory=list)
-    hot: list[dict[str, Any]] = field(default_factory=list)  # unit, loop, iterations (hottest first)
+    hot: list[dict[str, Any]] = field(default_factory=list)  # unit, loop, iterations, facts (hottest first)
 
     def failed(self, what: str, log: Callable[[str], None]) -> "LoopSearch":
         """Record that the search could not start (``what``: one line) and return self."""
@@ -84,11 +84,11 @@ def search_decisions(hot: list[HotLoop], ids: dict[str, list[str]], score: Score
                      log: Callable[[str], None] = lambda m: None, found: LoopSearch | None = None) -> LoopSearch:
     """Steps 2-3 of the module docstring over ``hot`` (``ids``: each unit's loop ids, which says
     whether a loop has subloops)."""
-    from irpipe.label.loops import decision_key, takes_decision
+    from irpipe.label.loops import decision_key, loop_facts, takes_decision
 
     found = found or LoopSearch()
     for unit, loop, iterations in hot:
-        found.hot.append({"unit": unit, "loop": loop["id"], "iterations": iterations})
+        found.hot.append({"unit": unit, "loop": loop["id"], "iterations": iterations, "facts": loop_facts(loop)})
         best: tuple[float, dict[str, Any]] | None = None
         for decision in decisions:
             if not takes_decision(loop, ids[unit], decision):

@@ -11,10 +11,13 @@ import pytest
 from irpipe.bench.build import Builder, TUPlan
 from irpipe.bench.candidates import Candidate
 from irpipe.bench.harness import BenchConfig, bench_suite
-from irpipe.bench.loopsearch import SEARCH_LABEL, plan_of_search, search_loops
+from irpipe.bench.loopsearch import SEARCH_LABEL, label_rows, plan_of_search, search_loops
 from irpipe.bench.run import Runner
 from irpipe.bench.suite import discover
+from irpipe.label.loops import MISMATCH, decision_key
 from irpipe.llvm import native
+from irpipe.runtime.shards import read_shard
+from irpipe.schema import to_table
 from irpipe.testing.gates import requires_llvm
 
 pytestmark = requires_llvm
@@ -104,7 +107,35 @@ def test_bench_optimize_reports_the_search(suite: Path, tmp_path: Path) -> None:
     assert r["status"] == "ok" and e["status"] == "ok"
     search = e["loop_search"]
     assert [h["unit"] for h in search["hot"]] == ["kernel.c"] and len(search["scores"]) >= 7
+    assert search["hot"][0]["facts"]["depth"] == 1
     if search["decided"]:  # then the combined decisions were screened like any candidate
         assert any(t["pipeline"] == SEARCH_LABEL for t in e["screened"])
     if e["selected"] == SEARCH_LABEL:
         assert e["loops"] == search["decided"]
+    # the proxy scores are labels: one LOOP_LABELS row per score, the loop's facts from the listing
+    labels = read_shard(tmp_path / "out" / "loop_labels.parquet", "loop_labels").to_pylist()
+    assert len(labels) == len(search["scores"])
+    assert {(x["program"], x["family"], x["loop_id"]) for x in labels} == {("hot/kernel.c", "hot", search["hot"][0]["loop"])}
+    assert [x["decision"] for x in labels] == [decision_key(s["decision"]) for s in search["scores"]]
+    for x, s in zip(labels, search["scores"]):
+        assert x["output_ok"] and x["error"] is None and x["depth"] == 1 and x["blocks"] >= 1
+        assert x["baseline_cycles"] > 0 and abs(x["baseline_cycles"] / x["cycles"] - s["proxy_speedup"]) < 1e-3
+        assert x["ratio"] == x["cycles"] / x["baseline_cycles"] and x["count_args"] == [""]
+
+
+def test_label_rows_keep_failures_and_mismatches_and_skip_time_scores() -> None:
+    facts = {"depth": 1, "blocks": 2}
+    summary = {"hot": [{"unit": "a.c", "loop": "f/L0", "iterations": 5, "facts": facts}], "scores": [
+        {"unit": "a.c", "loop": "f/L0", "decision": {"unroll": 2}, "proxy_speedup": 1.25, "cycles": 80.0,
+         "baseline_cycles": 100.0, "same_binary": False},
+        {"unit": "a.c", "loop": "f/L0", "decision": {"unroll": 4}, "cycles": 90.0, "baseline_cycles": 100.0,
+         "same_binary": False, "error": "output differs from the baseline's (never chosen)"},
+        {"unit": "a.c", "loop": "f/L0", "decision": {"unroll": 8}, "error": "opt-22 on a.c: exit 1"}]}
+    rows = label_rows("p", summary, [["-c", "in.txt"], ["-d"]])
+    assert [(r["ratio"], r["output_ok"], r["error"]) for r in rows] == [
+        (0.8, True, None), (0.9, False, MISMATCH), (None, False, "opt-22 on a.c: exit 1")]
+    assert rows[0]["program"] == "p/a.c" and rows[0]["count_args"] == ["-c in.txt", "-d"] and rows[0]["blocks"] == 2
+    assert to_table(rows, "loop_labels").num_rows == 3  # conforms to the one schema
+    timed = {"hot": summary["hot"], "scores": [{"unit": "a.c", "loop": "f/L0", "decision": {"unroll": 2},
+                                                "screen_speedup": 1.1}]}
+    assert label_rows("p", timed, [[]]) == []
