@@ -34,7 +34,7 @@ from irpipe.bench.build import Binary, Builder, TUPlan
 from irpipe.bench.candidates import Candidate, baseline_pipeline, load_advice, select_speed, speed_space
 from irpipe.bench.candidates import advice_plan, plan_of, size_plan
 from irpipe.bench.run import RunFailed, Runner, RunTimeout
-from irpipe.bench.suite import Benchmark, SuiteError, discover, source_tree
+from irpipe.bench.suite import Benchmark, SuiteError, discover, is_held_out, source_tree
 from irpipe.errors import BuildError, FetchError, IrpipeError, ToolError
 from irpipe.runtime.jsonfile import write as write_json
 from irpipe.label.runtime import SPEED_NOISE  # the floor for selection, before the suite's A/A floor is known
@@ -305,13 +305,15 @@ def bench_suite(cfg: BenchConfig, out: Path, *, resume: bool = True,
         results.append(result)
     doc = summarize(cfg, results)
     write_json(out / "bench.json", doc)
-    _write_labels(out, programs, results)
+    if not is_held_out(cfg.suite):
+        _write_labels(out, programs, results)
     return doc
 
 
 def _write_labels(out: Path, programs: list[Benchmark], results: list[dict[str, Any]]) -> None:
     """``out/loop_labels.parquet`` (LOOP_LABELS): the rows of every proxy-scored loop search of the
-    run (:func:`irpipe.bench.loopsearch.search_labels`), so a bench run labels real programs too."""
+    run (:func:`irpipe.bench.loopsearch.search_labels`), so a bench run labels real programs too
+    (never those of a held-out suite: :func:`irpipe.bench.suite.is_held_out`)."""
     from irpipe.bench.loopsearch import search_labels
 
     rows = search_labels(programs, results)

@@ -178,6 +178,15 @@ def load(path: str | Path) -> Benchmark:
         language=language)
 
 
+#: a file whose presence marks a suite folder as held out: never labelled for training
+HELD_OUT = "HELD_OUT"
+
+
+def is_held_out(suite: str | Path) -> bool:
+    """Whether the suite folder ``suite`` is a held-out set (it holds :data:`HELD_OUT`)."""
+    return (Path(suite) / HELD_OUT).exists()
+
+
 def discover(suite: str | Path, only: list[str] | None = None) -> tuple[list[Benchmark], dict[str, str]]:
     """Every ``benchmark.toml`` under ``suite`` (sorted by name), and the ones that do not parse."""
     suite = Path(suite)

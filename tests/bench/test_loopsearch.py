@@ -13,7 +13,7 @@ from irpipe.bench.candidates import Candidate
 from irpipe.bench.harness import BenchConfig, bench_suite
 from irpipe.bench.loopsearch import SEARCH_LABEL, label_rows, plan_of_search, search_loops
 from irpipe.bench.run import Runner
-from irpipe.bench.suite import discover
+from irpipe.bench.suite import HELD_OUT, discover, is_held_out
 from irpipe.label.loops import MISMATCH, decision_key
 from irpipe.llvm import native
 from irpipe.runtime.shards import read_shard
@@ -139,3 +139,17 @@ def test_label_rows_keep_failures_and_mismatches_and_skip_time_scores() -> None:
     timed = {"hot": summary["hot"], "scores": [{"unit": "a.c", "loop": "f/L0", "decision": {"unroll": 2},
                                                 "screen_speedup": 1.1}]}
     assert label_rows("p", timed, [[]]) == []
+
+
+def test_a_held_out_suite_is_never_labelled(suite: Path, tmp_path: Path) -> None:
+    cfg = BenchConfig(suite=str(suite), candidates=[Candidate("optimize")], rounds=0, callgrind=False,
+                      verify=1, loop_model="none", loop_search=1, cache=str(tmp_path / "cache"),
+                      plugin=str(native.plugin_path()))
+    (suite / HELD_OUT).write_text("held out\n")
+    try:
+        assert is_held_out(suite)
+        doc = bench_suite(cfg, tmp_path / "out", log=lambda m: None)
+    finally:
+        (suite / HELD_OUT).unlink()
+    assert doc["results"][0]["candidates"][0]["loop_search"]["scores"]  # searched, and scored by proxy
+    assert not (tmp_path / "out" / "loop_labels.parquet").exists() and not is_held_out(suite)
