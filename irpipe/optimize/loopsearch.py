@@ -88,7 +88,9 @@ def search_decisions(hot: list[HotLoop], ids: dict[str, list[str]], score: Score
 
     found = found or LoopSearch()
     for unit, loop, iterations in hot:
-        found.hot.append({"unit": unit, "loop": loop["id"], "iterations": iterations, "facts": loop_facts(loop)})
+        subloops = sum(other.startswith(loop["id"] + ".") for other in ids[unit])  # the policy's features need it
+        found.hot.append({"unit": unit, "loop": loop["id"], "iterations": iterations,
+                          "facts": {**loop_facts(loop), "subloops": subloops}})
         best: tuple[float, dict[str, Any]] | None = None
         for decision in decisions:
             if not takes_decision(loop, ids[unit], decision):
