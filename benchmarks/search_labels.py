@@ -94,7 +94,7 @@ def compare(figures: list[dict[str, Any]], rows: list[dict[str, Any]], policy: N
     agree = 0
     for (program, lid), got in ratios.items():
         fact = facts.get((program, lid), {})
-        ids = [lid, *(f"{lid}.{i}" for i in range(int(fact.get("subloops") or 0)))]
+        ids = [lid, *(f"{lid}.{i}" for i in range(int(fact.get("subloops") or 0)))]  # for the decision space
         x = loop_features({**fact, "id": lid}, ids)[None]
         pred = np.where(policy.supported(x)[:, None], policy.predict(x), 0.0)[0]
         allowed = allowed_mask({**fact, "id": lid}, ids) & np.array([d in got for d in DECISIONS])

@@ -1,11 +1,10 @@
 """Every Arrow table irpipe writes, declared once, with its invariants.
 
-Tables are built with ``pa.Table.from_pylist(rows, schema=...)`` and never
-inferred from pandas.  Each Parquet file carries ``irpipe.schema`` (the table
-name) and ``irpipe.schema_version`` in its key/value metadata; every reader checks
-each file when it opens it (:func:`check_schema`: table name, a version it knows,
-every column with its type) and refuses it with one error naming the file
-(:func:`irpipe.runtime.shards.open_shard`).
+Tables are built with ``pa.Table.from_pylist(rows, schema=...)`` and never inferred from
+pandas.  Each Parquet file carries ``irpipe.schema`` (the table name) and
+``irpipe.schema_version`` in its key/value metadata; every reader checks each file when it
+opens it (:func:`check_schema`: table name, a version it knows, every column with its type)
+and refuses it with one error naming the file (:func:`irpipe.runtime.shards.open_shard`).
 
 ComPile compatibility: the first six columns of :data:`MODULES` are exactly the
 public ComPile release's columns, in its order and with its types, so a reader
@@ -22,10 +21,11 @@ import pyarrow as pa
 from irpipe.errors import SchemaError, printable
 
 #: Bumped on any change of a column's name, type or meaning.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 #: Older versions this irpipe still reads, and how they differ (a null ir_kind means "llvm").
 READABLE_VERSIONS = {"1": "MODULES without ir_kind, dialects, mlir_level (LLVM only)",
-                     "2": "LOOP_LABELS without the loop body facts (LOOP_BODY_FACTS)", "3": "current"}
+                     "2": "LOOP_LABELS without the loop body facts (LOOP_BODY_FACTS)",
+                     "3": "LOOP_LABELS without subloops (counted from the program's other rows)", "4": "current"}
 #: What the pass plugin's loop listing says of a loop's body (passes/lib/LoopIds.cpp, in its
 #: order): instruction counts by kind, loads and stores by address (contiguous, strided,
 #: invariant, indirect in their innermost loop), header reductions, narrowest/widest access bits.
@@ -34,8 +34,8 @@ LOOP_BODY_FACTS = ("instructions", "loads", "stores", "fp_ops", "int_ops", "call
                    "max_access_bits")
 #: Columns a table of an older readable version may lack (readers fill them with nulls).
 ADDED_SINCE = {"1": {"modules": ("ir_kind", "dialects", "mlir_level"), "mlir_runs": (),
-                     "loop_labels": LOOP_BODY_FACTS},
-               "2": {"loop_labels": LOOP_BODY_FACTS}}
+                     "loop_labels": (*LOOP_BODY_FACTS, "subloops")},
+               "2": {"loop_labels": (*LOOP_BODY_FACTS, "subloops")}, "3": {"loop_labels": ("subloops",)}}
 
 #: The columns of the public ComPile release, in its order.
 COMPILE_COLUMNS = ("content", "license_expression", "license_source", "license_files", "package_source",
@@ -266,6 +266,7 @@ RUNTIME = pa.schema([
 # A conformant LOOP_LABELS row (irpipe.label.loops; corpus irpipe.label.programs) must:
 # - be keyed by (`program`, `loop_id`, `decision`): `loop_id` the plugin's FUNCTION/L<path> id at the
 #   vectorizer start of clang-22 -O3, `depth`..`strict_fp_induction` its facts as the plugin lists them,
+#   `subloops` the listing's loops inside it (null: count the program's other rows; a table of some loops fills it),
 #   LOOP_BODY_FACTS the listing's body facts (null in a v2 table: irpipe.label.loops.refresh_facts fills them),
 #   `decision` an irpipe.advice v2 "loops" value as key-sorted compact JSON (e.g. {"unroll":4}), applied
 #   alone (source "*"; never a forced vectorization of a strict-FP loop);
@@ -277,7 +278,7 @@ RUNTIME = pa.schema([
 LOOP_LABELS = pa.schema([
     pa.field("program", pa.string(), nullable=False), pa.field("family", pa.string()),
     pa.field("loop_id", pa.string(), nullable=False), *(pa.field(n, pa.int32()) for n in ("depth", "blocks")),
-    pa.field("trip_count", pa.int64()),
+    pa.field("trip_count", pa.int64()), pa.field("subloops", pa.int32()),
     *(pa.field(n, pa.bool_()) for n in ("strict_fp_reduction", "strict_fp_induction")),
     *(pa.field(n, pa.int32()) for n in LOOP_BODY_FACTS),
     pa.field("decision", pa.string(), nullable=False), pa.field("count_args", pa.list_(pa.string())),

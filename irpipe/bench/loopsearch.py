@@ -119,7 +119,8 @@ def label_rows(name: str, summary: dict[str, Any], count_steps: list[list[str]])
         cycles, base = score.get("cycles"), score.get("baseline_cycles")
         error = score.get("error")
         rows.append({"program": f"{name}/{score['unit']}", "family": name, "loop_id": score["loop"],
-                     **{k: fact.get(k) for k in LOOP_FACTS}, "decision": decision_key(score["decision"]),
+                     **{k: fact.get(k) for k in LOOP_FACTS}, "subloops": fact.get("subloops"),
+                     "decision": decision_key(score["decision"]),
                      "count_args": [" ".join(step) for step in count_steps],
                      "cycles": cycles, "baseline_cycles": base, "ratio": cycles / base if cycles and base else None,
                      "same_binary": score.get("same_binary"), "output_ok": error is None,

@@ -53,9 +53,12 @@ FEATURES = (*SHAPE_FEATURES, *BODY_FEATURES)
 
 def loop_features(loop: dict[str, Any], ids: Sequence[str]) -> np.ndarray:
     """:data:`FEATURES` of ``loop`` (a listing entry or a LOOP_LABELS row) among its program's loop
-    ``ids``; the body features are NaN where the row has no body facts (a schema v2 table)."""
+    ``ids`` (its subloops are counted there unless the row says, ``subloops``); the body features
+    are NaN where the row has no body facts (a schema v2 table)."""
     lid = loop.get("id", loop.get("loop_id"))
-    sub = sum(other.startswith(lid + ".") for other in ids)
+    sub = loop.get("subloops")
+    if sub is None:
+        sub = sum(other.startswith(lid + ".") for other in ids)
     trip = loop.get("trip_count")
     known = trip is not None and not (isinstance(trip, float) and math.isnan(trip))
     body = [loop.get(k) for k in LOOP_BODY_FACTS]

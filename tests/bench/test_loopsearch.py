@@ -16,6 +16,7 @@ from irpipe.bench.run import Runner
 from irpipe.bench.suite import HELD_OUT, discover, is_held_out
 from irpipe.label.loops import MISMATCH, decision_key
 from irpipe.llvm import native
+from irpipe.nn.loop_policy import FEATURES, loop_features
 from irpipe.runtime.shards import read_shard
 from irpipe.schema import to_table
 from irpipe.testing.gates import requires_llvm
@@ -118,13 +119,13 @@ def test_bench_optimize_reports_the_search(suite: Path, tmp_path: Path) -> None:
     assert {(x["program"], x["family"], x["loop_id"]) for x in labels} == {("hot/kernel.c", "hot", search["hot"][0]["loop"])}
     assert [x["decision"] for x in labels] == [decision_key(s["decision"]) for s in search["scores"]]
     for x, s in zip(labels, search["scores"]):
-        assert x["output_ok"] and x["error"] is None and x["depth"] == 1 and x["blocks"] >= 1
+        assert x["output_ok"] and x["error"] is None and x["depth"] == 1 and x["blocks"] >= 1 and x["subloops"] == 0
         assert x["baseline_cycles"] > 0 and abs(x["baseline_cycles"] / x["cycles"] - s["proxy_speedup"]) < 1e-3
         assert x["ratio"] == x["cycles"] / x["baseline_cycles"] and x["count_args"] == [""]
 
 
 def test_label_rows_keep_failures_and_mismatches_and_skip_time_scores() -> None:
-    facts = {"depth": 1, "blocks": 2}
+    facts = {"depth": 1, "blocks": 2, "subloops": 1}
     summary = {"hot": [{"unit": "a.c", "loop": "f/L0", "iterations": 5, "facts": facts}], "scores": [
         {"unit": "a.c", "loop": "f/L0", "decision": {"unroll": 2}, "proxy_speedup": 1.25, "cycles": 80.0,
          "baseline_cycles": 100.0, "same_binary": False},
@@ -135,6 +136,8 @@ def test_label_rows_keep_failures_and_mismatches_and_skip_time_scores() -> None:
     assert [(r["ratio"], r["output_ok"], r["error"]) for r in rows] == [
         (0.8, True, None), (0.9, False, MISMATCH), (None, False, "opt-22 on a.c: exit 1")]
     assert rows[0]["program"] == "p/a.c" and rows[0]["count_args"] == ["-c in.txt", "-d"] and rows[0]["blocks"] == 2
+    # only the hot loops are labelled, so the row says how many subloops the listing gave the loop
+    assert rows[0]["subloops"] == 1 and loop_features(rows[0], ["f/L0"])[FEATURES.index("log2_subloops")] == 1.0
     assert to_table(rows, "loop_labels").num_rows == 3  # conforms to the one schema
     timed = {"hot": summary["hot"], "scores": [{"unit": "a.c", "loop": "f/L0", "decision": {"unroll": 2},
                                                 "screen_speedup": 1.1}]}

@@ -54,7 +54,7 @@ def test_advice_doc_is_a_v2_advice_file(tmp_path: Path) -> None:
 
 def row(**extra: object) -> dict:
     base = {"program": "gen-s1-0001-reduction", "family": "reduction", "loop_id": "main/L2.0", "depth": 2,
-            "blocks": 1, "trip_count": 100, "strict_fp_reduction": False, "strict_fp_induction": False,
+            "blocks": 1, "trip_count": 100, "subloops": None, "strict_fp_reduction": False, "strict_fp_induction": False,
             **{k: 3 for k in LOOP_BODY_FACTS}, "decision": '{"unroll":4}', "count_args": ["400000"], "cycles": 9.5e6, "baseline_cycles": 1e7,
             "ratio": 0.95, "same_binary": False, "output_ok": True, "error": None}
     return {**base, **extra}
