@@ -34,6 +34,8 @@ from irpipe.runtime import jsonfile
 
 FRONTEND_FLAGS = ("-c", "-emit-llvm", "-O3", "-Xclang", "-disable-llvm-passes", "-ffp-contract=on", "-g0", "-w")
 CODEGEN_FLAGS = ("-O3", "-relocation-model=pic", "-filetype=obj")
+#: :attr:`TUPlan.pgo` of an instrumented build (linked with the profile runtime)
+PGO_GEN = "gen"
 
 
 def frontend_flags(march: str | None) -> tuple[str, ...]:
@@ -56,10 +58,22 @@ class TUPlan:
     advice: dict | None = None  # one irpipe.advice module entry with function pipelines
     loops: dict | None = None   # per-loop decisions (advice v2 "loops") applied inside ``pipeline``
     profile: bool = False       # a counting build: the plugin's loop counters (-irpipe-profile-loops)
+    pgo: str = ""               # "gen": LLVM's IR profile instrumentation; a .profdata path: use that profile
 
     def key(self) -> str:
         """What the TU's object depends on, besides its bitcode and the code generator's flags."""
-        return json.dumps([self.pipeline, self.advice, self.loops, self.profile], sort_keys=True, default=str)
+        pgo = self.pgo if self.pgo in ("", PGO_GEN) else hashlib.sha256(Path(self.pgo).read_bytes()).hexdigest()
+        return json.dumps([self.pipeline, self.advice, self.loops, self.profile, *([pgo] if pgo else [])],
+                          sort_keys=True, default=str)
+
+    def pgo_args(self) -> list[str]:
+        """opt-22's flags for :attr:`pgo`: instrument, or optimize with the profile (``pipeline``
+        builds the PGO pipeline, e.g. ``default<O3>``)."""
+        if not self.pgo:
+            return []
+        if self.pgo == PGO_GEN:
+            return ["-pgo-kind=pgo-instr-gen-pipeline"]
+        return ["-pgo-kind=pgo-instr-use-pipeline", f"-profile-file={self.pgo}"]
 
 
 @dataclass
@@ -180,7 +194,8 @@ class Builder:
                 advice_file = stem.with_suffix(".advice.json")
                 advice.write(advice_file, [{**plan.advice, "source": "*"}])
                 args = [f"-load-pass-plugin={self.plugin}", "-passes=irpipe-apply", f"-irpipe-advice={advice_file}"]
-            self._step("opt", [*args, str(units[rel]), "-o", f"{stem}.bc"], f"opt on {rel} ({plan.pipeline})")
+            self._step("opt", [*args, *plan.pgo_args(), str(units[rel]), "-o", f"{stem}.bc"],
+                       f"opt on {rel} ({plan.pipeline})")
             self._step("llc", [*codegen_flags(self.march), f"{stem}.bc", "-o", f"{stem}.o"], f"llc on {rel}")
             if reuse:  # a copy outside ``out``, which the next build of this label removes
                 kept = self.work / "objects" / hashlib.sha256(f"{rel}\0{plan.key()}".encode()).hexdigest()[:24]
@@ -192,5 +207,6 @@ class Builder:
         exe = out / self.bench.name
         linker = "clang++" if self.bench.is_cxx else "clang"
         objects = [f"{out / rel.replace('/', '__')}.o" for rel in units]
-        self._step(linker, [*objects, "-o", str(exe), *self.bench.ldflags], "linking")
+        runtime = ["-fprofile-instr-generate"] if any(p.pgo == PGO_GEN for p in plans.values()) else []
+        self._step(linker, [*objects, "-o", str(exe), *runtime, *self.bench.ldflags], "linking")
         return Binary(label, exe, text_size(exe), time.monotonic() - started, plans)

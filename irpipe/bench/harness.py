@@ -73,10 +73,13 @@ class BenchConfig:
     loop_search: int = 0        # speed, -O3 baseline: `optimize` also searches this many hot loops by running
                                 # the program (irpipe.bench.loopsearch); 0: off
     loop_search_by: str = "proxy"  # how the search scores a decision: proxy (cachegrind cycles) or time
+    pgo: bool = False           # speed, -O3 baseline: `optimize` also screens -O3 with a profile of the count
+                                # workload (irpipe.bench.pgo)
 
     def key(self) -> str:
-        """What a finished program's result depends on (resume reuses only equal keys)."""
-        doc = {k: v for k, v in asdict(self).items() if k not in ("only", "jobs", "cache")}
+        """What a finished program's result depends on (resume reuses only equal keys; ``pgo`` off
+        leaves the key of a run made before it existed)."""
+        doc = {k: v for k, v in asdict(self).items() if k not in ("only", "jobs", "cache") and (k != "pgo" or v)}
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -127,16 +130,27 @@ class ProgramBench:
                                  log=self.log)
             if found.decided:
                 space.append(SEARCH_LABEL)
+        profiled, pgo_record = None, None
+        if c.kind == "optimize" and self.base == SPEED_BASELINE and self.cfg.pgo:
+            from irpipe.bench.pgo import PGO_LABEL, profile_plan
+
+            profiled, pgo_record = profile_plan(builder, runner, base, log=self.log)
+            if profiled is not None:
+                space.append(PGO_LABEL)
 
         def plan(entry: str) -> Callable[[str, Path], TUPlan]:
             if found is not None and entry == SEARCH_LABEL:
                 return plan_of_search(found)
+            if profiled is not None and entry == PGO_LABEL:
+                return profiled
             return plan_of(entry, loops, self.decided.setdefault("", {}))
         chosen, tried = select_speed(builder, runner, base, self.base, reference, space, SPEED_NOISE,
                                      self.log, self.screened, plan)
         extra: dict[str, Any] = {"selected": chosen, "screened": tried}
         if chosen == LOOPS_LABEL:
             extra["loops"] = {rel: d for rel, d in self.decided[""].items() if d}
+        if pgo_record is not None:
+            extra["pgo"] = pgo_record
         if found is not None:
             extra["loop_search"] = found.summary()
             if chosen == SEARCH_LABEL:

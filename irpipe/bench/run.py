@@ -21,7 +21,7 @@ from typing import Any
 
 from irpipe.runtime import callgrind, process
 from irpipe.bench.suite import Benchmark, Step, materialize_inputs
-from irpipe.errors import RunFailed, RunTimeout, ToolTimeout
+from irpipe.errors import RunFailed, RunTimeout, ToolError, ToolTimeout
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,31 @@ class Runner:
             return parse_loop_profile(counts.read_text() if counts.exists() else ""), sha
         except ValueError as exc:
             raise RunFailed(f"the counting build's profile: {exc}") from None
+
+    def count_output(self, exe: Path) -> str:
+        """The output hash of one run of the count workload (not timed)."""
+        return self._steps([str(exe)], self.bench.count_steps, self.bench.timeout * 4)[0]
+
+    def pgo_profile(self, exe: Path, out: Path) -> tuple[Path, str]:
+        """Run an instrumented build (``TUPlan(pgo="gen")``) on the count workload, not the timed
+        one, and merge what it wrote into ``out`` (``llvm-profdata merge``): (``out``, the run's
+        output hash).  :class:`RunFailed` when it writes no profile."""
+        from irpipe.llvm.tools import Toolchain
+
+        raw = Path(self._tmp.name) / "pgo"
+        shutil.rmtree(raw, ignore_errors=True)
+        raw.mkdir()
+        sha, _, _ = self._steps([str(exe)], self.bench.count_steps, self.bench.timeout * 4,
+                                env={**os.environ, "LLVM_PROFILE_FILE": str(raw / "%p.profraw")})
+        profiles = sorted(raw.glob("*.profraw"))
+        if not profiles:
+            raise RunFailed("the instrumented build wrote no profile")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Toolchain().run("llvm-profdata", ["merge", "-o", str(out), *map(str, profiles)], timeout=300)
+        except ToolError as exc:
+            raise RunFailed(f"llvm-profdata merge: {str(exc).splitlines()[0]}") from None
+        return out, sha
 
     def proxy_cycles(self, exe: Path) -> tuple[float, str]:
         """The deterministic proxy (:func:`irpipe.label.proxy.cycles`) of the count workload under

@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="speed: `optimize` also screens -O3 with this per-loop policy's decisions for each "
                         "TU (irpipe train --problem loop-decisions); 'none': no per-loop decisions")
     add_loop_search(p, "`optimize`")
+    p.add_argument("--pgo", action="store_true",
+                   help="speed: `optimize` also screens -O3 built with a profile of the program's count "
+                        "workload (LLVM IR instrumentation, run once; no FP reordering)")
     p.add_argument("--out", default="out/bench", type=OUT_DIR, help="directory for bench.json, bench.png, bench.md")
     p.add_argument("--cache", default=None, type=OUT_DIR, help="build and source cache (default ~/.cache/irpipe/bench)")
     p.add_argument("--fresh", action="store_true", help="re-measure programs finished by an earlier run")
@@ -101,13 +104,17 @@ def run(args: argparse.Namespace) -> int:
 
         raise ConfigError(f"--loop-search {args.loop_search}: give a number of loops, 0 or more, "
                           "with --objective speed and the O3 baseline")
+    if args.pgo and (args.objective, baseline) != ("speed", "O3"):
+        from irpipe.errors import ConfigError
+
+        raise ConfigError("--pgo: profile-guided builds are a speed candidate: use --objective speed and the O3 baseline")
     cfg = BenchConfig(suite=str(Path(args.suite)), candidates=[] if args.print_hashes else _candidates(args.candidate),
                       baseline=baseline, objective=args.objective, rounds=args.rounds,
                       callgrind=not (args.no_callgrind or args.print_hashes), model=args.model,
                       verify=args.verify, only=args.only, plugin=str(plugin_path()), march=args.march,
                       loop_model=args.loop_model, max_rounds=args.max_rounds, interval=args.interval,
                       pin_cpu=pin_cpu(args.pin_cpu), loop_search=args.loop_search,
-                      loop_search_by=args.loop_search_by)
+                      loop_search_by=args.loop_search_by, pgo=args.pgo)
     if args.cache:
         cfg.cache = args.cache
     if args.print_hashes:

@@ -26,7 +26,7 @@ LLVM_MAJOR = 22
 #: Tools irpipe runs, by their unversioned name.
 TOOLS = (
     "clang", "clang++", "opt", "llc", "llvm-objcopy", "llvm-ar", "llvm-ranlib",
-    "llvm-nm", "llvm-dis", "llvm-as", "llvm-link", "llvm-mca", "llvm-objdump", "mlir-opt",
+    "llvm-nm", "llvm-dis", "llvm-as", "llvm-link", "llvm-mca", "llvm-objdump", "llvm-profdata", "mlir-opt",
 )
 #: Tools a build wrapper or extraction cannot do without.
 REQUIRED_FOR_EXTRACT = ("clang", "clang++", "llvm-ar", "llvm-ranlib", "llvm-nm", "llvm-objcopy")
