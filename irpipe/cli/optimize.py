@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "per-loop decisions")
     p.add_argument("--repeats", type=int, default=5, help="speed: runs per candidate")
     add_loop_search(p, "optimize")
+    p.add_argument("--pgo", action="store_true",
+                   help="speed: also screen -O3 built with the profile of one run of the program (LLVM IR "
+                        "instrumentation; the profile comes from the --run-args run it is timed on)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), type=MODEL_DIR, help="checkpoint directory")
     p.add_argument("--verify", type=int, default=10, help="compiles after the model call (-Oz included); past 10 they buy per-function "
                         "cleanups (16: 10 module pipelines, 5 cleanups, 1 to compile the mix)")
@@ -60,16 +63,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.no_run and args.objective != "speed":
-        from irpipe.errors import ConfigError
+def _check_speed_flags(args: argparse.Namespace) -> None:
+    """One :class:`ConfigError` line for a flag that needs ``--objective speed`` (and a run)."""
+    from irpipe.errors import ConfigError
 
+    if args.no_run and args.objective != "speed":
         raise ConfigError("--no-run is for --objective speed (size and instcount never run the program)")
     if args.loop_search < 0 or (args.loop_search and (args.objective != "speed" or args.no_run)):
-        from irpipe.errors import ConfigError
-
         raise ConfigError(f"--loop-search {args.loop_search}: give a number of loops, 0 or more, with "
                           "--objective speed and a run (not --no-run)")
+    if args.pgo and (args.objective != "speed" or args.no_run):
+        raise ConfigError("--pgo: a profile comes from running the program: use --objective speed, not --no-run")
+
+
+def run(args: argparse.Namespace) -> int:
+    _check_speed_flags(args)
     if args.server and args.objective != "speed":
         from irpipe.optimize.protocol import NotServed
 
@@ -105,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
         loops = LoopAdviser.load(args.loop_model)
     result = optimize(data, predictor, objective=args.objective, verify=args.verify, name=args.file,
                       run_args=shlex.split(args.run_args), repeats=args.repeats, target=target, loops=loops,
-                      run=not args.no_run, loop_search=args.loop_search, search_by=args.loop_search_by)
+                      run=not args.no_run, loop_search=args.loop_search, search_by=args.loop_search_by,
+                      pgo=args.pgo)
     if args.output:
         Path(args.output).write_bytes(
             ir.to_text(result.bitcode, name=args.file).encode() if _is_text(args.output) else result.bitcode)

@@ -120,7 +120,7 @@ class RuntimeEvaluator:
         self.last_wall = 0.0
         self._cycles: dict[str, float] = {}  # executable sha256 -> proxy cycles
 
-    def _build(self, pipeline: str, bitcode: bytes | None = None) -> Path:
+    def _build(self, pipeline: str, bitcode: bytes | None = None, link: tuple[str, ...] = ()) -> Path:
         if bitcode is None:
             bitcode = self.evaluator.evaluate(pipeline, bitcode=True)[1]["bitcode"]
         work = Path(tempfile.mkdtemp(dir=self._tmp.name))
@@ -128,7 +128,7 @@ class RuntimeEvaluator:
         try:
             self.tools.run("llc", ["-O2", "-relocation-model=pic", "-filetype=obj",
                                    str(work / "p.bc"), "-o", str(work / "p.o")], timeout=300)
-            self.tools.run("clang", [str(work / "p.o"), "-o", str(work / "p"),
+            self.tools.run("clang", [str(work / "p.o"), "-o", str(work / "p"), *link,
                                      *self.program.link_flags], timeout=120)
         except ToolError as exc:
             raise NotRunnable(f"{self.program.name}: does not build (no main()?): {str(exc).splitlines()[0]}") from None
@@ -194,6 +194,24 @@ class RuntimeEvaluator:
             return parse_loop_profile(counts.read_text() if counts.exists() else "")
         except ValueError as exc:
             raise NotRunnable(f"{self.program.name}: {exc}") from None
+
+    def pgo_profile(self, bitcode: bytes, out: Path) -> Path:
+        """Run an instrumented build (``bitcode`` from opt-22's ``-pgo-kind=pgo-instr-gen-pipeline``,
+        linked with the profile runtime) once on the program's arguments, check its output, and
+        merge its profile into ``out`` (``llvm-profdata-22 merge``)."""
+        reference = self.check_reference()
+        exe = self._build("instrumented build", bitcode, link=("-fprofile-instr-generate",))
+        raw = exe.with_name("profile.profraw")
+        output, _ = self._run(exe, env={**os.environ, "LLVM_PROFILE_FILE": str(raw)})
+        if output != reference:
+            raise Miscompile(f"{self.program.name}: the instrumented build changes the output")
+        if not raw.exists():
+            raise NotRunnable(f"{self.program.name}: the instrumented build wrote no profile")
+        try:
+            self.tools.run("llvm-profdata", ["merge", "-o", str(out), str(raw)], timeout=300)
+        except ToolError as exc:
+            raise NotRunnable(f"{self.program.name}: llvm-profdata merge: {str(exc).splitlines()[0]}") from None
+        return out
 
     def proxy_cycles(self, bitcode: bytes | None = None) -> float:
         """The deterministic proxy (:func:`irpipe.label.proxy.cycles`) of one run under cachegrind

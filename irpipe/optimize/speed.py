@@ -5,7 +5,8 @@ With a program to run (the module defines ``main``): -O3 is built and run first;
 the noise floor.  Then each pipeline candidate and, with a loop policy, -O3 with the policy's
 per-loop decisions (:mod:`irpipe.optimize.loops`) are built, run and their output checked
 against the -O0 build, and with ``loop_search`` (``--loop-search K``) so are the decisions a
-search of the K hottest loops found by running the program (:mod:`irpipe.optimize.loopsearch`);
+search of the K hottest loops found by running the program (:mod:`irpipe.optimize.loopsearch`),
+and with ``pgo`` (``--pgo``) -O3 with the profile of one run (:mod:`irpipe.optimize.pgo`);
 the two fastest go to interleaved confirmation rounds, and one replaces -O3 only when it stays
 faster by more than the floor there.
 
@@ -44,7 +45,7 @@ CONFIRM_TOP = 2
 
 def optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str], repeats: int,
                    timeout_s: float, started: float, loops: LoopAdviser | None = None,
-                   run: bool = True, loop_search: int = 0, search_by: str = "proxy") -> OptimizeResult:
+                   run: bool = True, loop_search: int = 0, search_by: str = "proxy", pgo: bool = False) -> OptimizeResult:
     """Speed (see the module docstring).  With ``loop_search`` (and a run), the decisions a search
     by running the program finds for its ``loop_search`` hottest loops, scored ``search_by``
     (:mod:`irpipe.optimize.loopsearch`), are one more candidate.  A program that runs less than
@@ -90,12 +91,14 @@ def optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str
             screen.measure_loops(data, decisions, timeout_s)
         if loop_search > 0:
             screen.search_loops(data, loop_search, search_by, timeout_s)
+        if pgo:
+            screen.measure_pgo(data, timeout_s)
         chosen, base, metric, note = screen.confirm()
         if chosen == SPEED_BASELINE:  # confirm() gives -O3's own seconds as its metric
             return keep_o3(note, screen.tried, base)
-        if chosen in screen.loops:
+        if chosen in screen.bitcodes:  # built outside the evaluator: loop decisions, or the profile
             return result(SPEED_BASELINE, screen.bitcodes[chosen], screen.tried, note, base, metric,
-                          screen.loops[chosen])
+                          screen.loops.get(chosen))
         return result(chosen, ev.evaluate(chosen, bitcode=True)[1]["bitcode"], screen.tried, note, base, metric)
     finally:
         runner.close()
@@ -161,6 +164,18 @@ class _SpeedScreen:
             self.tried.append({**record, "error": str(exc).splitlines()[0][:300]})
             return
         self.measure(label, record)
+
+    def measure_pgo(self, data: bytes, timeout_s: float) -> None:
+        """-O3 with the profile of one run (:mod:`irpipe.optimize.pgo`), as one more candidate."""
+        from irpipe.optimize.pgo import PGO_LABEL, profiled
+
+        record = {"pipeline": PGO_LABEL}
+        try:
+            self.bitcodes[PGO_LABEL] = profiled(data, self.run, name=self.name, timeout_s=timeout_s)
+        except (IRError, EvaluationError) as exc:
+            self.tried.append({**record, "error": str(exc).splitlines()[0][:300]})
+            return
+        self.measure(PGO_LABEL, record)
 
     def search_loops(self, data: bytes, top: int, by: str, timeout_s: float) -> None:
         """The decisions a search of the ``top`` hottest loops finds (scored ``by``), as one more

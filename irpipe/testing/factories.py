@@ -200,12 +200,19 @@ int main(int argc, char **argv) {{
     return "\n".join(out) + "\n"
 
 
+def o0_module(tmp: Path, source: str, name: str = "p", *, text: bool = False) -> bytes:
+    """C ``source`` as a user's ``clang-22 -O0 -Xclang -disable-O0-optnone`` module for the machine's
+    default target: bitcode, or IR text (``text``); compiled under ``tmp`` as ``name``.c."""
+    from irpipe.llvm.tools import Toolchain
+
+    src, out = Path(tmp) / f"{name}.c", Path(tmp) / (f"{name}.ll" if text else f"{name}.bc")
+    src.write_text(source)
+    Toolchain().run("clang", ["-O0", "-Xclang", "-disable-O0-optnone", "-S" if text else "-c", "-emit-llvm",
+                              str(src), "-o", str(out)])
+    return out.read_bytes()
+
+
 def generated_module(tmp: Path, functions: int = 10, *, seed: int = 0) -> str:
     """IR text of :func:`generated_c` as ``clang-22 -O0 -Xclang -disable-O0-optnone`` emits it
     (compiled under ``tmp``; needs clang-22)."""
-    from irpipe.llvm.tools import Toolchain
-
-    src, ll = Path(tmp) / f"gen{functions}_{seed}.c", Path(tmp) / f"gen{functions}_{seed}.ll"
-    src.write_text(generated_c(functions, seed=seed))
-    Toolchain().run("clang", ["-O0", "-Xclang", "-disable-O0-optnone", "-S", "-emit-llvm", str(src), "-o", str(ll)])
-    return ll.read_text()
+    return o0_module(tmp, generated_c(functions, seed=seed), f"gen{functions}_{seed}", text=True).decode()

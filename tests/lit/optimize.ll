@@ -33,6 +33,8 @@
 ; SEARCHSIZE: irpipe optimize: error: --loop-search 3: give a number of loops, 0 or more, with --objective speed and a run (not --no-run)
 ; RUN: not %{irpipe} optimize %s --objective speed --no-run --loop-search 1 2>&1 | %FileCheck %s --check-prefix=SEARCHMODELONLY
 ; SEARCHMODELONLY: irpipe optimize: error: --loop-search 1: {{.*}}(not --no-run)
+; RUN: not %{irpipe} optimize %s --pgo 2>&1 | %FileCheck %s --check-prefix=PGOSIZE
+; PGOSIZE: irpipe optimize: error: --pgo: a profile comes from running the program: use --objective speed, not --no-run
 
 define internal i32 @sq(i32 %x) {
 entry:

@@ -16,7 +16,7 @@ from irpipe.optimize import advice
 from irpipe.optimize.apply import optimize
 from irpipe.optimize.loops import LoopAdviser, apply_loops, loop_listing
 from irpipe.optimize.speed import LOOPS_LABEL
-from irpipe.testing.factories import SIMPLE_IR
+from irpipe.testing.factories import SIMPLE_IR, o0_module
 from irpipe.testing.gates import requires_llvm
 
 pytestmark = [requires_llvm, pytest.mark.skipif(not native.plugin_path().is_file(),
@@ -52,11 +52,7 @@ class Fixed:
 @pytest.fixture(scope="module")
 def program(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """The program as clang-22 -O0 bitcode for the machine's default target (as a user builds it)."""
-    d = tmp_path_factory.mktemp("loops")
-    (d / "p.c").write_text(PROGRAM)
-    Toolchain().run("clang", ["-c", "-emit-llvm", "-O0", "-Xclang", "-disable-O0-optnone", str(d / "p.c"),
-                              "-o", str(d / "p.bc")])
-    return (d / "p.bc").read_bytes()
+    return o0_module(tmp_path_factory.mktemp("loops"), PROGRAM)
 
 
 @pytest.fixture(scope="module")
