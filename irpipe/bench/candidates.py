@@ -45,7 +45,9 @@ from irpipe.optimize.speed import LOOPS_LABEL
 if TYPE_CHECKING:
     from irpipe.optimize.loops import LoopAdviser
 
-_PRE = "function(sroa,early-cse,simplifycfg,instcombine,loop-mssa(loop-rotate,licm))"
+#: (``instcombine<no-verify-fixpoint>``, as LLVM's own pipelines run it: LLVM 22's opt aborts a plain
+#: ``instcombine`` that needs a second iteration, e.g. on lzlib.c, and the candidate was lost)
+_PRE = "function(sroa,early-cse,simplifycfg,instcombine<no-verify-fixpoint>,loop-mssa(loop-rotate,licm))"
 #: speed pipelines irpipe screens: -O3, -O2 and -O3 after loop transforms -O3 leaves out
 SPEED_SPACE = (
     "default<O3>",
@@ -56,7 +58,7 @@ SPEED_SPACE = (
     "cgscc(inline),default<O3>",
     "function(gvn-sink),default<O3>",
     "default<O3>,default<O3>",
-    "default<O3>,function(slp-vectorizer,instcombine,simplifycfg)",
+    "default<O3>,function(slp-vectorizer,instcombine<no-verify-fixpoint>,simplifycfg)",
 )
 KINDS = ("pipeline", "advice", "optimize", "search", "loops")
 #: how many of the best screens the speed selection confirms in interleaved rounds

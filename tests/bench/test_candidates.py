@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,9 @@ def test_loop_candidates_need_speed_and_o3(suite: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="static loop rule"):
         bench_suite(BenchConfig(suite=str(suite), candidates=[Candidate("loops", '{"unroll": 0}')], callgrind=False,
                                 cache=str(tmp_path / "cache")), tmp_path / "out", log=lambda m: None)
+
+
+def test_no_speed_pipeline_runs_a_fixpoint_checked_instcombine() -> None:
+    """LLVM 22's opt aborts a plain ``instcombine`` that needs a second iteration (lzlib.c did):
+    every speed pipeline runs it as LLVM's own pipelines do."""
+    assert all(not re.search(r"instcombine(?!<no-verify-fixpoint>)", p) for p in SPEED_SPACE)
