@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from irpipe.bench.build import Builder, TUPlan
+from irpipe.bench.stats import geomean
 from irpipe.bench.loopsearch import label_rows, search_loops
 from irpipe.bench.run import Runner
 from irpipe.bench.suite import HELD_OUT, Benchmark, discover, is_held_out, source_tree
@@ -77,8 +77,9 @@ def search_one(b: Benchmark, top: int, work: Path) -> tuple[list[dict[str, Any]]
     return rows, figures
 
 
-def _geomean(xs: list[float]) -> float:
-    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else math.nan
+def _geomean(xs: list[float]) -> float | None:
+    g = geomean(xs)
+    return None if g is None else round(g, 4)
 
 
 def compare(figures: list[dict[str, Any]], rows: list[dict[str, Any]], policy: NumpyLoopPolicy) -> dict[str, Any]:
@@ -103,8 +104,8 @@ def compare(figures: list[dict[str, Any]], rows: list[dict[str, Any]], policy: N
         best = min(got, key=got.get)
         agree += (c >= 0 and DECISIONS[c] == best and got[best] < 1.0) or (c < 0 and got[best] >= 1.0)
     oracle = [min(1.0, *got.values()) for got in ratios.values()]
-    static = {d: round(_geomean([got.get(d, 1.0) for got in ratios.values()]), 4) for d in searched}
-    return {"loops": len(ratios), "oracle": round(_geomean(oracle), 4), "policy": round(_geomean(picks), 4),
+    static = {d: _geomean([got.get(d, 1.0) for got in ratios.values()]) for d in searched}
+    return {"loops": len(ratios), "oracle": _geomean(oracle), "policy": _geomean(picks),
             "policy_picks_the_oracle_choice": agree, "static": static,
             "best_static": min(static, key=static.get) if static else None}
 
