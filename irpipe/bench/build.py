@@ -59,21 +59,26 @@ class TUPlan:
     loops: dict | None = None   # per-loop decisions (advice v2 "loops") applied inside ``pipeline``
     profile: bool = False       # a counting build: the plugin's loop counters (-irpipe-profile-loops)
     pgo: str = ""               # "gen": LLVM's IR profile instrumentation; a .profdata path: use that profile
+    polly: bool = False         # with Polly (irpipe.optimize.polly: opt-22's -polly inside ``pipeline``)
 
     def key(self) -> str:
         """What the TU's object depends on, besides its bitcode and the code generator's flags."""
         pgo = self.pgo if self.pgo in ("", PGO_GEN) else hashlib.sha256(Path(self.pgo).read_bytes()).hexdigest()
-        return json.dumps([self.pipeline, self.advice, self.loops, self.profile, *([pgo] if pgo else [])],
+        return json.dumps([self.pipeline, self.advice, self.loops, self.profile, *([pgo] if pgo else []),
+                           *(["polly"] if self.polly else [])],
                           sort_keys=True, default=str)
 
     def pgo_args(self) -> list[str]:
-        """opt-22's flags for :attr:`pgo`: instrument, or optimize with the profile (``pipeline``
-        builds the PGO pipeline, e.g. ``default<O3>``)."""
+        """opt-22's flags for :attr:`pgo` (instrument, or optimize with the profile: ``pipeline``
+        builds the PGO pipeline, e.g. ``default<O3>``) and :attr:`polly`."""
+        from irpipe.optimize.polly import POLLY_FLAGS
+
+        polly = list(POLLY_FLAGS) if self.polly else []
         if not self.pgo:
-            return []
+            return polly
         if self.pgo == PGO_GEN:
-            return ["-pgo-kind=pgo-instr-gen-pipeline"]
-        return ["-pgo-kind=pgo-instr-use-pipeline", f"-profile-file={self.pgo}"]
+            return ["-pgo-kind=pgo-instr-gen-pipeline", *polly]
+        return ["-pgo-kind=pgo-instr-use-pipeline", f"-profile-file={self.pgo}", *polly]
 
 
 @dataclass

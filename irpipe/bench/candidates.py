@@ -18,6 +18,8 @@ Kinds (``irpipe bench --candidate KIND [ARG]``):
   and holds there.
 - ``search``: the same selection over all of :data:`SPEED_SPACE` (an upper bound at that
   budget); for size, every pipeline of the model's pipeline set per TU.
+- ``polly``: the baseline pipeline with Polly (:mod:`irpipe.optimize.polly`, ``opt-22 -polly``) on
+  every TU, nothing screened: the static rule "always Polly", measured side by side.
 - ``loops [MODEL|RULE]`` (speed, baseline -O3): -O3 with per-loop decisions on every TU, nothing
   screened: the loop policy's (MODEL, default models/loop-decisions), or a static rule given as a
   JSON decision (``'{"unroll": 8}'``) for every loop that may take it.  The policy against the
@@ -60,7 +62,7 @@ SPEED_SPACE = (
     "default<O3>,default<O3>",
     "default<O3>,function(slp-vectorizer,instcombine<no-verify-fixpoint>,simplifycfg)",
 )
-KINDS = ("pipeline", "advice", "optimize", "search", "loops")
+KINDS = ("pipeline", "advice", "optimize", "search", "loops", "polly")
 #: how many of the best screens the speed selection confirms in interleaved rounds
 CONFIRM_TOP = 2
 
@@ -88,7 +90,10 @@ class Candidate:
         if not self.label:
             self.label = {"pipeline": f"pipeline {self.arg}", "advice": f"advice {self.arg}",
                           "optimize": "optimize" + (f" {self.arg}" if self.arg else ""),
-                          "search": "search", "loops": "loops" + (f" {self.arg}" if self.arg else "")}[self.kind]
+                          "search": "search", "loops": "loops" + (f" {self.arg}" if self.arg else ""),
+                          "polly": "polly"}[self.kind]
+        if self.kind == "polly" and self.arg:
+            raise ConfigError("--candidate polly takes no argument (the baseline pipeline with Polly on every TU)")
 
 
 def load_advice(path: Path) -> dict[str, dict]:

@@ -38,6 +38,7 @@ from irpipe.bench.suite import Benchmark, SuiteError, discover, is_held_out, sou
 from irpipe.errors import BuildError, FetchError, IrpipeError, ToolError
 from irpipe.runtime.jsonfile import write as write_json
 from irpipe.label.runtime import SPEED_NOISE  # the floor for selection, before the suite's A/A floor is known
+from irpipe.optimize.polly import POLLY_LABEL, POLLY_SUFFIX
 from irpipe.optimize.result import SPEED_BASELINE
 from irpipe.optimize.speed import LOOPS_LABEL, LOOPS_SUFFIX
 from irpipe.paths import model_dir
@@ -75,11 +76,14 @@ class BenchConfig:
     loop_search_by: str = "proxy"  # how the search scores a decision: proxy (cachegrind cycles) or time
     pgo: bool = False           # speed, -O3 baseline: `optimize` also screens -O3 with a profile of the count
                                 # workload (irpipe.bench.pgo)
+    polly: bool = True          # speed, -O3 baseline: `optimize` and `search` also screen -O3 with Polly
+                                # (irpipe.optimize.polly)
 
     def key(self) -> str:
-        """What a finished program's result depends on (resume reuses only equal keys; ``pgo`` off
-        leaves the key of a run made before it existed)."""
-        doc = {k: v for k, v in asdict(self).items() if k not in ("only", "jobs", "cache") and (k != "pgo" or v)}
+        """What a finished program's result depends on (resume reuses only equal keys; ``pgo`` and
+        ``polly`` off leave the key of a run made before they existed)."""
+        doc = {k: v for k, v in asdict(self).items()
+               if k not in ("only", "jobs", "cache") and (k not in ("pgo", "polly") or v)}
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -111,6 +115,8 @@ class ProgramBench:
             return (lambda rel, bc: TUPlan(c.arg)), {}
         if c.kind == "advice":
             return advice_plan(load_advice(Path(c.arg)), self.base), {}
+        if c.kind == "polly":
+            return (lambda rel, bc: TUPlan(self.base, polly=True)), {}
         if c.kind == "loops":
             decided = self.decided.setdefault(c.label, {})
             plan = plan_of(LOOPS_LABEL, self.advisers[c.label], decided)
@@ -122,6 +128,9 @@ class ProgramBench:
         loops = self.loops if c.kind == "optimize" and self.base == SPEED_BASELINE else None
         if loops is not None:
             space.append(LOOPS_LABEL)
+        polly = self.base == SPEED_BASELINE and self.cfg.polly and c.kind in ("optimize", "search")
+        if polly:
+            space.append(POLLY_LABEL)
         found = None
         if c.kind == "optimize" and self.base == SPEED_BASELINE and self.cfg.loop_search > 0:
             from irpipe.bench.loopsearch import SEARCH_LABEL, plan_of_search, search_loops
@@ -143,6 +152,8 @@ class ProgramBench:
                 return plan_of_search(found)
             if profiled is not None and entry == PGO_LABEL:
                 return profiled
+            if polly and entry == POLLY_LABEL:
+                return lambda rel, bc: TUPlan(SPEED_BASELINE, polly=True)
             return plan_of(entry, loops, self.decided.setdefault("", {}))
         chosen, tried = select_speed(builder, runner, base, self.base, reference, space, SPEED_NOISE,
                                      self.log, self.screened, plan)
@@ -206,7 +217,8 @@ class ProgramBench:
                 entry.update(status="mismatch", detail=f"output sha256 {out.sha256} differs from the baseline's")
                 self.log(f"  {b.name} [{c.label}]: MISMATCH: output differs from the baseline's")
                 continue
-            pipelines = sorted({p.pipeline + (LOOPS_SUFFIX if p.loops else "") for p in cand.plans.values()})
+            pipelines = sorted({p.pipeline + (LOOPS_SUFFIX if p.loops else "") + (POLLY_SUFFIX if p.polly else "")
+                                for p in cand.plans.values()})
             entry.update(pipelines=pipelines if len(pipelines) <= 8 else pipelines[:8] + ["..."],
                          text_bytes=cand.text_bytes, text_ratio=round(base.text_bytes / max(cand.text_bytes, 1), 5),
                          build_s=round(cand.build_seconds, 2))

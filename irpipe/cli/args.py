@@ -115,3 +115,11 @@ def add_loop_search(p: argparse.ArgumentParser, who: str) -> None:
     p.add_argument("--loop-search-by", choices=("proxy", "time"), default="proxy",
                    help="speed: how the loop search scores a decision: proxy cycles under cachegrind "
                         "(deterministic, 20-50x a run; bench: on the count workload) or CPU time (default: proxy)")
+
+
+def add_polly(p: argparse.ArgumentParser, who: str) -> None:
+    """``--no-polly`` (irpipe.optimize.polly) for ``who`` (optimize, bench): the same flag and help."""
+    p.add_argument("--no-polly", dest="polly", action="store_false",
+                   help=f"speed: {who} screens no -O3 build with Polly, LLVM's polyhedral loop optimizer "
+                        "(`clang-22 -O3 -mllvm -polly`; kept only when its output is identical and it is "
+                        "confirmed faster)")

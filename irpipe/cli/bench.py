@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from irpipe.cli.args import MODEL_DIR, OUT_DIR, SUITE_DIR, add_loop_search
+from irpipe.cli.args import MODEL_DIR, OUT_DIR, SUITE_DIR, add_loop_search, add_polly
 from irpipe.cli.optimize import DEFAULT_MODEL
 from irpipe.paths import model_dir
 
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                      "identical output, bootstrap CIs, callgrind counts, JSON + PNG")
     p.add_argument("--suite", required=True, type=SUITE_DIR, help="a directory of programs, each with benchmark.toml")
     p.add_argument("--candidate", nargs="+", action="append", metavar=("KIND", "ARG"),
-                   help="optimize [MODEL] | advice PATH | pipeline STR | search; repeat to compare "
+                   help="optimize [MODEL] | advice PATH | pipeline STR | search | loops [MODEL|RULE] | polly; repeat to compare "
                         "several in one interleaved run (default: optimize)")
     p.add_argument("--baseline", default=None, help="O0..O3, Os, Oz or a pipeline (default: O3 for "
                                                     "speed, Oz for size)")
@@ -48,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="speed: `optimize` also screens -O3 with this per-loop policy's decisions for each "
                         "TU (irpipe train --problem loop-decisions); 'none': no per-loop decisions")
     add_loop_search(p, "`optimize`")
+    add_polly(p, "`optimize` (and `search`)")
     p.add_argument("--pgo", action="store_true",
                    help="speed: `optimize` also screens -O3 built with a profile of the program's count "
                         "workload (LLVM IR instrumentation, run once; no FP reordering)")
@@ -108,13 +109,18 @@ def run(args: argparse.Namespace) -> int:
         from irpipe.errors import ConfigError
 
         raise ConfigError("--pgo: profile-guided builds are a speed candidate: use --objective speed and the O3 baseline")
+    if not args.polly and (args.objective, baseline) != ("speed", "O3"):
+        from irpipe.errors import ConfigError
+
+        raise ConfigError("--no-polly: Polly is a speed candidate: use --objective speed and the O3 baseline")
     cfg = BenchConfig(suite=str(Path(args.suite)), candidates=[] if args.print_hashes else _candidates(args.candidate),
                       baseline=baseline, objective=args.objective, rounds=args.rounds,
                       callgrind=not (args.no_callgrind or args.print_hashes), model=args.model,
                       verify=args.verify, only=args.only, plugin=str(plugin_path()), march=args.march,
                       loop_model=args.loop_model, max_rounds=args.max_rounds, interval=args.interval,
                       pin_cpu=pin_cpu(args.pin_cpu), loop_search=args.loop_search,
-                      loop_search_by=args.loop_search_by, pgo=args.pgo)
+                      loop_search_by=args.loop_search_by, pgo=args.pgo,
+                      polly=args.polly and (args.objective, baseline) == ("speed", "O3"))
     if args.cache:
         cfg.cache = args.cache
     if args.print_hashes:

@@ -16,7 +16,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from irpipe.cli.args import MODEL_DIR, MODULE_FILE, OUT_FILE, add_loop_search
+from irpipe.cli.args import MODEL_DIR, MODULE_FILE, OUT_FILE, add_loop_search, add_polly
 from irpipe.optimize.protocol import SUMMARY, UNITS
 from irpipe.paths import model_dir
 
@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "per-loop decisions")
     p.add_argument("--repeats", type=int, default=5, help="speed: runs per candidate")
     add_loop_search(p, "optimize")
+    add_polly(p, "optimize")
     p.add_argument("--pgo", action="store_true",
                    help="speed: also screen -O3 built with the profile of one run of the program (LLVM IR "
                         "instrumentation; the profile comes from the --run-args run it is timed on)")
@@ -74,6 +75,8 @@ def _check_speed_flags(args: argparse.Namespace) -> None:
                           "--objective speed and a run (not --no-run)")
     if args.pgo and (args.objective != "speed" or args.no_run):
         raise ConfigError("--pgo: a profile comes from running the program: use --objective speed, not --no-run")
+    if not args.polly and (args.objective != "speed" or args.no_run):
+        raise ConfigError("--no-polly: Polly is a speed candidate that runs: use it with --objective speed, not --no-run")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -114,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     result = optimize(data, predictor, objective=args.objective, verify=args.verify, name=args.file,
                       run_args=shlex.split(args.run_args), repeats=args.repeats, target=target, loops=loops,
                       run=not args.no_run, loop_search=args.loop_search, search_by=args.loop_search_by,
-                      pgo=args.pgo)
+                      pgo=args.pgo, polly=args.polly)
     if args.output:
         Path(args.output).write_bytes(
             ir.to_text(result.bitcode, name=args.file).encode() if _is_text(args.output) else result.bitcode)

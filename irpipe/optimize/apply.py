@@ -71,7 +71,7 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
              name: str = "<module>", timeout_s: float = 60.0, run_args: list[str] | None = None,
              repeats: int = 5, target: Target = AS_OPT, worker: Isolated | None = None,
              workers: Sequence[Isolated] = (), loops: LoopAdviser | None = None, run: bool = True,
-             loop_search: int = 0, search_by: str = "proxy", pgo: bool = False) -> OptimizeResult:
+             loop_search: int = 0, search_by: str = "proxy", pgo: bool = False, polly: bool = True) -> OptimizeResult:
     """One model call, then ``verify`` compiles (the baseline among them); the best wins.
 
     The baseline is the user's own command, ``opt-22 -passes='default<Oz>'`` on the
@@ -86,7 +86,8 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
     adds the loop policy's per-loop decisions as a candidate; without ``run`` (or ``main``) they
     are the whole answer (model only, not measured); ``loop_search``/``search_by``: a search of the
     hottest loops by running the program, one more candidate (:mod:`irpipe.optimize.loopsearch`);
-    ``pgo``: -O3 with the profile of one run, one more (:mod:`irpipe.optimize.pgo`).
+    ``pgo``: -O3 with the profile of one run, one more (:mod:`irpipe.optimize.pgo`); ``polly``: -O3
+    with Polly, one more (:mod:`irpipe.optimize.polly`).
     """
     if objective not in UNITS:
         raise IRError(f"objective {objective!r}: choose from {', '.join(UNITS)}")
@@ -103,7 +104,7 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
         data = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s)
         return optimize_speed(data, advise(data), name=name, run_args=run_args or [], repeats=repeats,
                               timeout_s=timeout_s, started=started, loops=loops, run=run,
-                              loop_search=loop_search, search_by=search_by, pgo=pgo)
+                              loop_search=loop_search, search_by=search_by, pgo=pgo, polly=polly)
     reference = REFERENCE[objective]
     module = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s, worker=worker)
     children = list(workers) or [worker]

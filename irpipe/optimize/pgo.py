@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 PGO_LABEL = SPEED_BASELINE + " + profile (PGO)"
 
 
-def _opt(module: bytes, args: list[str], *, name: str, timeout_s: float) -> bytes:
+def o3_with(module: bytes, args: list[str], *, name: str, timeout_s: float) -> bytes:
+    """``module`` through ``opt-22 -passes='default<O3>' ARGS`` (through the one runner); a
+    failure is one :class:`IRError` line naming the module and the first flag."""
     try:
         return Toolchain().run("opt", [f"-passes={SPEED_BASELINE}", *args, "-", "-o", "-"], input=module,
                                timeout=timeout_s).stdout
@@ -44,8 +46,8 @@ def profiled(module: bytes, runner: RuntimeEvaluator, *, name: str = "<module>",
     """``module`` built by -O3 with the profile of one run of its instrumented build (see the
     module docstring); :class:`IRError` (a failed build) or the runner's errors (a failed run, a
     changed output) when there is none."""
-    gen = _opt(module, ["-pgo-kind=pgo-instr-gen-pipeline"], name=name, timeout_s=timeout_s)
+    gen = o3_with(module, ["-pgo-kind=pgo-instr-gen-pipeline"], name=name, timeout_s=timeout_s)
     with tempfile.TemporaryDirectory(prefix="irpipe-pgo-") as tmp:
         profile = runner.pgo_profile(gen, Path(tmp) / "run.profdata")
-        return _opt(module, ["-pgo-kind=pgo-instr-use-pipeline", f"-profile-file={profile}"], name=name,
+        return o3_with(module, ["-pgo-kind=pgo-instr-use-pipeline", f"-profile-file={profile}"], name=name,
                     timeout_s=timeout_s)

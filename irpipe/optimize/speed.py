@@ -6,7 +6,9 @@ the noise floor.  Then each pipeline candidate and, with a loop policy, -O3 with
 per-loop decisions (:mod:`irpipe.optimize.loops`) are built, run and their output checked
 against the -O0 build, and with ``loop_search`` (``--loop-search K``) so are the decisions a
 search of the K hottest loops found by running the program (:mod:`irpipe.optimize.loopsearch`),
-and with ``pgo`` (``--pgo``) -O3 with the profile of one run (:mod:`irpipe.optimize.pgo`);
+with ``polly`` (the default; ``--no-polly`` leaves it out) -O3 with LLVM's polyhedral optimizer
+(:mod:`irpipe.optimize.polly`), and with ``pgo`` (``--pgo``) -O3 with the profile of one run
+(:mod:`irpipe.optimize.pgo`);
 the two fastest go to interleaved confirmation rounds, and the better one that stays faster by
 more than the floor there runs fresh rounds: it replaces -O3 only when it holds in those too,
 and they are the speedup reported.
@@ -24,7 +26,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from irpipe.errors import IRError
 from irpipe.label.measure import EvaluationError, Evaluator
@@ -46,7 +48,8 @@ CONFIRM_TOP = 2
 
 def optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str], repeats: int,
                    timeout_s: float, started: float, loops: LoopAdviser | None = None,
-                   run: bool = True, loop_search: int = 0, search_by: str = "proxy", pgo: bool = False) -> OptimizeResult:
+                   run: bool = True, loop_search: int = 0, search_by: str = "proxy", pgo: bool = False,
+                   polly: bool = True) -> OptimizeResult:
     """Speed (see the module docstring).  With ``loop_search`` (and a run), the decisions a search
     by running the program finds for its ``loop_search`` hottest loops, scored ``search_by``
     (:mod:`irpipe.optimize.loopsearch`), are one more candidate.  A program that runs less than
@@ -88,17 +91,13 @@ def optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str
             return keep_o3(screen.refused, screen.tried, screen.base)
         for pipeline in advice.candidates[1:]:  # [0] is -O3, measured by the screen
             screen.measure(pipeline)
-        if decisions:
-            screen.measure_loops(data, decisions, timeout_s)
-        if loop_search > 0:
-            screen.search_loops(data, loop_search, search_by, timeout_s)
-        if pgo:
-            screen.measure_pgo(data, timeout_s)
+        screen.measure_more(data, timeout_s, decisions=decisions, loop_search=loop_search, search_by=search_by,
+                            polly=polly, pgo=pgo)
         chosen, base, metric, note = screen.confirm()
         if chosen == SPEED_BASELINE:  # confirm() gives -O3's own seconds as its metric
             return keep_o3(note, screen.tried, base)
-        if chosen in screen.bitcodes:  # built outside the evaluator: loop decisions, or the profile
-            return result(SPEED_BASELINE, screen.bitcodes[chosen], screen.tried, note, base, metric,
+        if chosen in screen.bitcodes:  # built outside the evaluator: loop decisions, Polly, the profile
+            return result(SPEED_BASELINE, screen.bitcodes[chosen], screen.tried, f"{chosen}: {note}", base, metric,
                           screen.loops.get(chosen))
         return result(chosen, ev.evaluate(chosen, bitcode=True)[1]["bitcode"], screen.tried, note, base, metric)
     finally:
@@ -166,17 +165,32 @@ class _SpeedScreen:
             return
         self.measure(label, record)
 
-    def measure_pgo(self, data: bytes, timeout_s: float) -> None:
-        """-O3 with the profile of one run (:mod:`irpipe.optimize.pgo`), as one more candidate."""
+    def measure_more(self, data: bytes, timeout_s: float, *, decisions: dict[str, dict[str, Any]], loop_search: int,
+                     search_by: str, polly: bool, pgo: bool) -> None:
+        """The candidates beyond the model's pipelines: the loop policy's ``decisions``, a loop
+        search, Polly and the profile-guided build, each as asked."""
         from irpipe.optimize.pgo import PGO_LABEL, profiled
+        from irpipe.optimize.polly import POLLY_LABEL, polly_module
 
-        record = {"pipeline": PGO_LABEL}
+        if decisions:
+            self.measure_loops(data, decisions, timeout_s)
+        if loop_search > 0:
+            self.search_loops(data, loop_search, search_by, timeout_s)
+        if polly:
+            self.measure_built(POLLY_LABEL, lambda: polly_module(data, name=self.name, timeout_s=timeout_s))
+        if pgo:
+            self.measure_built(PGO_LABEL, lambda: profiled(data, self.run, name=self.name, timeout_s=timeout_s))
+
+    def measure_built(self, label: str, build: Callable[[], bytes]) -> None:
+        """A candidate built outside the evaluator (``build()``: its bitcode, e.g. -O3 with the
+        profile of one run, :mod:`irpipe.optimize.pgo`, or with Polly, :mod:`irpipe.optimize.polly`)."""
+        record = {"pipeline": label}
         try:
-            self.bitcodes[PGO_LABEL] = profiled(data, self.run, name=self.name, timeout_s=timeout_s)
+            self.bitcodes[label] = build()
         except (IRError, EvaluationError) as exc:
             self.tried.append({**record, "error": str(exc).splitlines()[0][:300]})
             return
-        self.measure(PGO_LABEL, record)
+        self.measure(label, record)
 
     def search_loops(self, data: bytes, top: int, by: str, timeout_s: float) -> None:
         """The decisions a search of the ``top`` hottest loops finds (scored ``by``), as one more

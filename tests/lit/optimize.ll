@@ -35,6 +35,8 @@
 ; SEARCHMODELONLY: irpipe optimize: error: --loop-search 1: {{.*}}(not --no-run)
 ; RUN: not %{irpipe} optimize %s --pgo 2>&1 | %FileCheck %s --check-prefix=PGOSIZE
 ; PGOSIZE: irpipe optimize: error: --pgo: a profile comes from running the program: use --objective speed, not --no-run
+; RUN: not %{irpipe} optimize %s --objective speed --no-run --no-polly 2>&1 | %FileCheck %s --check-prefix=POLLYMODELONLY
+; POLLYMODELONLY: irpipe optimize: error: --no-polly: Polly is a speed candidate that runs: use it with --objective speed, not --no-run
 
 define internal i32 @sq(i32 %x) {
 entry:

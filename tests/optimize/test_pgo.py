@@ -61,7 +61,7 @@ def test_the_profiled_module_keeps_target_and_output(program: bytes, tmp_path: P
 def test_speed_screens_the_profiled_build(program: bytes) -> None:
     advice = Advice(["default<O3>"], 100, True)
     r = optimize_speed(program, advice, name="p.bc", run_args=["40000000"], repeats=3, timeout_s=60,
-                       started=0.0, pgo=True)
+                       started=0.0, pgo=True, polly=False)
     assert not r.note.startswith("refused"), r.note
     (screened,) = [t for t in r.tried if t["pipeline"] == PGO_LABEL and "confirm_rounds" not in t]
     assert screened.get("metric", 0) > 0, screened

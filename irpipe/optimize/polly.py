@@ -1,0 +1,35 @@
+"""Polly, LLVM's polyhedral loop optimizer, as one more speed candidate of ``irpipe optimize
+--objective speed`` and ``irpipe bench`` (what ``clang-22 -O3 -mllvm -polly`` builds).
+
+``opt-22 -passes='default<O3>' -polly`` runs Polly where clang does, just before the vectorizer:
+it finds static control parts (loop nests of affine bounds and accesses), reschedules them
+(tiling, interchange, fusion, the BLIS-like matrix-multiply kernel) and hands them on to the
+vectorizer.  Without fast-math flags Polly models no floating-point reduction as reorderable
+(LLVM's own ``polly/test/ScopInfo`` tests: "Reduction Type: NONE"), so it keeps the order of
+every FP operation; the output is still checked bit for bit against the -O0 build, like every
+candidate's.  It is a gamble per program: on generated matrix programs it ran 1.7-2.6x faster
+than -O3 (matrix-vector by columns, transposes, products) and 0.8-0.9x on others, and on a
+stencil 0.4-0.9x (``benchmarks/polly_bench.py``), so it is screened and confirmed in CPU time
+and replaces -O3 only when the whole program holds its speedup.  Linked into Debian's libLLVM-22:
+nothing to install.
+
+    USAGE: bitcode = polly_module(module, name="p.ll")
+"""
+
+from __future__ import annotations
+
+from irpipe.optimize.pgo import o3_with
+from irpipe.optimize.result import SPEED_BASELINE
+
+#: what a pipeline with Polly is called in reports
+POLLY_SUFFIX = " + polly"
+#: how the screens and the reports name the Polly candidate (its pipeline is -O3)
+POLLY_LABEL = SPEED_BASELINE + POLLY_SUFFIX
+#: opt-22's flags for it, after ``-passes=default<O3>`` (Polly at its default place, before the vectorizer)
+POLLY_FLAGS = ("-polly",)
+
+
+def polly_module(module: bytes, *, name: str = "<module>", timeout_s: float = 300.0) -> bytes:
+    """``module`` built by -O3 with Polly (bitcode; the module keeps its triple, target-cpu and
+    target-features); :class:`~irpipe.errors.IRError` when opt-22 fails on it."""
+    return o3_with(module, list(POLLY_FLAGS), name=name, timeout_s=timeout_s)

@@ -1,0 +1,94 @@
+"""Polly as a candidate of the bench's speed selection (irpipe.optimize.polly): every TU through
+``opt-22 -passes='default<O3>' -polly``, screened like any candidate; ``--no-polly`` leaves it out."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from irpipe.bench.build import Builder, TUPlan
+from irpipe.bench.candidates import Candidate
+from irpipe.bench.harness import BenchConfig, bench_suite
+from irpipe.bench.run import Runner
+from irpipe.bench.suite import discover
+from irpipe.errors import ConfigError
+from irpipe.optimize.polly import POLLY_LABEL
+from irpipe.testing.gates import requires_llvm
+
+pytestmark = requires_llvm
+
+PROGRAM = r'''#include <stdio.h>
+#include <stdlib.h>
+#define N 256
+static double A[N][N], x[N], y[N];
+int main(int argc, char **argv) {
+  int reps = argc > 1 ? atoi(argv[1]) : 1;
+  for (int i = 0; i < N; i++) { x[i] = (i % 7) * 0.125; for (int j = 0; j < N; j++) A[i][j] = ((i * 3 + j) % 11) * 0.5; }
+  for (int r = 0; r < reps; r++)
+    for (int j = 0; j < N; j++)
+      for (int i = 0; i < N; i++)
+        y[i] += A[i][j] * x[j];
+  double s = 0;
+  for (int i = 0; i < N; i++) s += y[i] * (i + 1);
+  printf("%.17g\n", s);
+  return 0;
+}
+'''
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("polly")
+    d = root / "suite" / "matvec"
+    d.mkdir(parents=True)
+    (d / "m.c").write_text(PROGRAM)
+    exe = root / "ref"
+    subprocess.run(["clang-22", "-O0", str(d / "m.c"), "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe), "300"], capture_output=True, check=True).stdout
+    (d / "benchmark.toml").write_text(f'sources = ["m.c"]\nargs = ["300"]\ncount_args = ["2"]\n'
+                                      f'expected_sha256 = "{hashlib.sha256(out).hexdigest()}"\n')
+    return d.parent
+
+
+def test_the_polly_build_differs_and_prints_the_same(suite: Path, tmp_path: Path) -> None:
+    plan = TUPlan("default<O3>", polly=True)
+    assert plan.pgo_args() == ["-polly"] and plan.key() != TUPlan("default<O3>").key()
+    (bench,), _ = discover(suite)
+    builder = Builder(bench, bench.directory, tmp_path / "work")
+    runner = Runner(bench, tmp_path / "cache")
+    try:
+        base = builder.build("base", lambda rel, bc: TUPlan("default<O3>"))
+        polly = builder.build("polly", lambda rel, bc: plan)
+        assert polly.exe.read_bytes() != base.exe.read_bytes()
+        assert runner.run(polly.exe).sha256 == bench.expected_sha256
+    finally:
+        runner.close()
+
+
+def test_bench_optimize_screens_polly_unless_asked_not_to(suite: Path, tmp_path: Path) -> None:
+    for polly in (True, False):
+        cfg = BenchConfig(suite=str(suite), candidates=[Candidate("optimize")], rounds=2, callgrind=False,
+                          verify=1, loop_model="none", polly=polly, cache=str(tmp_path / "cache"))
+        doc = bench_suite(cfg, tmp_path / f"out-{polly}", log=lambda m: None)
+        (r,) = doc["results"]
+        e = r["candidates"][0]
+        assert r["status"] == "ok" and e["status"] == "ok"
+        assert any(t["pipeline"] == POLLY_LABEL for t in e["screened"]) == polly
+    # a run made before Polly was a candidate measured what --no-polly measures: it resumes under that key
+    assert BenchConfig(suite="s", polly=False).key() != BenchConfig(suite="s").key()
+
+
+def test_the_polly_candidate_builds_every_tu_with_polly(suite: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="takes no argument"):
+        Candidate("polly", "x")
+    cfg = BenchConfig(suite=str(suite), candidates=[Candidate("polly")], rounds=2, callgrind=False,
+                      loop_model="none", cache=str(tmp_path / "cache"))
+    doc = bench_suite(cfg, tmp_path / "out", log=lambda m: None)
+    (r,) = doc["results"]
+    e = r["candidates"][0]
+    assert e["label"] == "polly" and e["status"] == "ok", e
+    assert e["pipelines"] == [POLLY_LABEL] and not e.get("identical")  # another binary, timed beside -O3
+    assert e["speedup"]["median"] > 0
