@@ -216,3 +216,46 @@ def generated_module(tmp: Path, functions: int = 10, *, seed: int = 0) -> str:
     """IR text of :func:`generated_c` as ``clang-22 -O0 -Xclang -disable-O0-optnone`` emits it
     (compiled under ``tmp``; needs clang-22)."""
     return o0_module(tmp, generated_c(functions, seed=seed), f"gen{functions}_{seed}", text=True).decode()
+
+
+#: a matrix-vector product by columns (Polly interchanges the nest), ``argv[1]`` repetitions; each
+#: y[i] sums its terms in j order however the nest is scheduled, so the doubles print bit for bit
+MATVEC_COLUMNS_C = r'''#include <stdio.h>
+#include <stdlib.h>
+#define N 256
+static double A[N][N], x[N], y[N];
+int main(int argc, char **argv) {
+  int reps = argc > 1 ? atoi(argv[1]) : 1;
+  for (int i = 0; i < N; i++) { x[i] = (i % 7) * 0.125; for (int j = 0; j < N; j++) A[i][j] = ((i * 3 + j) % 11) * 0.5; }
+  for (int r = 0; r < reps; r++) {
+    for (int j = 0; j < N; j++)
+      for (int i = 0; i < N; i++)
+        y[i] += A[i][j] * x[j];
+    x[r % N] += y[(r * 7) % N] * 1e-9;
+  }
+  double s = 0;
+  for (int i = 0; i < N; i++) s += y[i] * (i + 1);
+  printf("%.17g\n", s);
+  return 0;
+}
+'''
+
+
+def one_program_suite(root: Path, name: str, source: str, args: list[str], count_args: list[str]) -> Path:
+    """A suite folder under ``root`` holding one C program ``name`` (``irpipe bench``'s format),
+    its ``expected_sha256`` that of its -O0 build on ``args``; returns the suite folder."""
+    import hashlib
+    import json
+    import subprocess
+
+    from irpipe.llvm.tools import Toolchain
+
+    d = Path(root) / "suite" / name
+    d.mkdir(parents=True)
+    (d / f"{name}.c").write_text(source)
+    Toolchain().run("clang", ["-O0", str(d / f"{name}.c"), "-o", str(Path(root) / f"{name}.ref")])
+    out = subprocess.run([str(Path(root) / f"{name}.ref"), *args], capture_output=True, check=True).stdout
+    (d / "benchmark.toml").write_text(f'sources = ["{name}.c"]\nargs = {json.dumps(args)}\n'
+                                      f'count_args = {json.dumps(count_args)}\n'
+                                      f'expected_sha256 = "{hashlib.sha256(out).hexdigest()}"\n')
+    return d.parent

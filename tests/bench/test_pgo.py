@@ -3,8 +3,6 @@ workload, its profile is merged, and -O3 with that profile is screened like any 
 
 from __future__ import annotations
 
-import hashlib
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from irpipe.bench.harness import BenchConfig, bench_suite
 from irpipe.bench.pgo import PGO_LABEL, profile_plan
 from irpipe.bench.run import Runner
 from irpipe.bench.suite import discover
+from irpipe.testing.factories import one_program_suite
 from irpipe.testing.gates import requires_llvm
 
 pytestmark = requires_llvm
@@ -34,16 +33,7 @@ int main(int argc, char **argv) {
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("pgo")
-    d = root / "suite" / "branchy"
-    d.mkdir(parents=True)
-    (d / "b.c").write_text(PROGRAM)
-    exe = root / "ref"
-    subprocess.run(["clang-22", "-O0", str(d / "b.c"), "-o", str(exe)], check=True)
-    out = subprocess.run([str(exe), "3000000"], capture_output=True, check=True).stdout
-    (d / "benchmark.toml").write_text(f'sources = ["b.c"]\nargs = ["3000000"]\ncount_args = ["20000"]\n'
-                                      f'expected_sha256 = "{hashlib.sha256(out).hexdigest()}"\n')
-    return d.parent
+    return one_program_suite(tmp_path_factory.mktemp("pgo"), "branchy", PROGRAM, ["3000000"], ["20000"])
 
 
 def test_the_profile_comes_from_the_count_workload_and_keeps_the_output(suite: Path, tmp_path: Path) -> None:
@@ -54,7 +44,7 @@ def test_the_profile_comes_from_the_count_workload_and_keeps_the_output(suite: P
         base = builder.build("base", lambda rel, bc: TUPlan("default<O3>"))
         plan, record = profile_plan(builder, runner, base)
         assert plan is not None and record["profile_bytes"] > 0
-        used = plan("b.c", Path())
+        used = plan("branchy.c", Path())
         assert used.pgo.endswith(".profdata") and used.pgo_args()[0] == "-pgo-kind=pgo-instr-use-pipeline"
         assert TUPlan("default<O3>", pgo=PGO_GEN).pgo_args() == ["-pgo-kind=pgo-instr-gen-pipeline"]
         profiled = builder.build("pgo", plan)

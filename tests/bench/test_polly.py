@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,41 +14,14 @@ from irpipe.bench.run import Runner
 from irpipe.bench.suite import discover
 from irpipe.errors import ConfigError
 from irpipe.optimize.polly import POLLY_LABEL
+from irpipe.testing.factories import MATVEC_COLUMNS_C, one_program_suite
 from irpipe.testing.gates import requires_llvm
 
 pytestmark = requires_llvm
 
-PROGRAM = r'''#include <stdio.h>
-#include <stdlib.h>
-#define N 256
-static double A[N][N], x[N], y[N];
-int main(int argc, char **argv) {
-  int reps = argc > 1 ? atoi(argv[1]) : 1;
-  for (int i = 0; i < N; i++) { x[i] = (i % 7) * 0.125; for (int j = 0; j < N; j++) A[i][j] = ((i * 3 + j) % 11) * 0.5; }
-  for (int r = 0; r < reps; r++)
-    for (int j = 0; j < N; j++)
-      for (int i = 0; i < N; i++)
-        y[i] += A[i][j] * x[j];
-  double s = 0;
-  for (int i = 0; i < N; i++) s += y[i] * (i + 1);
-  printf("%.17g\n", s);
-  return 0;
-}
-'''
-
-
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("polly")
-    d = root / "suite" / "matvec"
-    d.mkdir(parents=True)
-    (d / "m.c").write_text(PROGRAM)
-    exe = root / "ref"
-    subprocess.run(["clang-22", "-O0", str(d / "m.c"), "-o", str(exe)], check=True)
-    out = subprocess.run([str(exe), "300"], capture_output=True, check=True).stdout
-    (d / "benchmark.toml").write_text(f'sources = ["m.c"]\nargs = ["300"]\ncount_args = ["2"]\n'
-                                      f'expected_sha256 = "{hashlib.sha256(out).hexdigest()}"\n')
-    return d.parent
+    return one_program_suite(tmp_path_factory.mktemp("polly"), "matvec", MATVEC_COLUMNS_C, ["300"], ["2"])
 
 
 def test_the_polly_build_differs_and_prints_the_same(suite: Path, tmp_path: Path) -> None:

@@ -14,37 +14,14 @@ from irpipe.optimize.pgo import o3_with
 from irpipe.optimize.polly import POLLY_LABEL, polly_module
 from irpipe.optimize.protocol import Advice
 from irpipe.optimize.speed import optimize_speed
-from irpipe.testing.factories import o0_module
+from irpipe.testing.factories import MATVEC_COLUMNS_C, o0_module
 from irpipe.testing.gates import requires_llvm
 
 pytestmark = requires_llvm
 
-# a matrix-vector product by columns (Polly interchanges it); each y[i] still sums its terms in j
-# order, so the doubles come out bit for bit as at -O0
-PROGRAM = r'''#include <stdio.h>
-#include <stdlib.h>
-#define N 384
-static double A[N][N], x[N], y[N];
-int main(int argc, char **argv) {
-  int reps = argc > 1 ? atoi(argv[1]) : 1;
-  for (int i = 0; i < N; i++) { x[i] = (i % 7) * 0.125; for (int j = 0; j < N; j++) A[i][j] = ((i * 3 + j) % 11) * 0.5; }
-  for (int r = 0; r < reps; r++) {
-    for (int j = 0; j < N; j++)
-      for (int i = 0; i < N; i++)
-        y[i] += A[i][j] * x[j];
-    x[r % N] += y[(r * 7) % N] * 1e-9;
-  }
-  double s = 0;
-  for (int i = 0; i < N; i++) s += y[i] * (i + 1);
-  printf("%.17g\n", s);
-  return 0;
-}
-'''
-
-
 @pytest.fixture(scope="module")
 def program(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    return o0_module(tmp_path_factory.mktemp("polly"), PROGRAM)
+    return o0_module(tmp_path_factory.mktemp("polly"), MATVEC_COLUMNS_C)
 
 
 def _output(bitcode: bytes, tmp: Path, name: str) -> bytes:
@@ -68,7 +45,7 @@ def test_polly_rewrites_the_nest_and_keeps_target_and_output(program: bytes, tmp
 def test_speed_screens_polly_unless_asked_not_to(program: bytes) -> None:
     advice = Advice(["default<O3>"], 100, True)
     for polly in (True, False):
-        r = optimize_speed(program, advice, name="p.bc", run_args=["700"], repeats=3, timeout_s=60,
+        r = optimize_speed(program, advice, name="p.bc", run_args=["2500"], repeats=3, timeout_s=60,
                            started=0.0, polly=polly)
         assert not r.note.startswith("refused"), r.note
         screened = [t for t in r.tried if t["pipeline"] == POLLY_LABEL and "confirm_rounds" not in t]
