@@ -1,0 +1,168 @@
+"""Would a trip-count profile let the loop policy beat the static rule?  Cross-fitted by families.
+
+    .venv/bin/python benchmarks/loop_policy_profile.py [--labels benchmarks/results/loops]
+                                                       [--heldout benchmarks/results/loops-heldout]
+                                                       [--profiles out/loop-profiles.json]
+
+The loop facts cannot tell a short data-dependent trip count from a long one (models/loop-decisions/
+README.md), and ``optimize --objective speed`` runs a counting build anyway.  So: each labelled
+program is regenerated from its name (irpipe.label.programs) and its counting build run once on
+``count_args`` (``LoopLabeler.profile``: per loop, entries and iterations; cached in ``--profiles``,
+resumable, about 75 s for 388 programs here).  Five profile features are added to each loop's:
+log2(1 + iterations per entry), log2(1 + entries), log2(1 + iterations), the loop's share of the
+program's iterations, and whether it ran at all.
+
+Models (torch, full-batch AdamW, 400 epochs, weight decay 0.1): linear, and an MLP of 8 tanh units,
+on the loop's shape (8 facts) or shape + body (22), each with and without the profile; masked MSE on
+log proxy ratios, as ``irpipe.train.loop_decisions``.  Two policies: the released one's (the best
+predicted decision if below 1 - margin, else -O3), and a residual one that starts from the static
+rule and leaves it only where the model predicts the rule loses or another decision beats it by the
+margin.  Scored as ``irpipe evaluate`` scores: trained on one half of the seven families, scored on
+the other (both ways), and trained on all seven, scored on the two held-out families; per program the
+product of label ratios, geomean over programs.  Proxy cycles, not CPU time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from irpipe.label.programs import FAMILIES, regenerate
+from irpipe.problems.loop_decisions import _ratio, static_rule
+from irpipe.train.loop_decisions import FEATURES, SHAPE_FEATURES, LoopExample, load_loops
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def profiles(examples: list[LoopExample], path: Path, work: Path) -> dict[str, dict]:
+    """Per program, per loop id [entries, iterations] of its counting build (cached in ``path``)."""
+    from irpipe.label.loops import LoopLabeler, load_program
+
+    done = json.loads(path.read_text()) if path.exists() else {}
+    todo = sorted({e.program for e in examples} - set(done))
+    labeler = LoopLabeler()
+    labeler.setup()
+    try:
+        for i, name in enumerate(todo, 1):
+            (d,) = regenerate(work, [name])
+            done[name] = {k: list(v) for k, v in labeler.profile(load_program(d)).items()}
+            if i % 25 == 0 or i == len(todo):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(done))
+                print(f"profiled {i}/{len(todo)}", file=sys.stderr, flush=True)
+    finally:
+        labeler.close()
+    return done
+
+
+def features(examples: list[LoopExample], prof: dict[str, dict], body: bool, profile: bool) -> np.ndarray:
+    cols = [FEATURES.index(f) for f in (FEATURES if body else SHAPE_FEATURES)]
+    total = {p: sum(v[1] for v in loops.values()) for p, loops in prof.items()}
+    rows = []
+    for e in examples:
+        row = list(e.features[cols])
+        if profile:
+            entries, its = prof[e.program].get(e.loop_id, (0, 0))
+            row += [math.log2(1 + (its / entries if entries else 0.0)), math.log2(1 + entries), math.log2(1 + its),
+                    its / total[e.program] if total[e.program] else 0.0, float(entries == 0)]
+        rows.append(row)
+    return np.nan_to_num(np.array(rows, dtype=np.float64))
+
+
+def fit(x: np.ndarray, examples: list[LoopExample], hidden: int) -> "callable":
+    """A model of log ratios per decision; returns predict(x)."""
+    y = np.stack([e.ratios for e in examples])
+    mask = ~np.isnan(y)
+    mu, sd = x.mean(0), x.std(0).clip(1e-3)
+    torch.manual_seed(0)
+    xt = torch.tensor((x - mu) / sd, dtype=torch.float32)
+    yt = torch.tensor(np.where(mask, np.log(np.where(mask, y, 1.0)), 0.0), dtype=torch.float32)
+    mt = torch.tensor(mask)
+    net = (torch.nn.Sequential(torch.nn.Linear(x.shape[1], hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, y.shape[1]))
+           if hidden else torch.nn.Linear(x.shape[1], y.shape[1]))
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-2, weight_decay=0.1)
+    for _ in range(400):
+        opt.zero_grad()
+        loss = (((net(xt) - yt) ** 2) * mt).sum() / mt.sum()
+        loss.backward()
+        opt.step()
+    return lambda q: net(torch.tensor((q - mu) / sd, dtype=torch.float32)).detach().numpy()
+
+
+def choose(pred: np.ndarray, examples: list[LoopExample], rule: int, residual: bool, margin: float = 0.01) -> list[int]:
+    out = []
+    for p, e in zip(pred, examples):
+        p = np.where(e.allowed, p, np.inf)
+        best = int(np.argmin(p))
+        if not residual:
+            out.append(best if p[best] < math.log(1 - margin) else -1)
+            continue
+        base = rule if e.allowed[rule] else -1
+        at = p[rule] if base >= 0 else 0.0
+        if best != base and p[best] < at + math.log(1 - margin):
+            out.append(best if p[best] < 0 else -1)
+        else:
+            out.append(-1 if base >= 0 and at > -math.log(1 - margin) else base)
+    return out
+
+
+def score(examples: list[LoopExample], picks: list[int]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for e, c in zip(examples, picks):
+        out[e.program] = out.get(e.program, 1.0) * _ratio(e, c)
+    return out
+
+
+def geomean(d: dict[str, float]) -> float:
+    return math.exp(sum(math.log(v) for v in d.values()) / len(d))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--labels", default=str(ROOT / "benchmarks/results/loops"))
+    ap.add_argument("--heldout", default=str(ROOT / "benchmarks/results/loops-heldout"))
+    ap.add_argument("--profiles", default=str(ROOT / "out/loop-profiles.json"))
+    ap.add_argument("--work", default=str(ROOT / "out/loop-profile-corpus"))
+    args = ap.parse_args()
+    seven, heldout = load_loops(args.labels), load_loops(args.heldout)
+    prof = profiles(seven + heldout, Path(args.profiles), Path(args.work))
+    names = [f for f in FAMILIES if any(e.family == f for e in seven)]
+    halves = [(names[1::2]), (names[0::2])]
+    rule_all = static_rule(seven)
+    refs = {"static": {}, "oracle": {}}
+    for held in halves:
+        test = [e for e in seven if e.family in held]
+        rule = static_rule([e for e in seven if e.family not in held])
+        refs["static"].update(score(test, [rule if e.allowed[rule] else -1 for e in test]))
+        refs["oracle"].update(score(test, [int(np.nanargmin(e.ratios)) if np.nanmin(e.ratios) < 1 else -1 for e in test]))
+    held_static = geomean(score(heldout, [rule_all if e.allowed[rule_all] else -1 for e in heldout]))
+    print(f"| model | features | policy | 7 families, cross-fitted | 2 held-out families |\n|---|---|---|---:|---:|\n"
+          f"| static rule | | | {geomean(refs['static']):.4f} | {held_static:.4f} |\n"
+          f"| oracle | | | {geomean(refs['oracle']):.4f} | |")
+    for hidden in (0, 8):
+        for body in (False, True):
+            for profile in (False, True):
+                for residual in (False, True):
+                    got: dict[str, float] = {}
+                    for held in halves:
+                        train = [e for e in seven if e.family not in held]
+                        test = [e for e in seven if e.family in held]
+                        model = fit(features(train, prof, body, profile), train, hidden)
+                        got.update(score(test, choose(model(features(test, prof, body, profile)), test,
+                                                      static_rule(train), residual)))
+                    model = fit(features(seven, prof, body, profile), seven, hidden)
+                    far = geomean(score(heldout, choose(model(features(heldout, prof, body, profile)), heldout,
+                                                        rule_all, residual)))
+                    print(f"| {'MLP 8' if hidden else 'linear'} | {'shape+body' if body else 'shape'}"
+                          f"{' + profile' if profile else ''} | {'residual' if residual else 'released'} | "
+                          f"{geomean(got):.4f} | {far:.4f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
