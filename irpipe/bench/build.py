@@ -68,9 +68,9 @@ class TUPlan:
                            *(["polly"] if self.polly else [])],
                           sort_keys=True, default=str)
 
-    def pgo_args(self) -> list[str]:
-        """opt-22's flags for :attr:`pgo` (instrument, or optimize with the profile: ``pipeline``
-        builds the PGO pipeline, e.g. ``default<O3>``) and :attr:`polly`."""
+    def opt_flags(self) -> list[str]:
+        """opt-22's flags beyond ``-passes``: :attr:`pgo`'s (instrument, or optimize with the profile:
+        ``pipeline`` builds the PGO pipeline, e.g. ``default<O3>``) and :attr:`polly`'s."""
         from irpipe.optimize.polly import POLLY_FLAGS
 
         polly = list(POLLY_FLAGS) if self.polly else []
@@ -199,7 +199,7 @@ class Builder:
                 advice_file = stem.with_suffix(".advice.json")
                 advice.write(advice_file, [{**plan.advice, "source": "*"}])
                 args = [f"-load-pass-plugin={self.plugin}", "-passes=irpipe-apply", f"-irpipe-advice={advice_file}"]
-            self._step("opt", [*args, *plan.pgo_args(), str(units[rel]), "-o", f"{stem}.bc"],
+            self._step("opt", [*args, *plan.opt_flags(), str(units[rel]), "-o", f"{stem}.bc"],
                        f"opt on {rel} ({plan.pipeline})")
             self._step("llc", [*codegen_flags(self.march), f"{stem}.bc", "-o", f"{stem}.o"], f"llc on {rel}")
             if reuse:  # a copy outside ``out``, which the next build of this label removes

@@ -11,8 +11,8 @@ candidate's.  It is a gamble per program.  On 28 generated programs of irpipe's 
 (``irpipe bench --candidate polly``, benchmarks/results/polly-generated/) it built another binary
 for 10: 5.40x (a double matrix product, bit-identical output), 1.41x, 1.25x and 1.23x faster than
 -O3 (a transpose, matrix-vector products), 0.17x to 0.92x on scans, stencils and a tiled transpose;
-0.984x over all 28 if applied everywhere.  So it is screened
-and confirmed in CPU time and replaces -O3 only when the whole program holds its speedup.
+0.984x over all 28 if applied everywhere.  So it is screened and confirmed in CPU time and
+replaces -O3 only when the whole program holds its speedup.
 Polly is linked into Debian's libLLVM-22: nothing to install.
 
     USAGE: bitcode = polly_module(module, name="p.ll")

@@ -45,8 +45,8 @@ def test_the_profile_comes_from_the_count_workload_and_keeps_the_output(suite: P
         plan, record = profile_plan(builder, runner, base)
         assert plan is not None and record["profile_bytes"] > 0
         used = plan("branchy.c", Path())
-        assert used.pgo.endswith(".profdata") and used.pgo_args()[0] == "-pgo-kind=pgo-instr-use-pipeline"
-        assert TUPlan("default<O3>", pgo=PGO_GEN).pgo_args() == ["-pgo-kind=pgo-instr-gen-pipeline"]
+        assert used.pgo.endswith(".profdata") and used.opt_flags()[0] == "-pgo-kind=pgo-instr-use-pipeline"
+        assert TUPlan("default<O3>", pgo=PGO_GEN).opt_flags() == ["-pgo-kind=pgo-instr-gen-pipeline"]
         profiled = builder.build("pgo", plan)
         assert runner.run(profiled.exe).sha256 == bench.expected_sha256  # same output as -O3 prints
         assert profiled.exe.read_bytes() != base.exe.read_bytes()

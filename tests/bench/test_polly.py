@@ -26,7 +26,7 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_polly_build_differs_and_prints_the_same(suite: Path, tmp_path: Path) -> None:
     plan = TUPlan("default<O3>", polly=True)
-    assert plan.pgo_args() == ["-polly"] and plan.key() != TUPlan("default<O3>").key()
+    assert plan.opt_flags() == ["-polly"] and plan.key() != TUPlan("default<O3>").key()
     (bench,), _ = discover(suite)
     builder = Builder(bench, bench.directory, tmp_path / "work")
     runner = Runner(bench, tmp_path / "cache")
