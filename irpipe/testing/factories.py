@@ -246,15 +246,15 @@ def one_program_suite(root: Path, name: str, source: str, args: list[str], count
     its ``expected_sha256`` that of its -O0 build on ``args``; returns the suite folder."""
     import hashlib
     import json
-    import subprocess
 
     from irpipe.llvm.tools import Toolchain
+    from irpipe.runtime import process
 
     d = Path(root) / "suite" / name
     d.mkdir(parents=True)
     (d / f"{name}.c").write_text(source)
     Toolchain().run("clang", ["-O0", str(d / f"{name}.c"), "-o", str(Path(root) / f"{name}.ref")])
-    out = subprocess.run([str(Path(root) / f"{name}.ref"), *args], capture_output=True, check=True).stdout
+    out = process.run([Path(root) / f"{name}.ref", *args], what=f"{name} (-O0 reference)", timeout=120).stdout
     (d / "benchmark.toml").write_text(f'sources = ["{name}.c"]\nargs = {json.dumps(args)}\n'
                                       f'count_args = {json.dumps(count_args)}\n'
                                       f'expected_sha256 = "{hashlib.sha256(out).hexdigest()}"\n')
