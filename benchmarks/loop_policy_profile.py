@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from irpipe.bench import stats
 from irpipe.label.programs import FAMILIES, regenerate
 from irpipe.problems.loop_decisions import _ratio, static_rule
 from irpipe.train.loop_decisions import FEATURES, SHAPE_FEATURES, LoopExample, load_loops
@@ -120,7 +121,8 @@ def score(examples: list[LoopExample], picks: list[int]) -> dict[str, float]:
 
 
 def geomean(d: dict[str, float]) -> float:
-    return math.exp(sum(math.log(v) for v in d.values()) / len(d))
+    """Geomean over the programs of ``d`` (per program ratios)."""
+    return stats.geomean(list(d.values()))
 
 
 def main() -> None:
