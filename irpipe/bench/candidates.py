@@ -15,7 +15,7 @@ Kinds (``irpipe bench --candidate KIND [ARG]``):
   decisions a search by running the program found for its K hottest loops
   (:mod:`irpipe.bench.loopsearch`); the best :data:`CONFIRM_TOP` screens go to interleaved
   confirmation rounds, and one replaces -O3 only when it is faster by more than the noise floor
-  and holds there.
+  and holds there and in fresh rounds after them.
 - ``search``: the same selection over all of :data:`SPEED_SPACE` (an upper bound at that
   budget); for size, every pipeline of the model's pipeline set per TU.
 - ``polly``: the baseline pipeline with Polly (:mod:`irpipe.optimize.polly`, ``opt-22 -polly``) on
@@ -40,7 +40,7 @@ from irpipe.bench.build import Binary, Builder, TUPlan
 from irpipe.bench.run import RunFailed, Runner
 from irpipe.errors import BuildError, ConfigError, IRError
 from irpipe.label import actions
-from irpipe.label.runtime import CONFIRM_ROUNDS, confirmed
+from irpipe.label.runtime import CONFIRM_ROUNDS, confirmed, first_holding
 from irpipe.optimize.result import SPEED_BASELINE
 from irpipe.optimize.speed import LOOPS_LABEL
 
@@ -194,9 +194,11 @@ def select_speed(builder: Builder, runner: Runner, baseline: Binary, base_pipeli
                  screened: dict[str, tuple[dict, Binary | None]] | None = None,
                  plan: Callable[[str], Callable[[str, Path], TUPlan]] = plan_of) -> tuple[str, list[dict]]:
     """Screen ``space`` (each build against the baseline as A B B A); confirm the best
-    :data:`CONFIRM_TOP` of those that beat the baseline by more than ``floor`` in interleaved rounds,
-    and keep the fastest that holds (one A B B A spreads by 10% and more on some programs, so the
-    top screen alone is often a lucky one).
+    :data:`CONFIRM_TOP` of those that beat the baseline by more than ``floor`` in interleaved rounds
+    (one A B B A spreads by 10% and more on some programs, so the top screen alone is often a lucky
+    one); those that hold run fresh rounds, best confirmed first, and the first that holds there too
+    is kept (:func:`~irpipe.label.runtime.first_holding`: the best of two confirmations is biased
+    upwards).
 
     ``screened`` caches screening per pipeline, so candidates of one program share it; ``plan``
     gives each entry's per-TU plan (:func:`plan_of`)."""
@@ -215,16 +217,27 @@ def select_speed(builder: Builder, runner: Runner, baseline: Binary, base_pipeli
     if not ranked:
         log(f"  selection: nothing beat the baseline by more than {floor:.1%} in screening")
         return base_pipeline, tried
-    best: tuple[float, str] | None = None
+    held: list[tuple[float, str]] = []
+    binaries = {pipeline: b for _, pipeline, b in ranked}
     for _, pipeline, b in sorted(ranked, key=lambda t: -t[0])[:CONFIRM_TOP]:
-        pairs = []
-        for r in range(CONFIRM_ROUNDS):  # interleaved, alternating who goes first
-            first, second = (baseline.exe, b.exe) if r % 2 == 0 else (b.exe, baseline.exe)
-            t1, t2 = runner.run(first).cpu, runner.run(second).cpu
-            pairs.append((t1, t2) if r % 2 == 0 else (t2, t1))
-        ratio, held = confirmed(pairs, floor)
-        tried.append({"pipeline": pipeline, "confirm_speedup": round(ratio, 4), "confirmed": held})
-        log(f"  selection: {pipeline!r} {'confirmed' if held else 'not confirmed'} at {ratio:.3f}x")
-        if held and (best is None or ratio > best[0]):
-            best = (ratio, pipeline)
-    return (best[1] if best else base_pipeline), tried
+        ratio, ok = confirmed(_rounds(runner, baseline, b), floor)
+        tried.append({"pipeline": pipeline, "confirm_speedup": round(ratio, 4), "confirmed": ok})
+        log(f"  selection: {pipeline!r} {'confirmed' if ok else 'not confirmed'} at {ratio:.3f}x")
+        if ok:
+            held.append((ratio, pipeline))
+    chosen, fresh = first_holding(held, lambda pipeline: _rounds(runner, baseline, binaries[pipeline]), floor)
+    for pipeline, ratio, _ in fresh:
+        holds = pipeline == chosen
+        tried.append({"pipeline": pipeline, "fresh_speedup": round(ratio, 4), "held": holds})
+        log(f"  selection: {pipeline!r} {'held' if holds else 'did not hold'} at {ratio:.3f}x in fresh rounds")
+    return chosen or base_pipeline, tried
+
+
+def _rounds(runner: Runner, baseline: Binary, b: Binary) -> list[tuple[float, float]]:
+    """:data:`CONFIRM_ROUNDS` interleaved (baseline, candidate) CPU seconds, alternating who goes first."""
+    pairs = []
+    for r in range(CONFIRM_ROUNDS):
+        first, second = (baseline.exe, b.exe) if r % 2 == 0 else (b.exe, baseline.exe)
+        t1, t2 = runner.run(first).cpu, runner.run(second).cpu
+        pairs.append((t1, t2) if r % 2 == 0 else (t2, t1))
+    return pairs

@@ -9,9 +9,9 @@ search of the K hottest loops found by running the program (:mod:`irpipe.optimiz
 with ``polly`` (the default; ``--no-polly`` leaves it out) -O3 with LLVM's polyhedral optimizer
 (:mod:`irpipe.optimize.polly`), and with ``pgo`` (``--pgo``) -O3 with the profile of one run
 (:mod:`irpipe.optimize.pgo`);
-the two fastest go to interleaved confirmation rounds, and the better one that stays faster by
-more than the floor there runs fresh rounds: it replaces -O3 only when it holds in those too,
-and they are the speedup reported.
+the two fastest go to interleaved confirmation rounds, and those that stay faster by more than
+the floor there run fresh rounds, best confirmed first: the first that holds in those too
+replaces -O3, and they are the speedup reported.
 
 Model only (``run=False``, ``irpipe optimize --no-run``, or a module without ``main``): nothing
 runs; the answer is -O3 with the loop policy's decisions, built by opt-22 with the pass plugin
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from irpipe.errors import IRError
 from irpipe.label.measure import EvaluationError, Evaluator
-from irpipe.label.runtime import CONFIRM_ROUNDS, confirmed
+from irpipe.label.runtime import CONFIRM_ROUNDS, confirmed, first_holding
 from irpipe.llvm.target import AS_OPT
 from irpipe.optimize.protocol import Advice
 from irpipe.optimize.result import SPEED_BASELINE, OptimizeResult
@@ -206,11 +206,10 @@ class _SpeedScreen:
         """(chosen, baseline seconds, chosen seconds, note): a winner must hold in interleaved rounds.
 
         The :data:`CONFIRM_TOP` fastest candidates that beat -O3 by more than the floor go to
-        confirmation, fastest first, and the one with the best confirmed speedup is chosen: one
-        lucky median cannot cost the real winner its place (as in ``irpipe bench``).  The best of
-        several confirmations is biased upwards (mujs: 1.132x confirmed, 1.022x re-measured), so the
-        winner runs :data:`CONFIRM_ROUNDS` fresh rounds more: they are what is reported, and it
-        replaces -O3 only if it holds there too."""
+        confirmation, fastest first: one lucky median cannot cost the real winner its place.  Those
+        that hold run :data:`CONFIRM_ROUNDS` fresh rounds, best confirmed first, until one holds
+        there too (:func:`~irpipe.label.runtime.first_holding`, as in ``irpipe bench``): it replaces
+        -O3, and its fresh rounds are what is reported."""
         base = self.medians[SPEED_BASELINE]
         floor_note = f"floor {self.floor:.1%} from -O3's spread {self.noise:.1%}, {self.run.repeats} runs each"
         ahead = sorted((m, label) for label, m in self.medians.items()
@@ -219,17 +218,20 @@ class _SpeedScreen:
             return SPEED_BASELINE, base, base, f"no candidate beat -O3 by more than the noise floor ({floor_note})"
         held, failed = [], []
         for _, label in ahead:
-            ratio, holds, pairs = self._confirm_one(label)
-            (held if holds else failed).append((ratio, label, pairs))
+            ratio, holds, _pairs = self._confirm_one(label)
+            (held if holds else failed).append((ratio, label))
         if not held:
-            ratios = ", ".join(f"{r:.3f}x" for r, _, _ in failed)
+            ratios = ", ".join(f"{r:.3f}x" for r, _ in failed)
             return SPEED_BASELINE, base, base, f"no candidate held in confirmation ({ratios}; {floor_note})"
-        ratio, best, _ = max(held, key=lambda t: t[0])
-        fresh, holds, pairs = self._confirm_one(best, fresh=True)
-        rounds = f"confirmed at {ratio:.3f}x, then {fresh:.3f}x in {CONFIRM_ROUNDS} fresh interleaved rounds"
-        if not holds:
-            return SPEED_BASELINE, base, base, f"the fastest {rounds}: kept default<O3> ({floor_note})"
-        return (best, statistics.median(b for b, _ in pairs), statistics.median(c for _, c in pairs),
+        confirmed_at = dict((label, r) for r, label in held)
+        chosen, fresh = first_holding(held, lambda label: self._confirm_one(label, fresh=True)[2], self.floor)
+        who = ("the fastest ", "the next ") if chosen is None or len(fresh) > 1 else ("",)
+        rounds = "; ".join(f"{w}confirmed at {confirmed_at[label]:.3f}x, then {ratio:.3f}x in {CONFIRM_ROUNDS} "
+                           "fresh interleaved rounds" for w, (label, ratio, _) in zip(who, fresh))
+        if chosen is None:
+            return SPEED_BASELINE, base, base, f"{rounds}: kept default<O3> ({floor_note})"
+        pairs = fresh[-1][2]
+        return (chosen, statistics.median(b for b, _ in pairs), statistics.median(c for _, c in pairs),
                 f"{rounds} (reported; {floor_note})")
 
     def _confirm_one(self, label: str, fresh: bool = False) -> tuple[float, bool, list[tuple[float, float]]]:

@@ -52,7 +52,7 @@ def test_optimize_speed_screens_and_reports(suite: Path, tmp_path: Path) -> None
     e = r["candidates"][0]
     assert r["status"] == "ok" and r["tus"] == 2 and e["status"] == "ok"
     assert e["selected"] in speed_space(None, 0) or "<O" in e["selected"]
-    screened = [t for t in e["screened"] if "confirm_speedup" not in t]
+    screened = [t for t in e["screened"] if "confirm_speedup" not in t and "fresh_speedup" not in t]
     # verify 3: -O3 (the baseline) and two pipelines, then -O3 with the loop policy's decisions, and with Polly
     assert len(screened) == 4 and all("screen_speedup" in t or "error" in t for t in screened)
     assert [t["pipeline"] for t in screened[-2:]] == [LOOPS_LABEL, POLLY_LABEL]

@@ -67,3 +67,16 @@ def test_nothing_beyond_the_floor_keeps_the_baseline(tmp_path: Path) -> None:
     chosen, tried = _select({"same": [0.5, 0.5]}, {"O3": 1.0, "same": 0.5, "slower": 1.2}, tmp_path)
     assert chosen == "O3" and not any("confirm_speedup" in t for t in tried)
     assert {"pipeline": "same", "screen_speedup": 1.0, "same_binary": True} in tried
+
+
+def test_a_confirmed_winner_must_hold_in_fresh_rounds_or_the_runner_up_gets_its_chance(tmp_path: Path) -> None:
+    """The best of two confirmations is biased upwards: "curse" confirms at 1.25x and is as fast
+    as -O3 afterwards, "real" confirms at 1.15x and is: the runner-up is kept."""
+    curse = [0.8] * 3  # its confirmation rounds; afterwards, its steady 1.0
+    chosen, tried = _select({"curse": [0.7, 0.7, *curse], "real": [0.8, 0.8]},
+                            {"O3": 1.0, "curse": 1.0, "real": 1 / 1.15}, tmp_path)
+    assert chosen == "real"
+    fresh = [(t["pipeline"], t["fresh_speedup"], t["held"]) for t in tried if "fresh_speedup" in t]
+    assert fresh == [("curse", 1.0, False), ("real", 1.15, True)]
+    # alone, the cursed winner fails its fresh rounds and -O3 stays
+    assert _select({"curse": [0.7, 0.7, *curse]}, {"O3": 1.0, "curse": 1.0}, tmp_path)[0] == "O3"

@@ -74,3 +74,13 @@ def test_the_winner_is_reported_from_fresh_rounds_and_must_hold_there() -> None:
     chosen, base, metric, note = s.confirm()
     assert (chosen, metric) == (SPEED_BASELINE, 1.0)
     assert note.startswith("the fastest confirmed at 1.250x, then 1.005x in 3 fresh interleaved rounds: kept default<O3>")
+
+
+def test_a_winner_that_fails_its_fresh_rounds_gives_the_runner_up_its_chance() -> None:
+    s = screened({SPEED_BASELINE: 1.0, "a": 0.80, "b": 0.85}, {SPEED_BASELINE: 1.0, "a": 0.80, "b": 0.85},
+                 {"a": 0.995, "b": 0.86})
+    chosen, base, metric, note = s.confirm()
+    assert (chosen, base, metric) == ("b", 1.0, 0.86)
+    assert note.startswith("the fastest confirmed at 1.250x, then 1.005x in 3 fresh interleaved rounds; "
+                           "the next confirmed at 1.176x, then 1.163x in 3 fresh interleaved rounds (reported;")
+    assert [t["pipeline"] for t in s.tried if t.get("fresh")] == ["a", "b"]
