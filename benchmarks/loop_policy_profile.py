@@ -25,41 +25,29 @@ product of label ratios, geomean over programs.  Proxy cycles, not CPU time.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from irpipe.bench import stats
-from irpipe.label.programs import FAMILIES, regenerate
-from irpipe.problems.loop_decisions import _ratio, static_rule
+from irpipe.label.loops import for_each_program
+from irpipe.problems.loop_decisions import family_halves, picks, program_ratios, static_rule
 from irpipe.train.loop_decisions import FEATURES, SHAPE_FEATURES, LoopExample, load_loops
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def gm(per_program: dict[str, float]) -> float:
+    """Geomean of per-program ratios."""
+    return stats.geomean(list(per_program.values()))
+
+
 def profiles(examples: list[LoopExample], path: Path, work: Path) -> dict[str, dict]:
     """Per program, per loop id [entries, iterations] of its counting build (cached in ``path``)."""
-    from irpipe.label.loops import LoopLabeler, load_program
-
-    done = json.loads(path.read_text()) if path.exists() else {}
-    todo = sorted({e.program for e in examples} - set(done))
-    labeler = LoopLabeler()
-    labeler.setup()
-    try:
-        for i, name in enumerate(todo, 1):
-            (d,) = regenerate(work, [name])
-            done[name] = {k: list(v) for k, v in labeler.profile(load_program(d)).items()}
-            if i % 25 == 0 or i == len(todo):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps(done))
-                print(f"profiled {i}/{len(todo)}", file=sys.stderr, flush=True)
-    finally:
-        labeler.close()
-    return done
+    return for_each_program(sorted({e.program for e in examples}), work, path,
+                            lambda labeler, program: {k: list(v) for k, v in labeler.profile(program).items()})
 
 
 def features(examples: list[LoopExample], prof: dict[str, dict], body: bool, profile: bool) -> np.ndarray:
@@ -96,35 +84,6 @@ def fit(x: np.ndarray, examples: list[LoopExample], hidden: int) -> "callable":
     return lambda q: net(torch.tensor((q - mu) / sd, dtype=torch.float32)).detach().numpy()
 
 
-def choose(pred: np.ndarray, examples: list[LoopExample], rule: int, residual: bool, margin: float = 0.01) -> list[int]:
-    out = []
-    for p, e in zip(pred, examples):
-        p = np.where(e.allowed, p, np.inf)
-        best = int(np.argmin(p))
-        if not residual:
-            out.append(best if p[best] < math.log(1 - margin) else -1)
-            continue
-        base = rule if e.allowed[rule] else -1
-        at = p[rule] if base >= 0 else 0.0
-        if best != base and p[best] < at + math.log(1 - margin):
-            out.append(best if p[best] < 0 else -1)
-        else:
-            out.append(-1 if base >= 0 and at > -math.log(1 - margin) else base)
-    return out
-
-
-def score(examples: list[LoopExample], picks: list[int]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for e, c in zip(examples, picks):
-        out[e.program] = out.get(e.program, 1.0) * _ratio(e, c)
-    return out
-
-
-def geomean(d: dict[str, float]) -> float:
-    """Geomean over the programs of ``d`` (per program ratios)."""
-    return stats.geomean(list(d.values()))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--labels", default=str(ROOT / "benchmarks/results/loops"))
@@ -134,19 +93,18 @@ def main() -> None:
     args = ap.parse_args()
     seven, heldout = load_loops(args.labels), load_loops(args.heldout)
     prof = profiles(seven + heldout, Path(args.profiles), Path(args.work))
-    names = [f for f in FAMILIES if any(e.family == f for e in seven)]
-    halves = [(names[1::2]), (names[0::2])]
+    halves = family_halves(seven)
     rule_all = static_rule(seven)
     refs = {"static": {}, "oracle": {}}
     for held in halves:
         test = [e for e in seven if e.family in held]
         rule = static_rule([e for e in seven if e.family not in held])
-        refs["static"].update(score(test, [rule if e.allowed[rule] else -1 for e in test]))
-        refs["oracle"].update(score(test, [int(np.nanargmin(e.ratios)) if np.nanmin(e.ratios) < 1 else -1 for e in test]))
-    held_static = geomean(score(heldout, [rule_all if e.allowed[rule_all] else -1 for e in heldout]))
+        refs["static"].update(program_ratios(test, [rule if e.allowed[rule] else -1 for e in test]))
+        refs["oracle"].update(program_ratios(test, [int(np.nanargmin(e.ratios)) if np.nanmin(e.ratios) < 1 else -1 for e in test]))
+    held_static = gm(program_ratios(heldout, [rule_all if e.allowed[rule_all] else -1 for e in heldout]))
     print(f"| model | features | policy | 7 families, cross-fitted | 2 held-out families |\n|---|---|---|---:|---:|\n"
-          f"| static rule | | | {geomean(refs['static']):.4f} | {held_static:.4f} |\n"
-          f"| oracle | | | {geomean(refs['oracle']):.4f} | |")
+          f"| static rule | | | {gm(refs['static']):.4f} | {held_static:.4f} |\n"
+          f"| oracle | | | {gm(refs['oracle']):.4f} | |")
     for hidden in (0, 8):
         for body in (False, True):
             for profile in (False, True):
@@ -156,14 +114,14 @@ def main() -> None:
                         train = [e for e in seven if e.family not in held]
                         test = [e for e in seven if e.family in held]
                         model = fit(features(train, prof, body, profile), train, hidden)
-                        got.update(score(test, choose(model(features(test, prof, body, profile)), test,
+                        got.update(program_ratios(test, picks(model(features(test, prof, body, profile)), test,
                                                       static_rule(train), residual)))
                     model = fit(features(seven, prof, body, profile), seven, hidden)
-                    far = geomean(score(heldout, choose(model(features(heldout, prof, body, profile)), heldout,
+                    far = gm(program_ratios(heldout, picks(model(features(heldout, prof, body, profile)), heldout,
                                                         rule_all, residual)))
                     print(f"| {'MLP 8' if hidden else 'linear'} | {'shape+body' if body else 'shape'}"
                           f"{' + profile' if profile else ''} | {'residual' if residual else 'released'} | "
-                          f"{geomean(got):.4f} | {far:.4f} |", flush=True)
+                          f"{gm(got):.4f} | {far:.4f} |", flush=True)
 
 
 if __name__ == "__main__":

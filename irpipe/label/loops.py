@@ -34,7 +34,7 @@ import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from irpipe.errors import IrpipeError, ToolNotFound
 from irpipe.label import proxy
@@ -48,6 +48,8 @@ from irpipe.schema import LOOP_BODY_FACTS, to_table
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from irpipe.ir.graph import ProgramGraph
 
 #: the listing's facts a LOOP_LABELS row keeps
 LOOP_FACTS = ("depth", "blocks", "trip_count", "strict_fp_reduction", "strict_fp_induction", *LOOP_BODY_FACTS)
@@ -198,16 +200,19 @@ class LoopLabeler:
             self._work = None
 
     def build(self, program: Program, loops: dict[str, dict[str, Any]] | None = None, *,
-              listing: bool = False, counting: bool = False) -> tuple[Path, str]:
+              listing: bool = False, counting: bool = False, loop_ir: Path | None = None) -> tuple[Path, str]:
         """Build ``program`` at -O3 with the plugin (and ``loops`` as a one-entry advice file):
-        the executable and clang's stderr (the loop listing with ``listing``); with ``counting``,
-        a counting build (:meth:`profile`).  C++ sources are built and linked by clang++."""
+        the executable and clang's stderr (the loop listing with ``listing``; with ``loop_ir``, the
+        IR there too, :mod:`irpipe.label.loop_graphs`); with ``counting``, a counting build
+        (:meth:`profile`).  C++ sources are built and linked by clang++."""
         assert self._work is not None and self.tools is not None, "setup() first"
         self._builds += 1
         exe = self._work / f"{program.name}.{self._builds}"
         flags = ["-O3", f"-fpass-plugin={self.plugin}"]
-        if listing:
+        if listing or loop_ir:
             flags += ["-mllvm", "-irpipe-print-loops"]
+        if loop_ir:
+            flags += ["-mllvm", f"-irpipe-loop-ir={loop_ir}"]
         if counting:
             flags += ["-mllvm", "-irpipe-profile-loops"]
         if loops:
@@ -284,6 +289,20 @@ class LoopLabeler:
         exe.unlink(missing_ok=True)
         return parse_loop_listing(stderr)
 
+    def graphs(self, program: Program) -> dict[str, "ProgramGraph"]:
+        """Per loop id of ``program``'s -O3 build, its part of the program graph there
+        (:func:`irpipe.label.loop_graphs.loop_graphs`; built, not run)."""
+        from irpipe.label.loop_graphs import loop_graphs
+
+        assert self._work is not None, "setup() first"
+        ir_dir = self._work / f"{program.name}.ir"
+        try:
+            exe, stderr = self.build(program, loop_ir=ir_dir)
+            exe.unlink(missing_ok=True)
+            return loop_graphs(parse_loop_listing(stderr), ir_dir)
+        finally:
+            shutil.rmtree(ir_dir, ignore_errors=True)
+
     def process(self, item: str | os.PathLike[str]) -> StageResult:
         """The LOOP_LABELS rows of one program directory (a FAILURES row when its -O3 build
         cannot be built or measured)."""
@@ -314,3 +333,26 @@ class LoopLabeler:
                              "baseline_cycles": base.cycles, **got})
         return StageResult(rows={"loop_labels": rows},
                            stats={"programs": 1, "failed": 0, "loops": len(labelled), "rows": len(rows)})
+
+
+def for_each_program(names: Sequence[str], work: Path, cache: Path,
+                     compute: Callable[[LoopLabeler, Program], Any]) -> dict[str, Any]:
+    """Per generated program of ``names`` (label tables' ``program`` column), ``compute(labeler,
+    program)`` on it regenerated under ``work`` (:func:`irpipe.label.programs.regenerate`); the
+    results (JSON) are kept in ``cache`` every 25 programs, so a rerun resumes; progress on stderr."""
+    import sys
+
+    done = json.loads(cache.read_text()) if cache.exists() else {}
+    todo = sorted(set(names) - set(done))
+    labeler = LoopLabeler()
+    labeler.setup()
+    try:
+        for i, name in enumerate(todo, 1):
+            (d,) = regenerate(work, [name])
+            done[name] = compute(labeler, load_program(d))
+            if i % 25 == 0 or i == len(todo):
+                jsonfile.write(cache, done)
+                print(f"{cache.name}: {i}/{len(todo)} programs", file=sys.stderr, flush=True)
+    finally:
+        labeler.close()
+    return done

@@ -62,6 +62,44 @@ def static_rule(train_ex: Sequence[Any]) -> int:
     return int(np.argmin(gm))
 
 
+def picks(pred_log: np.ndarray, ex: Sequence[Any], rule: int, residual: bool, margin: float = 0.01) -> list[int]:
+    """The decision index of each loop of ``ex`` (-1: keep -O3) from predicted log ratios
+    ``pred_log`` [loops, decisions].  The released policy's: the best allowed prediction if it is
+    below ``log(1 - margin)``.  ``residual``: start from the static ``rule`` and leave it only where
+    the prediction says the rule loses (keep -O3) or another decision beats it by the margin."""
+    out, gain = [], math.log(1 - margin)
+    for p, e in zip(pred_log, ex):
+        p = np.where(e.allowed, p, np.inf)
+        best = int(np.argmin(p))
+        if not residual:
+            out.append(best if p[best] < gain else -1)
+            continue
+        base = rule if e.allowed[rule] else -1
+        at = p[rule] if base >= 0 else 0.0
+        if best != base and p[best] < at + gain:
+            out.append(best if p[best] < 0 else -1)
+        else:
+            out.append(-1 if base >= 0 and at > -gain else base)
+    return out
+
+
+def program_ratios(ex: Sequence[Any], chosen: Sequence[int]) -> dict[str, float]:
+    """Per program, the product of its loops' label ratios under ``chosen`` (estimated)."""
+    out: dict[str, float] = {}
+    for e, c in zip(ex, chosen):
+        out[e.program] = out.get(e.program, 1.0) * _ratio(e, c)
+    return out
+
+
+def family_halves(examples: Sequence[Any]) -> list[list[str]]:
+    """The two halves of the families present (every other one of
+    :data:`irpipe.label.programs.FAMILIES`): each fold holds one out."""
+    from irpipe.label.programs import FAMILIES
+
+    names = [f for f in FAMILIES if any(e.family == f for e in examples)]
+    return [names[1::2], names[0::2]]
+
+
 def choices(policy: Any, ex: Sequence[Any], rule: int) -> dict[str, list[int]]:
     """Per method (not random), the decision index of each loop of ``ex`` (-1: keep -O3)."""
     feats, allowed = np.stack([e.features for e in ex]), np.stack([e.allowed for e in ex])
@@ -89,7 +127,6 @@ def folds(model_dir: str, examples: Sequence[Any], work: Path) -> list[tuple[Any
     trained on, held out whole (the model as it is; the static rule chosen on the model's own
     training labels); else the model's own held-out families; else (a model trained on every
     family) the two halves of the families, a model trained on each now."""
-    from irpipe.label.programs import FAMILIES
     from irpipe.train.loop_decisions import LoopPolicy, load_loops, split, train
 
     policy = LoopPolicy.load(model_dir)
@@ -106,9 +143,8 @@ def folds(model_dir: str, examples: Sequence[Any], work: Path) -> list[tuple[Any
         return [(policy, seen, list(examples))]
     if policy.config.held_out():
         return [(policy, *split(examples, policy.config.held_out()))]
-    names = [f for f in FAMILIES if any(e.family == f for e in examples)]
     out = []
-    for i, held in enumerate((names[1::2], names[0::2])):
+    for i, held in enumerate(family_halves(examples)):
         cfg = replace(policy.config, test_families=",".join(held))
         train(cfg, work / f"fold{i}")
         out.append((LoopPolicy.load(work / f"fold{i}"), *split(examples, held)))

@@ -259,3 +259,19 @@ def one_program_suite(root: Path, name: str, source: str, args: list[str], count
                                       f'count_args = {json.dumps(count_args)}\n'
                                       f'expected_sha256 = "{hashlib.sha256(out).hexdigest()}"\n')
     return d.parent
+
+
+def chain_graph() -> "ProgramGraph":
+    """A one-function program graph to cut loops from: instructions 0-3 in blocks 0-3 (a chain),
+    variable 4 defined by 1 and used by 2, constant 5 used by 0, variable 6 used by 3 only."""
+    import numpy as np
+
+    from irpipe.ir.graph import ProgramGraph
+
+    return ProgramGraph(
+        node_type=np.array([0, 0, 0, 0, 1, 2, 1], dtype=np.uint8), node_text=np.array([0, 1, 2, 3, 4, 5, 4], dtype=np.int32),
+        node_function=np.array([0, 0, 0, 0, -1, -1, -1], dtype=np.int32),
+        node_block=np.array([0, 1, 2, 3, -1, -1, -1], dtype=np.int32),
+        edge_source=np.array([0, 1, 2, 1, 4, 5, 6], dtype=np.int32), edge_target=np.array([1, 2, 3, 4, 2, 0, 3], dtype=np.int32),
+        edge_flow=np.array([0, 0, 0, 1, 1, 1, 1], dtype=np.uint8), edge_position=np.zeros(7, dtype=np.int32),
+        texts=["br", "add", "mul", "ret", "i32", "i64"], functions=["main"])

@@ -3,12 +3,15 @@
 // USAGE:
 //   opt-22 -load-pass-plugin=passes/build/lib/libIRPipe.so -passes=irpipe-loops-print in.ll -disable-output
 //   opt-22 -load-pass-plugin=passes/build/lib/libIRPipe.so -passes='default<O3>' -irpipe-print-loops in.ll -disable-output
+//   clang-22 -O3 -fpass-plugin=passes/build/lib/libIRPipe.so -mllvm -irpipe-print-loops -mllvm -irpipe-loop-ir=DIR -c a.c
 //
 // Names each loop `FUNCTION/L<path>` and prints one line per loop on stderr:
 //   irpipe: loop {"id":"kernel/L1.0","depth":2,"blocks":3,"trip_count":100,
 //                 "strict_fp_reduction":false,"strict_fp_induction":false,"instructions":14,...}
 // The keys after strict_fp_induction describe the loop's body (its blocks, subloops included):
 // what it computes and how it touches memory (LoopBody below).
+// With -irpipe-loop-ir=DIR it also writes the module there, once per function with loops, to
+// DIR/<function>.ll and lists each loop's "block_positions" (its blocks' indices in the function).
 // (LoopAdvice.h: the id scheme, why the ids are taken at the vectorizer start.)
 //===----------------------------------------------------------------------===//
 #include "irpipe/LoopAdvice.h"
@@ -22,7 +25,10 @@
 #include "llvm/IR/Function.h"
 #include "llvm/IR/Instructions.h"
 #include "llvm/IR/IntrinsicInst.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -35,6 +41,13 @@ static cl::opt<bool> PrintLoopsOpt(
     cl::desc("print each loop's irpipe id and facts at the vectorizer start of the default "
              "pipeline (the point where irpipe-apply-loops applies advice)"),
     cl::init(false));
+
+static cl::opt<std::string> LoopIROpt(
+    "irpipe-loop-ir",
+    cl::desc("with the loop listing: write the module as it is there, once per function with loops, "
+             "to DIR/<function>.ll, and list each loop's block positions in its function "
+             "(\"block_positions\"), so that a program graph of that IR can be cut per loop"),
+    cl::value_desc("DIR"), cl::init(""));
 
 namespace irpipe {
 
@@ -133,6 +146,24 @@ LoopBody loopBody(Loop &L, LoopInfo &LI, ScalarEvolution &SE) {
   return B;
 }
 
+/// -irpipe-loop-ir: the module as it is at the listing, to DIR/<function>.ll (a warning, never
+/// a failed compile, when it cannot be written).
+void writeModuleAt(const Function &F) {
+  SmallString<256> Path(LoopIROpt.getValue());
+  std::string Name = F.getName().str();
+  for (char &C : Name)
+    if (!isalnum(static_cast<unsigned char>(C)) && C != '_' && C != '.' && C != '-')
+      C = '_';
+  sys::path::append(Path, Name + ".ll");
+  std::error_code EC = sys::fs::create_directories(LoopIROpt.getValue());
+  raw_fd_ostream Out(Path, EC, sys::fs::OF_Text);
+  if (EC) {
+    errs() << "irpipe: warning: cannot write " << Path << ": " << EC.message() << "\n";
+    return;
+  }
+  F.getParent()->print(Out, nullptr);
+}
+
 } // namespace
 
 std::vector<NamedLoop> loopIds(Function &F, LoopInfo &LI) {
@@ -208,6 +239,13 @@ PreservedAnalyses PrintLoopsPass::run(Function &F, FunctionAnalysisManager &AM) 
   if (LI.empty())
     return PreservedAnalyses::all();
   ScalarEvolution &SE = AM.getResult<ScalarEvolutionAnalysis>(F);
+  DenseMap<const BasicBlock *, int64_t> Position;
+  if (!LoopIROpt.empty()) {
+    writeModuleAt(F);
+    int64_t I = 0;
+    for (const BasicBlock &BB : F)
+      Position[&BB] = I++;
+  }
   for (const NamedLoop &N : loopIds(F, LI)) {
     std::string Line;
     raw_string_ostream OS(Line);
@@ -215,6 +253,15 @@ PreservedAnalyses PrintLoopsPass::run(Function &F, FunctionAnalysisManager &AM) 
     J.object([&] {  // in the facts' order (a json::Object would print its keys sorted)
       for (const auto &[Key, Value] : loopFacts(N, LI, SE))
         J.attribute(Key, Value);
+      if (!LoopIROpt.empty())
+        J.attributeArray("block_positions", [&] {
+          std::vector<int64_t> At;
+          for (const BasicBlock *BB : N.L->blocks())
+            At.push_back(Position.lookup(BB));
+          std::sort(At.begin(), At.end());
+          for (int64_t P : At)
+            J.value(P);
+        });
     });
     errs() << "irpipe: loop " << Line << "\n";
   }

@@ -38,6 +38,22 @@
 ; RUN: %clang -O3 -fpass-plugin=%plugin -c %S/Inputs/loops.c -o %t/quiet.o 2> %t/quiet.txt
 ; RUN: not grep irpipe %t/quiet.txt
 
+; -irpipe-loop-ir=DIR: the module as it is at the listing, written once per function with loops
+; (DIR/<function>.ll, valid IR), and each loop's block positions in its function.
+; RUN: %clang -O3 -fpass-plugin=%plugin -mllvm -irpipe-print-loops -mllvm -irpipe-loop-ir=%t/ir -c %S/Inputs/loops.c -o %t/ir.o 2> %t/ir.txt
+; RUN: %FileCheck %s --check-prefix=IR < %t/ir.txt
+; RUN: ls %t/ir | %FileCheck %s --check-prefix=FILES
+; RUN: %opt -passes=verify %t/ir/mm.ll -disable-output
+; IR: irpipe: loop {"id":"scale/L0",{{.*}}"max_access_bits":{{[0-9]+}},"block_positions":[{{[0-9]+}}]}
+; IR: irpipe: loop {"id":"mm/L0",{{.*}}"block_positions":[{{[0-9]+}},{{[0-9]+}}
+; IR: irpipe: loop {"id":"mm/L0.0",{{.*}}"block_positions":[
+; FILES:      dot.ll
+; FILES-NEXT: isum.ll
+; FILES-NEXT: main.ll
+; FILES-NEXT: mm.ll
+; FILES-NEXT: scale.ll
+; FILES-NEXT: split.ll
+
 source_filename = "print.c"
 
 ; order/L0's header comes first in the block list although control reaches it second.
