@@ -80,8 +80,8 @@ def first_holding(held: list[tuple[float, str]], fresh: Callable[[str], Pairs],
     so in order of confirmed speedup each runs ``fresh(label)`` rounds (interleaved
     (baseline, candidate) pairs) until one holds there too: that one is kept, and those rounds are
     its figure.  A winner that fails its fresh rounds gives the runner-up its chance (a generated
-    matrix program: loop decisions confirmed at 1.202x and measured 1.025x, while Polly, confirmed
-    at 1.158x, was the real winner); none holding keeps the baseline."""
+    matrix program: loop decisions confirmed at 1.202x and measured 1.025x, and Polly, confirmed at
+    1.158x, never tried again); none holding keeps the baseline."""
     measured: list[tuple[str, float, Pairs]] = []
     for _, label in sorted(held, key=lambda t: -t[0]):
         pairs = fresh(label)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from irpipe.bench.build import Binary
-from irpipe.bench.candidates import CONFIRM_TOP, select_speed
+from irpipe.bench.candidates import CONFIRM_PAIRS, CONFIRM_TOP, select_speed
 from irpipe.bench.run import Outcome
 
 
@@ -72,7 +72,7 @@ def test_nothing_beyond_the_floor_keeps_the_baseline(tmp_path: Path) -> None:
 def test_a_confirmed_winner_must_hold_in_fresh_rounds_or_the_runner_up_gets_its_chance(tmp_path: Path) -> None:
     """The best of two confirmations is biased upwards: "curse" confirms at 1.25x and is as fast
     as -O3 afterwards, "real" confirms at 1.15x and is: the runner-up is kept."""
-    curse = [0.8] * 3  # its confirmation rounds; afterwards, its steady 1.0
+    curse = [0.8] * CONFIRM_PAIRS  # its confirmation rounds; afterwards, its steady 1.0
     chosen, tried = _select({"curse": [0.7, 0.7, *curse], "real": [0.8, 0.8]},
                             {"O3": 1.0, "curse": 1.0, "real": 1 / 1.15}, tmp_path)
     assert chosen == "real"
