@@ -199,9 +199,9 @@ def select_speed(builder: Builder, runner: Runner, baseline: Binary, base_pipeli
                  plan: Callable[[str], Callable[[str, Path], TUPlan]] = plan_of) -> tuple[str, list[dict]]:
     """Screen ``space`` (each build against the baseline as A B B A); confirm the best
     :data:`CONFIRM_TOP` of those that beat the baseline by more than ``floor`` in
-    :data:`CONFIRM_PAIRS` interleaved rounds (one A B B A spreads by 10% and more on some programs, so the top screen alone is often a lucky
-    one); those that hold run fresh rounds, best confirmed first, and the first that holds there too
-    is kept (:func:`~irpipe.label.runtime.first_holding`: the best of two confirmations is biased
+    :data:`CONFIRM_PAIRS` interleaved rounds (one A B B A spreads by 10% and more on some programs,
+    so the top screen alone is often a lucky one); those that hold run fresh rounds, best confirmed
+    first, and the first that holds there too is kept (:func:`~irpipe.label.runtime.first_holding`: the best of two confirmations is biased
     upwards).
 
     ``screened`` caches screening per pipeline, so candidates of one program share it; ``plan``

@@ -65,7 +65,7 @@ def cut(graph: ProgramGraph, loop_blocks: Iterable[int], nest_blocks: Iterable[i
         texts=graph.texts, functions=["loop", "context"])
 
 
-def loop_graphs(listing: Sequence[dict[str, Any]], directory: Path, *, timeout_s: float = 60) -> dict[str, ProgramGraph]:
+def loop_graphs(listing: Sequence[dict[str, Any]], directory: Path) -> dict[str, ProgramGraph]:
     """Per loop id of ``listing`` (a compile's with ``-irpipe-loop-ir=directory``), its cut
     graph.  :class:`IRError` when a loop has no ``block_positions`` or its function's IR is missing."""
     from irpipe.llvm.graph import build_graph

@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import tomllib
 from dataclasses import dataclass
@@ -340,8 +341,6 @@ def for_each_program(names: Sequence[str], work: Path, cache: Path,
     """Per generated program of ``names`` (label tables' ``program`` column), ``compute(labeler,
     program)`` on it regenerated under ``work`` (:func:`irpipe.label.programs.regenerate`); the
     results (JSON) are kept in ``cache`` every 25 programs, so a rerun resumes; progress on stderr."""
-    import sys
-
     done = json.loads(cache.read_text()) if cache.exists() else {}
     todo = sorted(set(names) - set(done))
     labeler = LoopLabeler()

@@ -146,6 +146,15 @@ LoopBody loopBody(Loop &L, LoopInfo &LI, ScalarEvolution &SE) {
   return B;
 }
 
+/// Each block's index in \p F's block list: the order loop ids and block_positions follow.
+DenseMap<const BasicBlock *, unsigned> blockPositions(const Function &F) {
+  DenseMap<const BasicBlock *, unsigned> Position;
+  unsigned I = 0;
+  for (const BasicBlock &BB : F)
+    Position[&BB] = I++;
+  return Position;
+}
+
 /// -irpipe-loop-ir: the module as it is at the listing, to DIR/<function>.ll (a warning, never
 /// a failed compile, when it cannot be written).
 void writeModuleAt(const Function &F) {
@@ -167,10 +176,7 @@ void writeModuleAt(const Function &F) {
 } // namespace
 
 std::vector<NamedLoop> loopIds(Function &F, LoopInfo &LI) {
-  DenseMap<const BasicBlock *, unsigned> Position;
-  unsigned I = 0;
-  for (const BasicBlock &BB : F)
-    Position[&BB] = I++;
+  DenseMap<const BasicBlock *, unsigned> Position = blockPositions(F);
   std::vector<Loop *> Top(LI.begin(), LI.end());
   std::vector<NamedLoop> Out;
   number(Top, F.getName().str() + "/L", Position, Out);
@@ -239,12 +245,10 @@ PreservedAnalyses PrintLoopsPass::run(Function &F, FunctionAnalysisManager &AM) 
   if (LI.empty())
     return PreservedAnalyses::all();
   ScalarEvolution &SE = AM.getResult<ScalarEvolutionAnalysis>(F);
-  DenseMap<const BasicBlock *, int64_t> Position;
+  DenseMap<const BasicBlock *, unsigned> Position;
   if (!LoopIROpt.empty()) {
     writeModuleAt(F);
-    int64_t I = 0;
-    for (const BasicBlock &BB : F)
-      Position[&BB] = I++;
+    Position = blockPositions(F);
   }
   for (const NamedLoop &N : loopIds(F, LI)) {
     std::string Line;
