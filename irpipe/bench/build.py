@@ -9,6 +9,10 @@ Every variant of a program is compiled the same way except for the IR pipeline:
    function pipelines);
 3. ``llc-22 -O3`` (``-mcpu=CPU`` with ``--march``) per TU and ``clang-22``/``clang++-22`` to link.
 
+A whole-program plan (:attr:`TUPlan.whole`, :mod:`irpipe.bench.wholeprogram`) stops step 2 at
+bitcode, links every TU's with ``llvm-link-22``, internalizes all but ``main`` and runs the merged
+module's pipeline before one ``llc-22``: what ``clang-22 -flto -O3`` builds.
+
 So baseline and candidate share -march, -ffp-contract, the code generator and libc; only
 step 2 differs.  Without ``--march`` both are what a user's plain ``clang-22 -O3`` targets (the
 triple's default CPU): a measurement setting never changes what the program computes.  Steps run on a small thread pool (the tools are subprocesses).
@@ -60,12 +64,14 @@ class TUPlan:
     profile: bool = False       # a counting build: the plugin's loop counters (-irpipe-profile-loops)
     pgo: str = ""               # "gen": LLVM's IR profile instrumentation; a .profdata path: use that profile
     polly: bool = False         # with Polly (irpipe.optimize.polly: opt-22's -polly inside ``pipeline``)
+    whole: str = ""             # the merged program's pipeline: every TU's ``pipeline`` output is linked
+                                # into one module first (the same ``whole`` for all TUs); "": per TU
 
     def key(self) -> str:
         """What the TU's object depends on, besides its bitcode and the code generator's flags."""
         pgo = self.pgo if self.pgo in ("", PGO_GEN) else hashlib.sha256(Path(self.pgo).read_bytes()).hexdigest()
         return json.dumps([self.pipeline, self.advice, self.loops, self.profile, *([pgo] if pgo else []),
-                           *(["polly"] if self.polly else [])],
+                           *(["polly"] if self.polly else []), *([["whole", self.whole]] if self.whole else [])],
                           sort_keys=True, default=str)
 
     def opt_flags(self) -> list[str]:
@@ -172,35 +178,23 @@ class Builder:
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
         plans = {rel: plan_for(rel, bc) for rel, bc in units.items()}
+        merged = {p.whole for p in plans.values()}
+        if len(merged) > 1:
+            raise BuildError(f"{self.bench.name}: a whole-program build needs one merged pipeline for every TU")
+        whole = merged.pop()
 
         def one(rel: str) -> None:
             stem = out / rel.replace("/", "__")
             plan = plans[rel]
-            cached = self._objects.get((rel, plan.key())) if reuse else None
+            cached = self._objects.get((rel, plan.key())) if reuse and not whole else None
             if cached is not None:
                 shutil.copyfile(cached, f"{stem}.o")
                 return
-            args = ["-passes=" + plan.pipeline]
-            if plan.profile:
-                from irpipe.llvm.native import plugin_path
-
-                args = [f"-load-pass-plugin={self.plugin or plugin_path()}", *args, "-irpipe-profile-loops"]
-            elif plan.loops:  # decided at the vectorizer start of this very opt-22 pipeline
-                from irpipe.llvm.loops import loop_advice_doc
-                from irpipe.llvm.native import plugin_path
-
-                advice_file = stem.with_suffix(".loops.json")
-                jsonfile.write(advice_file, loop_advice_doc(plan.loops))
-                args = [f"-load-pass-plugin={self.plugin or plugin_path()}", *args, f"-irpipe-advice={advice_file}"]
-            elif plan.advice is not None:
-                if self.plugin is None or not self.plugin.is_file():
-                    raise BuildError(f"{self.bench.name}: advice with function pipelines needs the pass "
-                                     "plugin (make native builds passes/build/lib/libIRPipe.so)")
-                advice_file = stem.with_suffix(".advice.json")
-                advice.write(advice_file, [{**plan.advice, "source": "*"}])
-                args = [f"-load-pass-plugin={self.plugin}", "-passes=irpipe-apply", f"-irpipe-advice={advice_file}"]
+            args = self._opt_args(plan, stem)
             self._step("opt", [*args, *plan.opt_flags(), str(units[rel]), "-o", f"{stem}.bc"],
                        f"opt on {rel} ({plan.pipeline})")
+            if whole:  # the merged module is what generates code
+                return
             self._step("llc", [*codegen_flags(self.march), f"{stem}.bc", "-o", f"{stem}.o"], f"llc on {rel}")
             if reuse:  # a copy outside ``out``, which the next build of this label removes
                 kept = self.work / "objects" / hashlib.sha256(f"{rel}\0{plan.key()}".encode()).hexdigest()[:24]
@@ -212,6 +206,44 @@ class Builder:
         exe = out / self.bench.name
         linker = "clang++" if self.bench.is_cxx else "clang"
         objects = [f"{out / rel.replace('/', '__')}.o" for rel in units]
+        if whole:
+            objects = [self._whole(out, [f"{out / rel.replace('/', '__')}.bc" for rel in units], whole)]
         runtime = ["-fprofile-instr-generate"] if any(p.pgo == PGO_GEN for p in plans.values()) else []
         self._step(linker, [*objects, "-o", str(exe), *runtime, *self.bench.ldflags], "linking")
         return Binary(label, exe, text_size(exe), time.monotonic() - started, plans)
+
+    def _opt_args(self, plan: TUPlan, stem: Path) -> list[str]:
+        """opt-22's arguments for ``plan`` before its :meth:`TUPlan.opt_flags` (the pass plugin's
+        with loop counters, loop decisions or function pipelines; advice files beside ``stem``)."""
+        args = ["-passes=" + plan.pipeline]
+        if plan.profile:
+            from irpipe.llvm.native import plugin_path
+
+            args = [f"-load-pass-plugin={self.plugin or plugin_path()}", *args, "-irpipe-profile-loops"]
+        elif plan.loops:  # decided at the vectorizer start of this very opt-22 pipeline
+            from irpipe.llvm.loops import loop_advice_doc
+            from irpipe.llvm.native import plugin_path
+
+            advice_file = stem.with_suffix(".loops.json")
+            jsonfile.write(advice_file, loop_advice_doc(plan.loops))
+            args = [f"-load-pass-plugin={self.plugin or plugin_path()}", *args, f"-irpipe-advice={advice_file}"]
+        elif plan.advice is not None:
+            if self.plugin is None or not self.plugin.is_file():
+                raise BuildError(f"{self.bench.name}: advice with function pipelines needs the pass "
+                                 "plugin (make native builds passes/build/lib/libIRPipe.so)")
+            advice_file = stem.with_suffix(".advice.json")
+            advice.write(advice_file, [{**plan.advice, "source": "*"}])
+            args = [f"-load-pass-plugin={self.plugin}", "-passes=irpipe-apply", f"-irpipe-advice={advice_file}"]
+        return args
+
+    def _whole(self, out: Path, bitcode: list[str], pipeline: str) -> str:
+        """Link ``bitcode`` into one module, keep only ``main`` external, run ``pipeline``, generate
+        code: the object file."""
+        from irpipe.bench.wholeprogram import internalize_flags
+
+        self._step("llvm-link", [*bitcode, "-o", str(out / "whole.bc")], "linking the bitcode of every TU")
+        self._step("opt", [*internalize_flags(pipeline), str(out / "whole.bc"), "-o", str(out / "whole.opt.bc")],
+                   f"opt on the whole program ({pipeline})")
+        self._step("llc", [*codegen_flags(self.march), str(out / "whole.opt.bc"), "-o", str(out / "whole.o")],
+                   "llc on the whole program")
+        return str(out / "whole.o")

@@ -24,6 +24,9 @@ Kinds (``irpipe bench --candidate KIND [ARG]``):
   screened: the loop policy's (MODEL, default models/loop-decisions), or a static rule given as a
   JSON decision (``'{"unroll": 8}'``) for every loop that may take it.  The policy against the
   static rule, measured side by side.
+- ``lto``: the whole program as one module, as ``clang-22 -flto -O3`` builds it
+  (:mod:`irpipe.bench.wholeprogram`), nothing screened: the static rule "always", side by side.
+  ``optimize`` and ``search`` screen the same build (``--no-lto``: not).
 
 The selection runs its own measurements; the figures ``irpipe bench`` reports come from fresh
 interleaved rounds after it, so a lucky screening run does not carry into the result.
@@ -62,7 +65,7 @@ SPEED_SPACE = (
     "default<O3>,default<O3>",
     "default<O3>,function(slp-vectorizer,instcombine<no-verify-fixpoint>,simplifycfg)",
 )
-KINDS = ("pipeline", "advice", "optimize", "search", "loops", "polly")
+KINDS = ("pipeline", "advice", "optimize", "search", "loops", "polly", "lto")
 #: how many of the best screens the speed selection confirms in interleaved rounds
 CONFIRM_TOP = 2
 #: interleaved (baseline, candidate) pairs of single runs per confirmation, and again per fresh
@@ -95,9 +98,11 @@ class Candidate:
             self.label = {"pipeline": f"pipeline {self.arg}", "advice": f"advice {self.arg}",
                           "optimize": "optimize" + (f" {self.arg}" if self.arg else ""),
                           "search": "search", "loops": "loops" + (f" {self.arg}" if self.arg else ""),
-                          "polly": "polly"}[self.kind]
+                          "polly": "polly", "lto": "lto"}[self.kind]
         if self.kind == "polly" and self.arg:
             raise ConfigError("--candidate polly takes no argument (the baseline pipeline with Polly on every TU)")
+        if self.kind == "lto" and self.arg:
+            raise ConfigError("--candidate lto takes no argument (the whole program as clang-22 -flto -O3 builds it)")
 
 
 def load_advice(path: Path) -> dict[str, dict]:

@@ -38,6 +38,7 @@ from irpipe.bench.suite import Benchmark, SuiteError, discover, is_held_out, sou
 from irpipe.errors import BuildError, FetchError, IrpipeError, ToolError
 from irpipe.runtime.jsonfile import write as write_json
 from irpipe.label.runtime import SPEED_NOISE  # the floor for selection, before the suite's A/A floor is known
+from irpipe.bench.wholeprogram import LTO_LABEL, whole_plan
 from irpipe.optimize.polly import POLLY_LABEL, POLLY_SUFFIX
 from irpipe.optimize.result import SPEED_BASELINE
 from irpipe.optimize.speed import LOOPS_LABEL, LOOPS_SUFFIX
@@ -78,12 +79,14 @@ class BenchConfig:
                                 # workload (irpipe.bench.pgo)
     polly: bool = True          # speed, -O3 baseline: `optimize` and `search` also screen -O3 with Polly
                                 # (irpipe.optimize.polly)
+    lto: bool = True            # speed, -O3 baseline: `optimize` and `search` also screen the whole program as
+                                # one module, clang-22 -flto -O3's build (irpipe.bench.wholeprogram)
 
     def key(self) -> str:
-        """What a finished program's result depends on (resume reuses only equal keys; ``pgo`` and
-        ``polly`` off leave the key of a run made before they existed)."""
+        """What a finished program's result depends on (resume reuses only equal keys; ``pgo``,
+        ``polly`` and ``lto`` off leave the key of a run made before they existed)."""
         doc = {k: v for k, v in asdict(self).items()
-               if k not in ("only", "jobs", "cache") and (k not in ("pgo", "polly") or v)}
+               if k not in ("only", "jobs", "cache") and (k not in ("pgo", "polly", "lto") or v)}
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -109,14 +112,21 @@ class ProgramBench:
         self.log(f"  {self.b.name}: {status}: {self.result['detail']}")
         return self.result
 
+    def _static_plan(self, c: Candidate) -> Callable[[str, Path], TUPlan] | None:
+        """The plan of a candidate that chooses nothing by running (pipeline, advice, polly, lto)."""
+        if c.kind == "pipeline":
+            return lambda rel, bc: TUPlan(c.arg)
+        if c.kind == "advice":
+            return advice_plan(load_advice(Path(c.arg)), self.base)
+        if c.kind == "polly":
+            return lambda rel, bc: TUPlan(self.base, polly=True)
+        return whole_plan if c.kind == "lto" else None
+
     def _plan(self, c: Candidate, builder: Builder, runner: Runner, base: Binary,
               reference: str) -> tuple[Callable[[str, Path], TUPlan], dict]:
-        if c.kind == "pipeline":
-            return (lambda rel, bc: TUPlan(c.arg)), {}
-        if c.kind == "advice":
-            return advice_plan(load_advice(Path(c.arg)), self.base), {}
-        if c.kind == "polly":
-            return (lambda rel, bc: TUPlan(self.base, polly=True)), {}
+        static = self._static_plan(c)
+        if static is not None:
+            return static, {}
         if c.kind == "loops":
             decided = self.decided.setdefault(c.label, {})
             plan = plan_of(LOOPS_LABEL, self.advisers[c.label], decided)
@@ -131,6 +141,9 @@ class ProgramBench:
         polly = self.base == SPEED_BASELINE and self.cfg.polly and c.kind in ("optimize", "search")
         if polly:
             space.append(POLLY_LABEL)
+        lto = self.base == SPEED_BASELINE and self.cfg.lto and c.kind in ("optimize", "search")
+        if lto:
+            space.append(LTO_LABEL)
         found = None
         if c.kind == "optimize" and self.base == SPEED_BASELINE and self.cfg.loop_search > 0:
             from irpipe.bench.loopsearch import SEARCH_LABEL, plan_of_search, search_loops
@@ -154,6 +167,8 @@ class ProgramBench:
                 return profiled
             if polly and entry == POLLY_LABEL:
                 return lambda rel, bc: TUPlan(SPEED_BASELINE, polly=True)
+            if lto and entry == LTO_LABEL:
+                return whole_plan
             return plan_of(entry, loops, self.decided.setdefault("", {}))
         chosen, tried = select_speed(builder, runner, base, self.base, reference, space, SPEED_NOISE,
                                      self.log, self.screened, plan)
@@ -217,8 +232,8 @@ class ProgramBench:
                 entry.update(status="mismatch", detail=f"output sha256 {out.sha256} differs from the baseline's")
                 self.log(f"  {b.name} [{c.label}]: MISMATCH: output differs from the baseline's")
                 continue
-            pipelines = sorted({p.pipeline + (LOOPS_SUFFIX if p.loops else "") + (POLLY_SUFFIX if p.polly else "")
-                                for p in cand.plans.values()})
+            pipelines = sorted({LTO_LABEL if p.whole else p.pipeline + (LOOPS_SUFFIX if p.loops else "")
+                                + (POLLY_SUFFIX if p.polly else "") for p in cand.plans.values()})
             entry.update(pipelines=pipelines if len(pipelines) <= 8 else pipelines[:8] + ["..."],
                          text_bytes=cand.text_bytes, text_ratio=round(base.text_bytes / max(cand.text_bytes, 1), 5),
                          build_s=round(cand.build_seconds, 2))
@@ -305,9 +320,13 @@ def bench_suite(cfg: BenchConfig, out: Path, *, resume: bool = True,
         from irpipe.train.predict import Predictor
         predictor = Predictor.load(cfg.model)
     loops, advisers = None, {}
+    speed_o3 = cfg.objective == "speed" and baseline_pipeline(cfg.baseline) == SPEED_BASELINE
+    if any(c.kind == "lto" for c in cfg.candidates) and not speed_o3:
+        raise SuiteError("--candidate lto builds the whole program as clang-22 -flto -O3 does: use it with "
+                         "--objective speed and the O3 baseline")
     if any(c.kind == "loops" for c in cfg.candidates):
         from irpipe.optimize.loops import loop_adviser
-        if cfg.objective != "speed" or baseline_pipeline(cfg.baseline) != SPEED_BASELINE:
+        if not speed_o3:
             raise SuiteError("--candidate loops applies per-loop decisions inside -O3: use it with "
                              "--objective speed and the O3 baseline")
         advisers = {c.label: loop_adviser(c.arg) for c in cfg.candidates if c.kind == "loops"}

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                      "identical output, bootstrap CIs, callgrind counts, JSON + PNG")
     p.add_argument("--suite", required=True, type=SUITE_DIR, help="a directory of programs, each with benchmark.toml")
     p.add_argument("--candidate", nargs="+", action="append", metavar=("KIND", "ARG"),
-                   help="optimize [MODEL] | advice PATH | pipeline STR | search | loops [MODEL|RULE] | polly; repeat to compare "
+                   help="optimize [MODEL] | advice PATH | pipeline STR | search | loops [MODEL|RULE] | polly | lto; repeat to compare "
                         "several in one interleaved run (default: optimize)")
     p.add_argument("--baseline", default=None, help="O0..O3, Os, Oz or a pipeline (default: O3 for "
                                                     "speed, Oz for size)")
@@ -49,6 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "TU (irpipe train --problem loop-decisions); 'none': no per-loop decisions")
     add_loop_search(p, "`optimize`")
     add_polly(p, "`optimize` (and `search`)")
+    p.add_argument("--no-lto", dest="lto", action="store_false",
+                   help="speed: `optimize` (and `search`) screen no whole-program build (all TUs in one module, "
+                        "only main visible: what clang-22 -flto -O3 builds; kept only when its output is "
+                        "identical and it is confirmed faster)")
     p.add_argument("--pgo", action="store_true",
                    help="speed: `optimize` also screens -O3 built with a profile of the program's count "
                         "workload (LLVM IR instrumentation, run once; no FP reordering)")
@@ -71,6 +75,22 @@ def _candidates(raw: list[list[str]] | None) -> list:
                               "(quote a pipeline)")
         out.append(Candidate(words[0], words[1] if len(words) > 1 else None))
     return out
+
+
+def _check_speed_flags(args: argparse.Namespace, baseline: str) -> None:
+    """:class:`ConfigError` for a flag of a speed candidate given without ``--objective speed`` and
+    the O3 baseline (or a negative ``--loop-search``)."""
+    from irpipe.errors import ConfigError
+
+    speed_o3 = (args.objective, baseline) == ("speed", "O3")
+    if args.loop_search < 0 or (args.loop_search and not speed_o3):
+        raise ConfigError(f"--loop-search {args.loop_search}: give a number of loops, 0 or more, "
+                          "with --objective speed and the O3 baseline")
+    flags = {"--pgo": (args.pgo, "profile-guided builds are"), "--no-polly": (not args.polly, "Polly is"),
+             "--no-lto": (not args.lto, "the whole-program build is")}
+    for flag, (given, what) in flags.items():
+        if given and not speed_o3:
+            raise ConfigError(f"{flag}: {what} a speed candidate: use --objective speed and the O3 baseline")
 
 
 def pin_cpu(text: str) -> int | None:
@@ -100,19 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     baseline = args.baseline or ("O3" if args.objective == "speed" else "Oz")
-    if args.loop_search < 0 or (args.loop_search and (args.objective, baseline) != ("speed", "O3")):
-        from irpipe.errors import ConfigError
-
-        raise ConfigError(f"--loop-search {args.loop_search}: give a number of loops, 0 or more, "
-                          "with --objective speed and the O3 baseline")
-    if args.pgo and (args.objective, baseline) != ("speed", "O3"):
-        from irpipe.errors import ConfigError
-
-        raise ConfigError("--pgo: profile-guided builds are a speed candidate: use --objective speed and the O3 baseline")
-    if not args.polly and (args.objective, baseline) != ("speed", "O3"):
-        from irpipe.errors import ConfigError
-
-        raise ConfigError("--no-polly: Polly is a speed candidate: use --objective speed and the O3 baseline")
+    _check_speed_flags(args, baseline)
     cfg = BenchConfig(suite=str(Path(args.suite)), candidates=[] if args.print_hashes else _candidates(args.candidate),
                       baseline=baseline, objective=args.objective, rounds=args.rounds,
                       callgrind=not (args.no_callgrind or args.print_hashes), model=args.model,
@@ -120,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
                       loop_model=args.loop_model, max_rounds=args.max_rounds, interval=args.interval,
                       pin_cpu=pin_cpu(args.pin_cpu), loop_search=args.loop_search,
                       loop_search_by=args.loop_search_by, pgo=args.pgo,
-                      polly=args.polly and (args.objective, baseline) == ("speed", "O3"))
+                      polly=args.polly and (args.objective, baseline) == ("speed", "O3"),
+                      lto=args.lto and (args.objective, baseline) == ("speed", "O3"))
     if args.cache:
         cfg.cache = args.cache
     if args.print_hashes:

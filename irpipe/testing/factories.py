@@ -244,6 +244,13 @@ int main(int argc, char **argv) {
 def one_program_suite(root: Path, name: str, source: str, args: list[str], count_args: list[str]) -> Path:
     """A suite folder under ``root`` holding one C program ``name`` (``irpipe bench``'s format),
     its ``expected_sha256`` that of its -O0 build on ``args``; returns the suite folder."""
+    return program_suite(root, name, {f"{name}.c": source}, args, count_args)
+
+
+def program_suite(root: Path, name: str, files: dict[str, str], args: list[str], count_args: list[str]) -> Path:
+    """A suite folder under ``root`` holding the C program ``name`` of ``files`` (file name -> source,
+    one translation unit each), its ``expected_sha256`` that of its -O0 build on ``args``; returns
+    the suite folder."""
     import hashlib
     import json
 
@@ -252,10 +259,11 @@ def one_program_suite(root: Path, name: str, source: str, args: list[str], count
 
     d = Path(root) / "suite" / name
     d.mkdir(parents=True)
-    (d / f"{name}.c").write_text(source)
-    Toolchain().run("clang", ["-O0", str(d / f"{name}.c"), "-o", str(Path(root) / f"{name}.ref")])
+    for file, source in files.items():
+        (d / file).write_text(source)
+    Toolchain().run("clang", ["-O0", *(str(d / f) for f in files), "-o", str(Path(root) / f"{name}.ref")])
     out = process.run([Path(root) / f"{name}.ref", *args], what=f"{name} (-O0 reference)", timeout=120).stdout
-    (d / "benchmark.toml").write_text(f'sources = ["{name}.c"]\nargs = {json.dumps(args)}\n'
+    (d / "benchmark.toml").write_text(f'sources = {json.dumps(list(files))}\nargs = {json.dumps(args)}\n'
                                       f'count_args = {json.dumps(count_args)}\n'
                                       f'expected_sha256 = "{hashlib.sha256(out).hexdigest()}"\n')
     return d.parent

@@ -12,6 +12,7 @@ import pytest
 from irpipe.bench.candidates import SPEED_SPACE, Candidate, speed_space
 from irpipe.bench.harness import BenchConfig, bench_suite
 from irpipe.llvm import native
+from irpipe.bench.wholeprogram import LTO_LABEL
 from irpipe.optimize.polly import POLLY_LABEL
 from irpipe.optimize.speed import LOOPS_LABEL
 from irpipe.testing.gates import requires_llvm
@@ -53,9 +54,10 @@ def test_optimize_speed_screens_and_reports(suite: Path, tmp_path: Path) -> None
     assert r["status"] == "ok" and r["tus"] == 2 and e["status"] == "ok"
     assert e["selected"] in speed_space(None, 0) or "<O" in e["selected"]
     screened = [t for t in e["screened"] if "confirm_speedup" not in t and "fresh_speedup" not in t]
-    # verify 3: -O3 (the baseline) and two pipelines, then -O3 with the loop policy's decisions, and with Polly
-    assert len(screened) == 4 and all("screen_speedup" in t or "error" in t for t in screened)
-    assert [t["pipeline"] for t in screened[-2:]] == [LOOPS_LABEL, POLLY_LABEL]
+    # verify 3: -O3 (the baseline) and two pipelines, then -O3 with the loop policy's decisions, with Polly,
+    # and the whole program in one module
+    assert len(screened) == 5 and all("screen_speedup" in t or "error" in t for t in screened)
+    assert [t["pipeline"] for t in screened[-3:]] == [LOOPS_LABEL, POLLY_LABEL, LTO_LABEL]
     if not native.plugin_path().is_file():
         assert "pass plugin" in screened[-2]["error"]
     if e["selected"] == LOOPS_LABEL:  # TUs the policy leaves alone keep -O3
