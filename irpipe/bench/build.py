@@ -9,7 +9,7 @@ Every variant of a program is compiled the same way except for the IR pipeline:
    function pipelines);
 3. ``llc-22 -O3`` (``-mcpu=CPU`` with ``--march``) per TU and ``clang-22``/``clang++-22`` to link.
 
-A whole-program plan (:attr:`TUPlan.whole`, :mod:`irpipe.bench.wholeprogram`) stops step 2 at
+A whole-program plan (:attr:`TUPlan.whole`, :mod:`irpipe.optimize.wholeprogram`) stops step 2 at
 bitcode, links every TU's with ``llvm-link-22``, internalizes all but ``main`` and runs the merged
 module's pipeline before one ``llc-22``: what ``clang-22 -flto -O3`` builds.
 
@@ -239,7 +239,7 @@ class Builder:
     def _whole(self, out: Path, bitcode: list[str], pipeline: str) -> str:
         """Link ``bitcode`` into one module, keep only ``main`` external, run ``pipeline``, generate
         code: the object file."""
-        from irpipe.bench.wholeprogram import internalize_flags
+        from irpipe.optimize.wholeprogram import internalize_flags
 
         self._step("llvm-link", [*bitcode, "-o", str(out / "whole.bc")], "linking the bitcode of every TU")
         self._step("opt", [*internalize_flags(pipeline), str(out / "whole.bc"), "-o", str(out / "whole.opt.bc")],

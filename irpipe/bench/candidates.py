@@ -25,7 +25,7 @@ Kinds (``irpipe bench --candidate KIND [ARG]``):
   JSON decision (``'{"unroll": 8}'``) for every loop that may take it.  The policy against the
   static rule, measured side by side.
 - ``lto``: the whole program as one module, as ``clang-22 -flto -O3`` builds it
-  (:mod:`irpipe.bench.wholeprogram`), nothing screened: the static rule "always", side by side.
+  (:mod:`irpipe.optimize.wholeprogram`), nothing screened: the static rule "always", side by side.
   ``optimize`` and ``search`` screen the same build (``--no-lto``: not).
 
 The selection runs its own measurements; the figures ``irpipe bench`` reports come from fresh
@@ -46,6 +46,7 @@ from irpipe.label import actions
 from irpipe.label.runtime import confirmed, first_holding
 from irpipe.optimize.result import SPEED_BASELINE
 from irpipe.optimize.speed import LOOPS_LABEL
+from irpipe.optimize.wholeprogram import MERGED, PRE_LINK
 
 if TYPE_CHECKING:
     from irpipe.optimize.loops import LoopAdviser
@@ -139,6 +140,11 @@ def size_plan(predictor: object, search: bool, baseline: str) -> Callable[[str, 
                 continue
         return TUPlan(best[1])
     return plan
+
+
+def whole_plan(_rel: str, _bc: Path) -> TUPlan:
+    """Every TU's plan in the whole-program build (:mod:`irpipe.optimize.wholeprogram`)."""
+    return TUPlan(PRE_LINK, whole=MERGED)
 
 
 def plan_of(entry: str, loops: LoopAdviser | None = None,

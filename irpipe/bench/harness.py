@@ -32,13 +32,13 @@ from typing import TYPE_CHECKING, Any, Callable
 from irpipe.bench import stats
 from irpipe.bench.build import Binary, Builder, TUPlan
 from irpipe.bench.candidates import Candidate, baseline_pipeline, load_advice, select_speed, speed_space
-from irpipe.bench.candidates import advice_plan, plan_of, size_plan
+from irpipe.bench.candidates import advice_plan, plan_of, size_plan, whole_plan
 from irpipe.bench.run import RunFailed, Runner, RunTimeout
 from irpipe.bench.suite import Benchmark, SuiteError, discover, is_held_out, source_tree
 from irpipe.errors import BuildError, FetchError, IrpipeError, ToolError
 from irpipe.runtime.jsonfile import write as write_json
 from irpipe.label.runtime import SPEED_NOISE  # the floor for selection, before the suite's A/A floor is known
-from irpipe.bench.wholeprogram import LTO_LABEL, whole_plan
+from irpipe.optimize.wholeprogram import LTO_LABEL
 from irpipe.optimize.polly import POLLY_LABEL, POLLY_SUFFIX
 from irpipe.optimize.result import SPEED_BASELINE
 from irpipe.optimize.speed import LOOPS_LABEL, LOOPS_SUFFIX
@@ -80,7 +80,7 @@ class BenchConfig:
     polly: bool = True          # speed, -O3 baseline: `optimize` and `search` also screen -O3 with Polly
                                 # (irpipe.optimize.polly)
     lto: bool = True            # speed, -O3 baseline: `optimize` and `search` also screen the whole program as
-                                # one module, clang-22 -flto -O3's build (irpipe.bench.wholeprogram)
+                                # one module, clang-22 -flto -O3's build (irpipe.optimize.wholeprogram)
 
     def key(self) -> str:
         """What a finished program's result depends on (resume reuses only equal keys; ``pgo``,

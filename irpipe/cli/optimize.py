@@ -41,6 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=5, help="speed: runs per candidate")
     add_loop_search(p, "optimize")
     add_polly(p, "optimize")
+    p.add_argument("--whole-program", action="store_true",
+                   help="speed: the module is the whole program; also screen it as clang-22 -flto -O3 builds one "
+                        "(every symbol but main internal: the output can then not be linked with code that "
+                        "calls its functions)")
     p.add_argument("--pgo", action="store_true",
                    help="speed: also screen -O3 built with the profile of one run of the program (LLVM IR "
                         "instrumentation; the profile comes from the --run-args run it is timed on)")
@@ -77,6 +81,9 @@ def _check_speed_flags(args: argparse.Namespace) -> None:
         raise ConfigError("--pgo: a profile comes from running the program: use --objective speed, not --no-run")
     if not args.polly and (args.objective != "speed" or args.no_run):
         raise ConfigError("--no-polly: Polly is a speed candidate that runs: use it with --objective speed, not --no-run")
+    if args.whole_program and (args.objective != "speed" or args.no_run):
+        raise ConfigError("--whole-program: the whole-program build is a speed candidate that runs: use it with "
+                          "--objective speed, not --no-run")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     result = optimize(data, predictor, objective=args.objective, verify=args.verify, name=args.file,
                       run_args=shlex.split(args.run_args), repeats=args.repeats, target=target, loops=loops,
                       run=not args.no_run, loop_search=args.loop_search, search_by=args.loop_search_by,
-                      pgo=args.pgo, polly=args.polly)
+                      pgo=args.pgo, polly=args.polly, whole_program=args.whole_program)
     if args.output:
         Path(args.output).write_bytes(
             ir.to_text(result.bitcode, name=args.file).encode() if _is_text(args.output) else result.bitcode)

@@ -36,7 +36,6 @@ from irpipe.optimize.result import SPEED_BASELINE, OptimizeResult
 
 if TYPE_CHECKING:  # the model (torch) is loaded by the caller, or lives in irpipe serve
     from irpipe.llvm.isolate import Isolated
-    from irpipe.optimize.loops import LoopAdviser
     from irpipe.train.predict import Prediction, Predictor
 
 #: A candidate's (metric, output bitcode, {function: (instructions, code bytes)}).
@@ -68,10 +67,8 @@ def model_advice(predictor: Predictor, module: bytes, *, objective: str, verify:
 
 
 def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: str = "size", verify: int = 10,
-             name: str = "<module>", timeout_s: float = 60.0, run_args: list[str] | None = None,
-             repeats: int = 5, target: Target = AS_OPT, worker: Isolated | None = None,
-             workers: Sequence[Isolated] = (), loops: LoopAdviser | None = None, run: bool = True,
-             loop_search: int = 0, search_by: str = "proxy", pgo: bool = False, polly: bool = True) -> OptimizeResult:
+             name: str = "<module>", timeout_s: float = 60.0, target: Target = AS_OPT, worker: Isolated | None = None,
+             workers: Sequence[Isolated] = (), **speed: Any) -> OptimizeResult:
     """One model call, then ``verify`` compiles (the baseline among them); the best wins.
 
     The baseline is the user's own command, ``opt-22 -passes='default<Oz>'`` on the
@@ -82,12 +79,10 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
     loaded model or an :class:`Adviser` (a :class:`~irpipe.optimize.protocol.RemoteModel`: a
     running ``irpipe serve``): the same candidates.  ``worker`` (size, instcount): the isolated
     LLVM child to compile in (default: the process-wide one); ``workers``: several, to compile
-    the candidates side by side (same result).  Speed (:mod:`irpipe.optimize.speed`): ``loops``
-    adds the loop policy's per-loop decisions as a candidate; without ``run`` (or ``main``) they
-    are the whole answer (model only, not measured); ``loop_search``/``search_by``: a search of the
-    hottest loops by running the program, one more candidate (:mod:`irpipe.optimize.loopsearch`);
-    ``pgo``: -O3 with the profile of one run, one more (:mod:`irpipe.optimize.pgo`); ``polly``: -O3
-    with Polly, one more (:mod:`irpipe.optimize.polly`).
+    the candidates side by side (same result).  ``speed``: the keywords of
+    :func:`~irpipe.optimize.speed.optimize_speed` for ``objective="speed"`` (``run_args``,
+    ``repeats``, ``loops``, ``run``, ``loop_search``, ``search_by``, ``pgo``, ``polly``,
+    ``whole_program``: what runs, and which candidates beyond the model's pipelines).
     """
     if objective not in UNITS:
         raise IRError(f"objective {objective!r}: choose from {', '.join(UNITS)}")
@@ -102,9 +97,8 @@ def optimize(data: bytes | str, predictor: Predictor | Adviser, *, objective: st
         from irpipe.optimize.speed import optimize_speed
 
         data = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s)
-        return optimize_speed(data, advise(data), name=name, run_args=run_args or [], repeats=repeats,
-                              timeout_s=timeout_s, started=started, loops=loops, run=run,
-                              loop_search=loop_search, search_by=search_by, pgo=pgo, polly=polly)
+        speed.update(run_args=speed.get("run_args") or [], repeats=speed.get("repeats", 5))
+        return optimize_speed(data, advise(data), name=name, timeout_s=timeout_s, started=started, **speed)
     reference = REFERENCE[objective]
     module = prepare(ir.check_input(data, name=name), target, name=name, timeout_s=timeout_s, worker=worker)
     children = list(workers) or [worker]

@@ -7,8 +7,9 @@ per-loop decisions (:mod:`irpipe.optimize.loops`) are built, run and their outpu
 against the -O0 build, and with ``loop_search`` (``--loop-search K``) so are the decisions a
 search of the K hottest loops found by running the program (:mod:`irpipe.optimize.loopsearch`),
 with ``polly`` (the default; ``--no-polly`` leaves it out) -O3 with LLVM's polyhedral optimizer
-(:mod:`irpipe.optimize.polly`), and with ``pgo`` (``--pgo``) -O3 with the profile of one run
-(:mod:`irpipe.optimize.pgo`);
+(:mod:`irpipe.optimize.polly`), with ``pgo`` (``--pgo``) -O3 with the profile of one run
+(:mod:`irpipe.optimize.pgo`), and with ``whole_program`` (``--whole-program``) the module as
+``clang-22 -flto -O3`` builds a whole program (:mod:`irpipe.optimize.wholeprogram`);
 the two fastest go to interleaved confirmation rounds, and those that stay faster by more than
 the floor there run fresh rounds, best confirmed first: the first that holds in those too
 replaces -O3, and they are the speedup reported.
@@ -49,7 +50,7 @@ CONFIRM_TOP = 2
 def optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str], repeats: int,
                    timeout_s: float, started: float, loops: LoopAdviser | None = None,
                    run: bool = True, loop_search: int = 0, search_by: str = "proxy", pgo: bool = False,
-                   polly: bool = True) -> OptimizeResult:
+                   polly: bool = True, whole_program: bool = False) -> OptimizeResult:
     """Speed (see the module docstring).  With ``loop_search`` (and a run), the decisions a search
     by running the program finds for its ``loop_search`` hottest loops, scored ``search_by``
     (:mod:`irpipe.optimize.loopsearch`), are one more candidate.  A program that runs less than
@@ -92,7 +93,7 @@ def optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str
         for pipeline in advice.candidates[1:]:  # [0] is -O3, measured by the screen
             screen.measure(pipeline)
         screen.measure_more(data, timeout_s, decisions=decisions, loop_search=loop_search, search_by=search_by,
-                            polly=polly, pgo=pgo)
+                            polly=polly, pgo=pgo, whole_program=whole_program)
         chosen, base, metric, note = screen.confirm()
         if chosen == SPEED_BASELINE:  # confirm() gives -O3's own seconds as its metric
             return keep_o3(note, screen.tried, base)
@@ -166,9 +167,9 @@ class _SpeedScreen:
         self.measure(label, record)
 
     def measure_more(self, data: bytes, timeout_s: float, *, decisions: dict[str, dict[str, Any]], loop_search: int,
-                     search_by: str, polly: bool, pgo: bool) -> None:
+                     search_by: str, polly: bool, pgo: bool, whole_program: bool = False) -> None:
         """The candidates beyond the model's pipelines: the loop policy's ``decisions``, a loop
-        search, Polly and the profile-guided build, each as asked."""
+        search, Polly, the profile-guided build and the whole-program build, each as asked."""
         from irpipe.optimize.pgo import PGO_LABEL, profiled
         from irpipe.optimize.polly import POLLY_LABEL, polly_module
 
@@ -180,6 +181,10 @@ class _SpeedScreen:
             self.measure_built(POLLY_LABEL, lambda: polly_module(data, name=self.name, timeout_s=timeout_s))
         if pgo:
             self.measure_built(PGO_LABEL, lambda: profiled(data, self.run, name=self.name, timeout_s=timeout_s))
+        if whole_program:
+            from irpipe.optimize.wholeprogram import LTO_LABEL, whole_module
+
+            self.measure_built(LTO_LABEL, lambda: whole_module(data, name=self.name, timeout_s=timeout_s))
 
     def measure_built(self, label: str, build: Callable[[], bytes]) -> None:
         """A candidate built outside the evaluator (``build()``: its bitcode, e.g. -O3 with the

@@ -12,7 +12,7 @@ import pytest
 from irpipe.bench.candidates import SPEED_SPACE, Candidate, speed_space
 from irpipe.bench.harness import BenchConfig, bench_suite
 from irpipe.llvm import native
-from irpipe.bench.wholeprogram import LTO_LABEL
+from irpipe.optimize.wholeprogram import LTO_LABEL
 from irpipe.optimize.polly import POLLY_LABEL
 from irpipe.optimize.speed import LOOPS_LABEL
 from irpipe.testing.gates import requires_llvm

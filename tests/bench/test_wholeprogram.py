@@ -1,4 +1,4 @@
-"""The whole program as one module (irpipe.bench.wholeprogram): every TU pre-linked, merged, all but
+"""The whole program as one module in the bench (irpipe.optimize.wholeprogram): every TU pre-linked, merged, all but
 ``main`` internalized and optimized by ``lto<O3>``; screened by ``optimize`` unless ``--no-lto``, and
 the static rule ``--candidate lto``."""
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from irpipe.bench.build import Builder, TUPlan
-from irpipe.bench.candidates import Candidate
+from irpipe.bench.candidates import Candidate, whole_plan
 from irpipe.bench.harness import BenchConfig, bench_suite
 from irpipe.bench.run import Runner
 from irpipe.bench.suite import discover
-from irpipe.bench.wholeprogram import LTO_LABEL, internalize_flags, whole_plan
+from irpipe.optimize.wholeprogram import LTO_LABEL, internalize_flags
 from irpipe.errors import ConfigError
 from irpipe.llvm.tools import Toolchain
 from irpipe.testing.factories import program_suite

@@ -37,6 +37,8 @@
 ; PGOSIZE: irpipe optimize: error: --pgo: a profile comes from running the program: use --objective speed, not --no-run
 ; RUN: not %{irpipe} optimize %s --objective speed --no-run --no-polly 2>&1 | %FileCheck %s --check-prefix=POLLYMODELONLY
 ; POLLYMODELONLY: irpipe optimize: error: --no-polly: Polly is a speed candidate that runs: use it with --objective speed, not --no-run
+; RUN: not %{irpipe} optimize %s --whole-program 2>&1 | %FileCheck %s --check-prefix=WHOLESIZE
+; WHOLESIZE: irpipe optimize: error: --whole-program: the whole-program build is a speed candidate that runs: use it with --objective speed, not --no-run
 
 define internal i32 @sq(i32 %x) {
 entry:
