@@ -174,6 +174,8 @@ def _report(args: argparse.Namespace, summary: dict, target: dict) -> None:
         print()
         return
     print(f"pipeline: {summary['pipeline']}")
+    if summary.get("build"):
+        print(f"built as: {summary['build']}")
     if summary.get("loops"):
         print(f"with per-loop decisions: {json.dumps(summary['loops'], sort_keys=True)}")
     if summary.get("functions"):

@@ -116,8 +116,12 @@ def optimized_advice(result: OptimizeResult, structural_hash: str, source: str) 
 
     Written only when exactly that was evaluated successfully on the module (the baseline,
     or a candidate measured without error; ``result.bitcode`` is its output and passed the
-    verifier); :class:`IRError` otherwise.
+    verifier), and only for what advice can hold (not ``result.build``: Polly, a profile, the
+    whole program); :class:`IRError` otherwise.
     """
+    if result.build:
+        raise IRError(f"{source}: the chosen build ({result.build}) is more than a pipeline and loop decisions, "
+                      "which is all advice holds; not writing it as advice (-o writes the build)")
     if result.loops:
         evaluated = any(t.get("pipeline") == result.pipeline and t.get("loops") == result.loops
                         and "error" not in t for t in result.tried)

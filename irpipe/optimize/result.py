@@ -27,6 +27,9 @@ class OptimizeResult:
     note: str = ""
     functions: dict[str, str] = field(default_factory=dict)  #: per-function pipelines run after ``pipeline``
     loops: dict[str, dict[str, Any]] = field(default_factory=dict)  #: per-loop decisions in ``pipeline`` (speed)
+    #: speed: the label of a build that is more than ``pipeline`` and ``loops`` (Polly, the profile, the whole
+    #: program), "" otherwise; advice (a pipeline and loop decisions) cannot express it
+    build: str = ""
 
     @property
     def improvement(self) -> float:
@@ -43,4 +46,5 @@ class OptimizeResult:
                 "baseline": self.baseline, "baseline_metric": num(self.baseline_metric),
                 "improvement": round(self.improvement, 5), "input_instructions": self.input_instructions,
                 "compiles": len(self.tried), "tried": self.tried, "seconds": round(self.seconds, 3),
-                **({"loops": self.loops} if self.loops else {}), **({"note": self.note} if self.note else {})}
+                **({"loops": self.loops} if self.loops else {}), **({"build": self.build} if self.build else {}),
+                **({"note": self.note} if self.note else {})}

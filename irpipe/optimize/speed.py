@@ -97,9 +97,11 @@ def optimize_speed(data: bytes, advice: Advice, *, name: str, run_args: list[str
         chosen, base, metric, note = screen.confirm()
         if chosen == SPEED_BASELINE:  # confirm() gives -O3's own seconds as its metric
             return keep_o3(note, screen.tried, base)
-        if chosen in screen.bitcodes:  # built outside the evaluator: loop decisions, Polly, the profile
-            return result(SPEED_BASELINE, screen.bitcodes[chosen], screen.tried, f"{chosen}: {note}", base, metric,
-                          screen.loops.get(chosen))
+        if chosen in screen.bitcodes:  # built outside the evaluator: loop decisions, Polly, the profile, ...
+            out = result(SPEED_BASELINE, screen.bitcodes[chosen], screen.tried, f"{chosen}: {note}", base, metric,
+                         screen.loops.get(chosen))
+            out.build = "" if chosen in screen.loops else chosen  # loop decisions are advice; the rest is not
+            return out
         return result(chosen, ev.evaluate(chosen, bitcode=True)[1]["bitcode"], screen.tried, note, base, metric)
     finally:
         runner.close()

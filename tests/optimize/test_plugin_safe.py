@@ -154,3 +154,14 @@ def test_the_action_space_and_the_plugin_agree_on_loop_nests(tmp_path: Path) -> 
     for case in ("loop-mssa", "licm"):
         with pytest.raises(IRError):
             parse(ABORTING[case][1].replace("mem2reg,", ""))
+
+
+def test_a_build_advice_cannot_hold_is_not_written_as_advice() -> None:
+    from irpipe.optimize.wholeprogram import LTO_LABEL
+
+    result = OptimizeResult("speed", "default<O3>", 1.0, "default<O3>", 1.2, 5, b"", tried=[], build=LTO_LABEL)
+    with pytest.raises(IRError, match=r"the chosen build \(lto<O3>, whole program\) is more than a pipeline"):
+        advice.optimized_advice(result, "h", "a.ll")
+    assert result.summary()["build"] == LTO_LABEL
+    result.build = ""  # plain -O3, the baseline: that advice holds
+    assert advice.optimized_advice(result, "h", "a.ll")["pipeline"] == "default<O3>"

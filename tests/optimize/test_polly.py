@@ -51,5 +51,7 @@ def test_speed_screens_polly_unless_asked_not_to(program: bytes) -> None:
         screened = [t for t in r.tried if t["pipeline"] == POLLY_LABEL and "confirm_rounds" not in t]
         assert len(screened) == polly and all(t.get("metric", 0) > 0 for t in screened), r.tried
         assert r.pipeline == "default<O3>"  # the Polly build is -O3 too, whether it won or not
-        if POLLY_LABEL in r.note:  # chosen: the note names it
-            assert r.note.startswith(POLLY_LABEL + ": ")
+        if POLLY_LABEL in r.note:  # chosen: the note names it, and the result says advice cannot hold it
+            assert r.note.startswith(POLLY_LABEL + ": ") and r.build == POLLY_LABEL
+        else:
+            assert r.build == ""

@@ -74,5 +74,7 @@ def test_speed_screens_the_whole_program_only_when_asked(program: bytes) -> None
         assert not r.note.startswith("refused"), r.note
         screened = [t for t in r.tried if t["pipeline"] == LTO_LABEL and "confirm_rounds" not in t]
         assert len(screened) == whole and all(t.get("metric", 0) > 0 for t in screened), r.tried
-        if LTO_LABEL in r.note:  # chosen: the note names it
-            assert r.note.startswith(LTO_LABEL + ": ")
+        if LTO_LABEL in r.note:  # chosen: the note names it, and the result says advice cannot hold it
+            assert r.note.startswith(LTO_LABEL + ": ") and r.build == LTO_LABEL
+        else:
+            assert r.build == ""
