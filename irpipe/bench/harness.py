@@ -38,10 +38,10 @@ from irpipe.bench.suite import Benchmark, SuiteError, discover, is_held_out, sou
 from irpipe.errors import BuildError, FetchError, IrpipeError, ToolError
 from irpipe.runtime.jsonfile import write as write_json
 from irpipe.label.runtime import SPEED_NOISE  # the floor for selection, before the suite's A/A floor is known
-from irpipe.optimize.wholeprogram import LTO_LABEL
 from irpipe.optimize.polly import POLLY_LABEL, POLLY_SUFFIX
 from irpipe.optimize.result import SPEED_BASELINE
 from irpipe.optimize.speed import LOOPS_LABEL, LOOPS_SUFFIX
+from irpipe.optimize.wholeprogram import LTO_LABEL
 from irpipe.paths import model_dir
 
 if TYPE_CHECKING:
