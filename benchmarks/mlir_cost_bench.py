@@ -8,8 +8,10 @@ Prints one table per target (CPU seconds per call, instructions per call):
   * analytical  per config, log cost ~ a + b log FLOPs + c log bytes, fitted on train
   * config-mean per config, the train mean of log cost: knows nothing of the module, so its
                 within-module ranking is the fixed "usual order" of the configs
-Columns: MAPE, Kendall tau of the configs within each module (mean over modules) and tau over
-all (module, config) pairs; plus the model's prediction latency per module.
+Columns: MAPE, Kendall tau of the configs within each module (mean over modules), its difference
+from config-mean's with a 95% bootstrap interval over the split's programs (2,000 resamples of
+programs, all sizes of a program together), and tau over all (module, config) pairs; plus the
+model's prediction latency per module.
 
 Then one table per target of what each ranking buys when it chooses configs: geomean over the
 split's modules of the default config's cost / the chosen config's (> 1: faster or fewer
@@ -27,6 +29,26 @@ import statistics
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def tau_gain(pred, other, held, k: int, *, rounds: int = 2000) -> str:
+    """Mean within-module tau of ``pred`` minus ``other``'s on target ``k``, with a 95% bootstrap
+    interval over programs (resampled with replacement, each with all its modules)."""
+    import numpy as np
+
+    from irpipe.data.mlir_cost import TARGETS
+    from irpipe.train.metrics import module_taus
+
+    true = [e.targets[TARGETS[k]] for e in held]
+    diff = module_taus([p[:, k] for p in pred], true) - module_taus([p[:, k] for p in other], true)
+    programs = sorted({e.program for e in held})
+    rows = [np.array([d for d, e in zip(diff, held) if e.program == p and np.isfinite(d)]) for p in programs]
+    sums, counts = np.array([r.sum() for r in rows]), np.array([r.size for r in rows])
+    rng = np.random.default_rng(0)
+    draws = rng.integers(0, len(programs), size=(rounds, len(programs)))
+    boot = sums[draws].sum(1) / np.maximum(counts[draws].sum(1), 1)
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return f"{sums.sum() / max(counts.sum(), 1):+.3f} [{lo:+.3f}, {hi:+.3f}]"
 
 
 def main() -> int:
@@ -66,10 +88,14 @@ def main() -> int:
           f"{len({e.program for e in held})} programs never seen in training "
           f"({len(train)} train modules of {len({e.program for e in train})} programs)\n")
     for t in TARGETS:
-        print(f"| {t} per call | MAPE | tau within module (configs) | tau over all pairs |")
-        print("|---|---:|---:|---:|")
+        k = TARGETS.index(t)
+        preds = {"model": model, "analytical": analytical, "config-mean": config_mean}
+        print(f"| {t} per call | MAPE | tau within module (configs) | minus config-mean's [95% CI] "
+              f"| tau over all pairs |")
+        print("|---|---:|---:|---:|---:|")
         for name, s in rows.items():
-            print(f"| {name} | {s[f'{t}_mape']:.1%} | {s[f'{t}_tau_configs']:.3f} | {s[f'{t}_tau_all']:.3f} |")
+            gain = tau_gain(preds[name], config_mean, held, k) if name != "config-mean" else ""
+            print(f"| {name} | {s[f'{t}_mape']:.1%} | {s[f'{t}_tau_configs']:.3f} | {gain} | {s[f'{t}_tau_all']:.3f} |")
         print()
     default = predictor.configs.index("default")
     rankers = {"model": model, "analytical": analytical, "config-mean (no model)": config_mean}

@@ -47,6 +47,7 @@ class MlirCostModel(nn.Module):
         self.config = nn.Embedding(num_configs, hidden)
         self.head = nn.Sequential(nn.Linear(3 * hidden, hidden), nn.GELU(), nn.Dropout(dropout),
                                   nn.Linear(hidden, num_targets))
+        self.bias = nn.Parameter(torch.zeros(num_configs, num_targets))   # each config's own offset
         self.num_configs = num_configs
 
     def forward(self, graphs: object, feats: Tensor) -> Tensor:
@@ -55,4 +56,4 @@ class MlirCostModel(nn.Module):
         b, c = module.size(0), self.num_configs
         pair = torch.cat([module.unsqueeze(1).expand(b, c, -1), f.unsqueeze(1).expand(b, c, -1),
                           self.config.weight.unsqueeze(0).expand(b, c, -1)], dim=-1)   # [B, C, 3H]
-        return self.head(pair)                                                # [B, C, T]
+        return self.head(pair) + self.bias                                    # [B, C, T]

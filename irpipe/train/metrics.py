@@ -35,20 +35,25 @@ def mape(pred: Sequence[np.ndarray], true: Sequence[np.ndarray]) -> float:
     return float(flat.mean()) if flat.size else math.nan
 
 
+def module_taus(pred: Sequence[np.ndarray], true: Sequence[np.ndarray]) -> np.ndarray:
+    """tau-b(pred, true) of each module on its measured candidates; NaN where the measured
+    candidates are all tied (nothing to rank) or fewer than two."""
+    taus = np.full(len(true), math.nan)
+    for i, (p, t) in enumerate(zip(pred, true)):
+        ok = _valid(t)
+        if ok.sum() >= 2 and np.ptp(t[ok]) > 0:
+            taus[i] = kendalltau(p[ok], t[ok]).statistic
+    return taus
+
+
 def kendall_tau(pred: Sequence[np.ndarray], true: Sequence[np.ndarray]) -> float:
     """Mean over modules of tau-b(pred, true) on the measured candidates.
 
     Modules whose measured candidates are all tied (nothing to rank) are skipped.
     """
-    taus = []
-    for p, t in zip(pred, true):
-        ok = _valid(t)
-        if ok.sum() < 2 or np.ptp(t[ok]) == 0:
-            continue
-        tau = kendalltau(p[ok], t[ok]).statistic
-        if np.isfinite(tau):
-            taus.append(tau)
-    return float(np.mean(taus)) if taus else math.nan
+    taus = module_taus(pred, true)
+    taus = taus[np.isfinite(taus)]
+    return float(taus.mean()) if taus.size else math.nan
 
 
 def top1_regret(pred: Sequence[np.ndarray], true: Sequence[np.ndarray]) -> float:

@@ -105,3 +105,21 @@ def test_config_overrides(tmp_path):
     with pytest.raises(Exception, match="unknown config key"):
         path.write_text("epoch = 3\n")
         load_config(path)
+
+
+def test_the_ranking_loss_sees_what_the_plain_loss_misses():
+    """Two predictions with the same plain MSE: the one that ranks one module's configs wrongly costs
+    more once the within-module (centred) term is on; NaN targets (failed runs) are masked."""
+    import torch
+
+    from irpipe.train.mlir_cost import CostTrainable, _centred
+
+    y = torch.tensor([[[0.0], [1.0], [float("nan")]]])                     # [1 module, 3 configs, 1 target]
+    mask = torch.isfinite(y)
+    assert torch.allclose(_centred(torch.nan_to_num(y), mask)[mask], torch.tensor([-0.5, 0.5]))
+    shifted = torch.tensor([[[0.5], [1.5], [9.0]]])                          # right order, off by 0.5
+    swapped = torch.tensor([[[0.5], [0.5], [9.0]]])                          # same plain MSE, order lost
+    loss = CostTrainable._objective
+    plain, ranked = type("T", (), {"rank_scale": 0.0})(), type("T", (), {"rank_scale": 1.0})()
+    assert math.isclose(loss(plain, shifted, y).item(), loss(plain, swapped, y).item())
+    assert loss(ranked, shifted, y).item() < loss(ranked, swapped, y).item()

@@ -47,7 +47,7 @@ def test_mixed_dataset_then_measure_mlir(tmp_path: Path) -> None:
     assert "| source | 2 |" in info and "| vm | 2 |" in info
 
     argv = [sys.executable, "-m", "irpipe.cli.main", "measure-mlir", "--dataset", str(tmp_path / "ds"),
-            "--out", str(tmp_path / "runs"), "--configs", "default", "sse2", "--no-callgrind",
+            "--out", str(tmp_path / "runs"), "--configs", "default", "unroll", "--no-callgrind",
             "--repetitions", "1", "--min-time", "0.01", "--no-progress"]
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
