@@ -87,23 +87,22 @@ def main() -> int:
     print(f"MLIR cost model on the {args.split} split: {len(held)} modules of "
           f"{len({e.program for e in held})} programs never seen in training "
           f"({len(train)} train modules of {len({e.program for e in train})} programs)\n")
-    for t in TARGETS:
-        k = TARGETS.index(t)
-        preds = {"model": model, "analytical": analytical, "config-mean": config_mean}
+    rankers = {"model": model, "analytical": analytical, "config-mean": config_mean}
+    for k, t in enumerate(TARGETS):
         print(f"| {t} per call | MAPE | tau within module (configs) | minus config-mean's [95% CI] "
               f"| tau over all pairs |")
         print("|---|---:|---:|---:|---:|")
         for name, s in rows.items():
-            gain = tau_gain(preds[name], config_mean, held, k) if name != "config-mean" else ""
+            gain = tau_gain(rankers[name], config_mean, held, k) if name != "config-mean" else ""
             print(f"| {name} | {s[f'{t}_mape']:.1%} | {s[f'{t}_tau_configs']:.3f} | {gain} | {s[f'{t}_tau_all']:.3f} |")
         print()
     default = predictor.configs.index("default")
-    rankers = {"model": model, "analytical": analytical, "config-mean (no model)": config_mean}
     for k, t in enumerate(TARGETS):
         true = [e.targets[t] for e in held]
         print(f"| choosing configs, {t}: default / chosen | 1 compile (top-1 alone) | 2 compiles | 3 compiles |")
         print("|---|---:|---:|---:|")
         for name, pred in rankers.items():
+            name = "config-mean (no model)" if name == "config-mean" else name
             scores = [-pred[i, :, k] for i in range(len(held))]
             print(f"| {name} | {blind_gain(scores, true, default):.3f} | "
                   f"{top_n_gain(scores, true, 2, default):.3f} | {top_n_gain(scores, true, 3, default):.3f} |")
